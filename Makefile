@@ -1,0 +1,29 @@
+# Two entry points (README): `make demo` and `make test`. Each creates the
+# virtual environment on first use, so a fresh machine needs only Python and make.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test lint conformance bench clean
+
+$(BIN)/planner: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(BIN)/planner
+	$(BIN)/planner solve
+
+test: $(BIN)/planner
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+conformance: $(BIN)/planner
+	$(BIN)/python ../shared/conformance/check.py $(BIN)/planner
+
+bench: $(BIN)/planner
+	$(BIN)/python bench/benchmark.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,28 @@
+"""The sourcing LP (SPEC §3), installed as ``planner.models``.
+
+Pure model code: typed records (``data``), landed costs (``costs``), group
+membership (``groups``), the Pyomo formulation (``build``, ``constraints``) and
+the one adapter to HiGHS (``highs``). Nothing here reads files or imports the CLI.
+
+Notation
+========
+
+=================  ==========================  =====================================  ========
+symbol             Pyomo component             input column                           unit
+=================  ==========================  =====================================  ========
+x_o                ``buy[o]``                  offers.offer                           t
+z_p                ``make[p]``                 processes.process                      t output
+c_o                objective coefficient       price, freight, tariffs, benchmarks    USD/t
+cost_p             objective coefficient       processes.cost_usd_per_t               USD/t
+d_s                ``balance[s]`` RHS          stages.demand_t                        t
+y_p                ``balance`` coefficient     processes.yield                        t/t
+cap_o, min_o       ``capacity[o]``,            offers.capacity_t, min_t               t
+                   ``minimum[o]``
+cap_p              ``process_capacity[p]``     processes.capacity_t                   t
+w^b                aggregate coefficient       limits.basis (1 or USD/t)              –
+T_{s,b}            ``supply_total[s,b]``       –                                      t or USD
+G_{g,s,b}          ``group_supply[g,s,b]``     limits.group, countries                t or USD
+σ̄, σ̲              ``share_max[i]``,           limits.max_share, min_share            fraction
+                   ``share_min[i]``
+=================  ==========================  =====================================  ========
+"""

@@ -1,0 +1,119 @@
+"""Build the sourcing LP (SPEC §3) as a Pyomo ``ConcreteModel``.
+
+``create_model`` is pure: no file I/O and no solving. It reads like a table of
+contents; each constraint family is a module-level rule in ``constraints.py``
+with its formula.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import pyomo.environ as pyo
+
+from . import constraints as rules
+from .costs import LandedCost, landed_costs
+from .data import Basis, Bound, Dataset, Scope
+from .groups import ShareRow, in_group, share_rows
+
+
+@dataclass(frozen=True)
+class ChainIndex:
+    """Index sets and coefficients the rules read (sparsity lives here)."""
+
+    offers_at: dict[str, list[str]]
+    processes_into: dict[str, list[str]]
+    processes_from: dict[str, list[str]]
+    weight: dict[tuple[str, str], float]        # (basis, offer or process) -> w
+    group_offers: dict[tuple[str, str, str], list[str]]   # (group, stage, basis) -> offers
+    group_has_buyer: dict[tuple[str, str, str], bool]
+
+
+@dataclass(frozen=True)
+class SourcingModel:
+    """The built model with what reports need to read it back."""
+
+    model: pyo.ConcreteModel
+    data: Dataset
+    landed: dict[str, LandedCost]
+    share_rows: list[ShareRow]
+    index: ChainIndex
+
+
+def create_model(data: Dataset) -> SourcingModel:
+    """Build the LP for ``data``; embedded-scope limits are not part of this model."""
+    if any(limit.scope is Scope.EMBEDDED for limit in data.limits):
+        raise NotImplementedError("embedded-scope limits are not supported yet")
+    landed = landed_costs(data)
+    rows = share_rows(data)
+    index = _chain_index(data, landed, rows)
+    m = pyo.ConcreteModel(name=data.name or "sourcing")
+    m.index = index
+
+    m.STAGES = pyo.Set(initialize=[s.stage for s in data.stages], ordered=True)
+    m.OFFERS = pyo.Set(initialize=[o.offer for o in data.offers], ordered=True)
+    m.PROCESSES = pyo.Set(initialize=[p.process for p in data.processes], ordered=True)
+    m.CAPPED_OFFERS = pyo.Set(initialize=[o.offer for o in data.offers if o.capacity_t is not None])
+    m.MIN_OFFERS = pyo.Set(initialize=[o.offer for o in data.offers if o.min_t > 0])
+    m.CAPPED_PROCESSES = pyo.Set(
+        initialize=[p.process for p in data.processes if p.capacity_t is not None])
+    m.SUPPLY_TOTALS = pyo.Set(dimen=2, initialize=sorted({(r.stage, r.limit.basis.value)
+                                                          for r in rows}))
+    m.GROUP_SUPPLIES = pyo.Set(dimen=3, initialize=sorted({r.aggregate for r in rows}))
+    m.SHARE_MAX = pyo.Set(initialize=[i for i, r in enumerate(rows) if r.bound is Bound.MAX])
+    m.SHARE_MIN = pyo.Set(initialize=[i for i, r in enumerate(rows) if r.bound is Bound.MIN])
+
+    m.offer = {o.offer: o for o in data.offers}
+    m.process = {p.process: p for p in data.processes}
+    m.demand = {s.stage: s.demand_t for s in data.stages}
+    m.landed = {o: c.total for o, c in landed.items()}
+    m.rows = rows
+
+    m.buy = pyo.Var(m.OFFERS, domain=pyo.NonNegativeReals, doc="x[o], t bought via offer o")
+    m.make = pyo.Var(m.PROCESSES, domain=pyo.NonNegativeReals,
+                     doc="z[p], t of output made by domestic process p")
+    m.supply_total = pyo.Var(m.SUPPLY_TOTALS, domain=pyo.NonNegativeReals,
+                             doc="T[s,b], weighted supply into stage s")
+    m.group_supply = pyo.Var(m.GROUP_SUPPLIES, domain=pyo.NonNegativeReals,
+                             doc="G[g,s,b], weighted supply into stage s from group g")
+
+    m.total_cost = pyo.Objective(rule=rules.total_landed_cost, sense=pyo.minimize)
+    m.balance = pyo.Constraint(m.STAGES, rule=rules.demand_balance)
+    m.capacity = pyo.Constraint(m.CAPPED_OFFERS, rule=rules.offer_capacity)
+    m.minimum = pyo.Constraint(m.MIN_OFFERS, rule=rules.offer_minimum)
+    m.process_capacity = pyo.Constraint(m.CAPPED_PROCESSES, rule=rules.process_capacity)
+    m.supply_total_def = pyo.Constraint(m.SUPPLY_TOTALS, rule=rules.supply_total_definition)
+    m.group_supply_def = pyo.Constraint(m.GROUP_SUPPLIES, rule=rules.group_supply_definition)
+    m.share_max = pyo.Constraint(m.SHARE_MAX, rule=rules.group_share_max)
+    m.share_min = pyo.Constraint(m.SHARE_MIN, rule=rules.group_share_min)
+    return SourcingModel(m, data, landed, rows, index)
+
+
+def _chain_index(data: Dataset, landed: dict[str, LandedCost],
+                 rows: list[ShareRow]) -> ChainIndex:
+    offers_at: dict[str, list[str]] = defaultdict(list)
+    processes_into: dict[str, list[str]] = defaultdict(list)
+    processes_from: dict[str, list[str]] = defaultdict(list)
+    weight: dict[tuple[str, str], float] = {}
+    for o in data.offers:
+        offers_at[o.stage].append(o.offer)
+        weight[(Basis.VOLUME.value, o.offer)] = 1.0
+        weight[(Basis.VALUE.value, o.offer)] = landed[o.offer].total
+    for p in data.processes:
+        processes_into[p.to_stage].append(p.process)
+        processes_from[p.from_stage].append(p.process)
+        weight[(Basis.VOLUME.value, p.process)] = 1.0
+        weight[(Basis.VALUE.value, p.process)] = p.cost_usd_per_t
+    countries = {c.country: c for c in data.countries}
+    offers_by_stage = {s.stage: [o for o in data.offers if o.stage == s.stage]
+                       for s in data.stages}
+    group_offers: dict[tuple[str, str, str], list[str]] = {}
+    group_has_buyer: dict[tuple[str, str, str], bool] = {}
+    for key in sorted({r.aggregate for r in rows}):
+        group, stage, _ = key
+        group_offers[key] = [o.offer for o in offers_by_stage[stage]
+                             if in_group(group, o.country, countries)]
+        group_has_buyer[key] = in_group(group, data.buyer, countries)
+    return ChainIndex(dict(offers_at), dict(processes_into), dict(processes_from), weight,
+                      group_offers, group_has_buyer)

@@ -1,0 +1,164 @@
+"""Typed input records the model is built from.
+
+These are plain, immutable records: the loader (``planner.loading`` and
+``planner.validation``) turns tables into them, scenario code derives new ones
+with ``dataclasses.replace``, and ``build.create_model`` reads them. Each record
+keeps ``origin``, a human-readable pointer to the input row it came from
+(``"offers.csv row 4"``, ``"--cap CN:oxide=0.4"``), so reports and infeasibility
+diagnoses can name the row a planner must look at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+EACH = "each"
+ZONE = "zone"
+NON_ZONE = "non-zone"
+ALL_STAGES = "*"
+
+
+class Basis(StrEnum):
+    """How a share limit weighs flows: tonnes, or landed/process value in USD."""
+
+    VOLUME = "volume"
+    VALUE = "value"
+
+
+class Scope(StrEnum):
+    """Which origin a share limit counts: the seller's country, or upstream origin."""
+
+    DIRECT = "direct"
+    EMBEDDED = "embedded"
+
+
+class ZoneStatus(StrEnum):
+    """Whether the buyer has joined the preferential trade zone."""
+
+    JOINED = "joined"
+    OBSERVER = "observer"
+
+
+class Bound(StrEnum):
+    """Which side of a share limit a constraint row enforces."""
+
+    MAX = "max"
+    MIN = "min"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the chain; ``demand_t`` is the buyer's final need there."""
+
+    stage: str
+    order: int
+    demand_t: float
+    origin: str = ""
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A supplier's offer at one stage; ``capacity_t`` None means unlimited."""
+
+    offer: str
+    stage: str
+    supplier: str
+    country: str
+    price_usd_per_t: float
+    capacity_t: float | None = None
+    min_t: float = 0.0
+    freight_usd_per_t: float = 0.0
+    origin: str = ""
+
+
+@dataclass(frozen=True)
+class Process:
+    """Domestic processing from one stage's product into the next's."""
+
+    process: str
+    from_stage: str
+    to_stage: str
+    yield_t_per_t: float
+    cost_usd_per_t: float
+    capacity_t: float | None = None
+    origin: str = ""
+
+
+@dataclass(frozen=True)
+class Country:
+    """A country's trade-zone membership and tags (``groups``)."""
+
+    country: str
+    name: str = ""
+    zone_member: bool = False
+    groups: frozenset[str] = frozenset()
+    origin: str = ""
+
+
+@dataclass(frozen=True)
+class TariffRule:
+    """Ad valorem rates for a country (or ``*``) at a stage (or ``*``)."""
+
+    country: str
+    stage: str
+    mfn_rate: float = 0.0
+    zone_rate: float = 0.0
+    origin: str = ""
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A share limit for a group at a stage (or ``*``, every stage)."""
+
+    group: str
+    stage: str
+    min_share: float | None = None
+    max_share: float | None = None
+    basis: Basis = Basis.VOLUME
+    scope: Scope = Scope.DIRECT
+    origin: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, Basis, Scope]:
+        """Identity used by ``--cap`` and scenarios to replace a limit."""
+        return (self.group, self.stage, self.basis, self.scope)
+
+
+@dataclass(frozen=True)
+class ContentShare:
+    """Upstream-origin share of an offer (embedded scope)."""
+
+    offer: str
+    origin_country: str
+    share: float
+    origin: str = ""
+
+
+@dataclass(frozen=True)
+class ScenarioStep:
+    """One row of a scenario: a setting applied to a target with a value."""
+
+    scenario: str
+    setting: str
+    target: str
+    value: str
+    origin: str = ""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Everything one solve needs, after validation."""
+
+    stages: tuple[Stage, ...]
+    offers: tuple[Offer, ...]
+    processes: tuple[Process, ...] = ()
+    countries: tuple[Country, ...] = ()
+    tariffs: tuple[TariffRule, ...] = ()
+    benchmarks: dict[str, float] = field(default_factory=dict)
+    limits: tuple[Limit, ...] = ()
+    content: tuple[ContentShare, ...] = ()
+    scenarios: tuple[ScenarioStep, ...] = ()
+    buyer: str = "KR"
+    zone: ZoneStatus = ZoneStatus.OBSERVER
+    name: str = ""

@@ -1,0 +1,207 @@
+"""The ``planner`` command (click). Thin: parse options, call library functions,
+map outcomes to exit codes.
+
+Exit codes: 0 a plan was found; 1 no feasible plan (the report says why);
+2 bad usage or bad input data; 3 the solver failed or stopped without a
+verified plan.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import traceback
+from dataclasses import replace
+from importlib.resources import files
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from . import output
+from .engine import solve_plan
+from .loading import read_dataset
+from .models.data import Dataset, ZoneStatus
+from .models.groups import is_country_code
+from .problems import InputError, Problem, Severity
+from .render import render
+from .report import as_json, report_tables
+from .scenarios import CapOverride, apply_caps, apply_scenario
+from .validation import validate
+
+EXIT_PLAN, EXIT_INFEASIBLE, EXIT_BAD_INPUT, EXIT_SOLVER = 0, 1, 2, 3
+
+
+def default_inputs() -> Path:
+    """The shipped default dataset (installed with the package)."""
+    return Path(str(files("planner.inputs")))
+
+
+def load(path: Path) -> tuple[Dataset, list[Problem]]:
+    """Read and validate a dataset; raises InputError with every problem."""
+    return validate(read_dataset(path))
+
+
+def parse_cap(_ctx, _param, values: tuple[str, ...]) -> list[CapOverride]:
+    """``GROUP:STAGE=SHARE`` → CapOverride; a usage error otherwise."""
+    caps = []
+    for text in values:
+        target, sep, share = text.partition("=")
+        group, colon, stage = target.partition(":")
+        try:
+            value = float(share)
+        except ValueError:
+            value = -1.0
+        if not (sep and colon and group and stage and 0.0 <= value <= 1.0):
+            raise click.BadParameter(f"{text!r}: expected GROUP:STAGE=SHARE with SHARE in "
+                                     "[0, 1], e.g. CN:magnet=0.6")
+        caps.append(CapOverride(group, stage, value))
+    return caps
+
+
+inputs_option = click.option(
+    "--inputs", type=click.Path(path_type=Path), default=None,
+    help="Dataset: a folder of CSV files or one .xlsx workbook (default: shipped Korea 2025).")
+
+
+@click.group()
+@click.version_option(package_name="supply-planner")
+def main() -> None:
+    """Plan critical-mineral sourcing: least landed cost under dependence caps and trade rules."""
+
+
+@main.command()
+@inputs_option
+@click.option("--scenario", help="Apply a named scenario from the dataset's scenarios table.")
+@click.option("--cap", "caps", multiple=True, callback=parse_cap, metavar="GROUP:STAGE=SHARE",
+              help="Set the max share (direct, volume) of a group at a stage; repeatable.")
+@click.option("--zone", type=click.Choice(["joined", "observer"]),
+              help="Buyer's trade-zone status (overrides settings and scenario).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
+              default="table", show_default=True, help="Output format.")
+@click.option("--output", type=click.Path(path_type=Path),
+              help="Write here instead of the terminal (a folder for csv, a file otherwise).")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True),
+              help="Stop the solver after this many seconds.")
+@click.option("--debug", is_flag=True, help="Show a traceback for unexpected errors.")
+def solve(inputs, scenario, caps, zone, fmt, output, time_limit, debug) -> None:
+    """Solve the sourcing plan and report the mix and its shadow prices."""
+    inputs = inputs or default_inputs()
+    with _Guard(debug, fmt):
+        if fmt in ("csv", "xlsx") and output is None:
+            raise click.UsageError(f"--format {fmt} writes files: give --output PATH")
+        if output is not None:
+            output_check(output, inputs)
+        data = _prepare(inputs, scenario, caps, zone)
+        result = solve_plan(data, time_limit=time_limit)
+        _emit(result, fmt, output)
+        if result.optimal:
+            sys.exit(EXIT_PLAN)
+        if result.diagnosis is not None:
+            sys.exit(EXIT_INFEASIBLE)
+        click.echo(f"error: {result.message}", err=True)
+        sys.exit(EXIT_SOLVER)
+
+
+def output_check(path: Path, inputs: Path) -> None:
+    """Usage error when --output would land in the inputs."""
+    try:
+        output.check_target(path, inputs)
+    except output.OutputError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@main.command()
+@inputs_option
+def check(inputs) -> None:
+    """Validate a dataset and list every problem (exit 2 if any error)."""
+    inputs = inputs or default_inputs()
+    with _Guard(False, "table"):
+        data, warnings = load(inputs)
+        for problem in warnings:
+            click.echo(str(problem), err=True)
+        for step in {s.scenario for s in data.scenarios}:
+            apply_scenario(data, step)
+        click.echo(f"{inputs}: OK — {len(data.stages)} stages, {len(data.offers)} offers, "
+                   f"{len(data.processes)} processes, {len(data.limits)} limits, "
+                   f"{len({s.scenario for s in data.scenarios})} scenarios"
+                   + (f", {len(warnings)} warning(s)" if warnings else ""))
+
+
+def _prepare(inputs: Path, scenario: str | None, caps: list[CapOverride],
+             zone: str | None) -> Dataset:
+    data, warnings = load(inputs)
+    for problem in warnings:
+        click.echo(str(problem), err=True)
+    if scenario:
+        data = apply_scenario(data, scenario)
+    stages = {s.stage for s in data.stages} | {"*"}
+    bad = [Problem("--cap", "a stage from stages or *", column="STAGE", value=c.stage)
+           for c in caps if c.stage not in stages]
+    bad += [Problem("--cap", "a country code, a tag from countries.groups, zone, non-zone or "
+                    "each", column="GROUP", value=c.group) for c in caps
+            if not (is_country_code(c.group) or c.group in ("zone", "non-zone", "each")
+                    or any(c.group in k.groups for k in data.countries))]
+    if bad:
+        raise InputError(bad)
+    data = apply_caps(data, caps)
+    if zone:
+        data = replace(data, zone=ZoneStatus(zone))
+    return data
+
+
+def _emit(result, fmt: str, path: Path | None) -> None:
+    if fmt == "json":
+        text = output.write_json(as_json(result))
+        if path is None:
+            click.echo(text)
+        else:
+            output.write_text(path, text + "\n")
+        return
+    tables = report_tables(result)
+    if fmt == "csv":
+        output.write_csv_folder(path, tables)
+    elif fmt == "xlsx":
+        output.write_workbook(path, tables)
+    elif path is None:
+        render(tables, Console(soft_wrap=False, width=200))
+    else:
+        buffer = Console(record=True, width=200, file=io.StringIO())
+        render(tables, buffer)
+        output.write_text(path, buffer.export_text())
+    if fmt in ("csv", "xlsx") or path is not None:
+        click.echo(f"{result.status.value}: wrote {fmt} to {path}", err=True)
+
+
+class _Guard:
+    """Turn input problems into exit 2 and unexpected errors into one line (exit 3)."""
+
+    def __init__(self, debug: bool, fmt: str):
+        self.debug, self.fmt = debug, fmt
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, tb):
+        if error is None or isinstance(error, SystemExit | click.ClickException | click.Abort):
+            return False
+        if isinstance(error, InputError):
+            for problem in error.problems:
+                click.echo(str(problem), err=True)
+            count = sum(p.severity is Severity.ERROR for p in error.problems)
+            click.echo(f"{count} error(s) in the input; nothing was solved.", err=True)
+            if self.fmt == "json":
+                click.echo(output.write_json({"status": "error", "problems": [
+                    {"table": p.table, "row": p.row, "column": p.column, "value": p.value,
+                     "expected": p.expected, "severity": p.severity.value}
+                    for p in error.problems]}))
+            sys.exit(EXIT_BAD_INPUT)
+        if isinstance(error, output.OutputError):
+            click.echo(f"error: {error}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        if self.debug:
+            traceback.print_exception(kind, error, tb)
+        else:
+            click.echo(f"internal error: {error.__class__.__name__}: {error} "
+                       "(run with --debug for details)", err=True)
+        sys.exit(EXIT_SOLVER)

@@ -1,0 +1,187 @@
+"""Explain an infeasible plan in a planner's terms.
+
+1. HiGHS's irreducible infeasible subset (IIS) of rows, mapped back to the input
+   rows (a stage's demand, an offer's capacity or minimum, a process capacity,
+   a share limit) that together cannot all hold.
+2. For each share limit in that set, the tightest value that is feasible: the
+   auxiliary LP that minimises the group's share (maximises it, for a minimum
+   share) subject to every other constraint. The share G/T is a ratio, so the
+   LP is solved in Charnes–Cooper form: with y = t·x and t ≥ 0,
+   ``min y_G  s.t.  lower·t ≤ A y ≤ upper·t,  y_T = 1``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy import sparse
+
+from .models.data import Bound, Dataset
+from .models.highs import INF, HighsSolver, LinearProgram, SolveStatus
+
+if TYPE_CHECKING:
+    from .engine import PlanResult
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """One input row in the conflicting set."""
+
+    kind: str          # demand, capacity, minimum, process_capacity, limit
+    name: str          # stage, offer, process, or GROUP:STAGE
+    detail: str        # e.g. "demand 20 t", "max_share 0.1 (volume, direct)"
+    origin: str        # input row, or the flag that set it
+
+
+@dataclass(frozen=True)
+class TightestShare:
+    """The tightest feasible value of one violated share limit."""
+
+    group: str
+    stage: str
+    bound: str
+    limit: float
+    tightest_feasible: float | None   # None: infeasible even without this limit
+    origin: str
+
+
+@dataclass
+class Diagnosis:
+    """Why no plan exists."""
+
+    summary: str
+    conflicts: list[Conflict] = field(default_factory=list)
+    limits: list[TightestShare] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        """JSON-ready form."""
+        return {"summary": self.summary,
+                "conflicts": [vars(c) for c in self.conflicts],
+                "limits": [vars(t) for t in self.limits]}
+
+
+def unreachable_demand(data: Dataset) -> Diagnosis | None:
+    """Stages with demand but no offer and no process feeding them (no LP needed)."""
+    fed = {o.stage for o in data.offers} | {p.to_stage for p in data.processes}
+    stages = [s for s in data.stages if s.demand_t > 0 and s.stage not in fed]
+    if not stages:
+        return None
+    conflicts = [Conflict("demand", s.stage, f"demand {s.demand_t:g} t with no offer or "
+                          "process supplying the stage", s.origin) for s in stages]
+    return Diagnosis("demand at " + ", ".join(s.stage for s in stages)
+                     + " cannot be met: nothing supplies it", conflicts)
+
+
+def diagnose(result: PlanResult, solver: HighsSolver) -> Diagnosis:
+    """Map the IIS to input rows and find the tightest feasible value of each limit."""
+    iis = solver.iis()
+    conflicts: list[Conflict] = []
+    share_rows: list[tuple[int, int]] = []
+    index = {id(con): (component, key) for component, key, con in _rows_of(result)}
+    for row in iis.rows:
+        con = result.lp.rows[row]
+        component, key = index.get(id(con), (None, None))
+        conflict = _conflict(result, component, key)
+        if conflict is not None:
+            conflicts.append(conflict)
+        if component in ("share_max", "share_min"):
+            share_rows.append((row, key))
+    limits = [_tightest(result, row, key) for row, key in share_rows]
+    names = "; ".join(f"{c.kind} {c.name} ({c.detail})" for c in conflicts)
+    summary = ("these cannot all hold: " + names) if conflicts else (
+        "the solver proved no plan exists but found no small conflicting set")
+    return Diagnosis(summary, conflicts, limits)
+
+
+def _rows_of(result: PlanResult):
+    m = result.built.model
+    for name in ("balance", "capacity", "minimum", "process_capacity", "share_max",
+                 "share_min", "supply_total_def", "group_supply_def"):
+        for key, con in getattr(m, name).items():
+            yield name, key, con
+
+
+def _conflict(result: PlanResult, component: str | None, key) -> Conflict | None:
+    data, m = result.data, result.built.model
+    if component == "balance":
+        stage = next(s for s in data.stages if s.stage == key)
+        return Conflict("demand", key, f"demand {stage.demand_t:g} t", stage.origin)
+    if component in ("capacity", "minimum"):
+        offer = m.offer[key]
+        if component == "capacity":
+            return Conflict("capacity", key, f"capacity {offer.capacity_t:g} t", offer.origin)
+        return Conflict("minimum", key, f"contracted minimum {offer.min_t:g} t", offer.origin)
+    if component == "process_capacity":
+        process = m.process[key]
+        return Conflict("process_capacity", key, f"capacity {process.capacity_t:g} t",
+                        process.origin)
+    if component in ("share_max", "share_min"):
+        row = result.built.share_rows[key]
+        limit = row.limit
+        return Conflict("limit", f"{row.group}:{row.stage}",
+                        f"{row.bound.value}_share {row.share:g} ({limit.basis.value}, "
+                        f"{limit.scope.value})", limit.origin)
+    return None  # definitions of aggregates: structural, not an input row
+
+
+def _tightest(result: PlanResult, row: int, key: int) -> TightestShare:
+    share_row = result.built.share_rows[key]
+    m = result.built.model
+    basis = share_row.limit.basis.value
+    columns = result.lp.column_of()
+    group_col = columns[id(m.group_supply[share_row.aggregate])]
+    total_col = columns[id(m.supply_total[share_row.stage, basis])]
+    sense = 1.0 if share_row.bound is Bound.MAX else -1.0
+    value = extreme_share(result.lp, row, group_col, total_col, sense)
+    return TightestShare(share_row.group, share_row.stage, share_row.bound.value,
+                         share_row.share, value, share_row.limit.origin)
+
+
+def extreme_share(lp: LinearProgram, drop_row: int, group_col: int, total_col: int,
+                  sense: float) -> float | None:
+    """Min (sense=1) or max (sense=−1) of x[group]/x[total] over the LP without one row.
+
+    Charnes–Cooper: variables (y, t); each finite row bound becomes a homogeneous
+    row a·y − bound·t (≥ or ≤) 0; each finite column bound likewise; y_T = 1.
+    """
+    keep = np.array([r for r in range(lp.shape[0]) if r != drop_row], dtype=int)
+    matrix_kept = sparse.csr_array(lp.A)[keep]
+    lower, upper = lp.row_lower[keep], lp.row_upper[keep]
+    n = lp.shape[1]
+    blocks, lo, hi = [], [], []
+    for bounds, is_lower in ((lower, True), (upper, False)):
+        finite = np.isfinite(bounds)
+        if finite.any():
+            t_col = sparse.csr_array(-bounds[finite].reshape(-1, 1))
+            blocks.append(sparse.hstack([matrix_kept[finite], t_col]))
+            zeros = np.zeros(int(finite.sum()))
+            lo.append(zeros if is_lower else np.full(zeros.shape, -INF))
+            hi.append(np.full(zeros.shape, INF) if is_lower else zeros)
+    for bounds, is_lower in ((lp.col_lower, True), (lp.col_upper, False)):
+        finite = np.flatnonzero(np.isfinite(bounds) & (bounds != 0))
+        if finite.size:
+            eye = sparse.csr_array((np.ones(finite.size), (np.arange(finite.size), finite)),
+                                   shape=(finite.size, n))
+            blocks.append(sparse.hstack([eye, sparse.csr_array(-bounds[finite].reshape(-1, 1))]))
+            zeros = np.zeros(finite.size)
+            lo.append(zeros if is_lower else np.full(zeros.shape, -INF))
+            hi.append(np.full(zeros.shape, INF) if is_lower else zeros)
+    normalise = sparse.csr_array(([1.0], ([0], [total_col])), shape=(1, n + 1))
+    blocks.append(normalise)
+    lo.append(np.ones(1))
+    hi.append(np.ones(1))
+    matrix = sparse.csc_array(sparse.vstack(blocks))
+    cost = np.zeros(n + 1)
+    cost[group_col] = sense
+    col_lower = np.append(np.where(np.isfinite(lp.col_lower) & (lp.col_lower == 0), 0.0, -INF),
+                          0.0)
+    col_upper = np.append(np.where(np.isfinite(lp.col_upper) & (lp.col_upper == 0), 0.0, INF),
+                          INF)
+    aux = LinearProgram(matrix, cost, 0.0, np.concatenate(lo), np.concatenate(hi), col_lower,
+                        col_upper, [None] * matrix.shape[0], [None] * (n + 1))
+    solution = HighsSolver(aux).solve(presolve=False)
+    if solution.status is not SolveStatus.OPTIMAL:
+        return None
+    return float(solution.col_value[group_col])

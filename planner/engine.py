@@ -1,0 +1,115 @@
+"""Solve a dataset end to end: build, solve, verify, analyse, diagnose.
+
+The one place that sequences the model, the solver adapter, the sensitivity
+analysis and the infeasibility diagnosis; reports read its ``PlanResult``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .diagnosis import Diagnosis, diagnose, unreachable_demand
+from .models.build import SourcingModel, create_model
+from .models.data import Dataset
+from .models.highs import (
+    HighsSolver,
+    LinearProgram,
+    LpSolution,
+    SolveStatus,
+    compile_lp,
+    solution_residuals,
+)
+from .sensitivity import RowRate, Sensitivity, ShareRange
+
+RESIDUAL_TOLERANCE = 1e-6
+
+
+@dataclass
+class PlanResult:
+    """Everything one solve produced; only an OPTIMAL result carries a plan."""
+
+    status: SolveStatus
+    message: str
+    data: Dataset
+    built: SourcingModel | None = None
+    lp: LinearProgram | None = None
+    solution: LpSolution | None = None
+    residuals: dict[str, float] = field(default_factory=dict)
+    row_rates: dict[str, RowRate] = field(default_factory=dict)     # by constraint name
+    share_ranges: dict[int, ShareRange] = field(default_factory=dict)  # by share row
+    diagnosis: Diagnosis | None = None
+
+    @property
+    def optimal(self) -> bool:
+        """Whether a verified optimal plan is available."""
+        return self.status is SolveStatus.OPTIMAL
+
+    def value(self, var) -> float:
+        """Optimal value of a Pyomo variable (0 for one the compiler dropped)."""
+        column = self._columns.get(id(var))
+        return 0.0 if column is None else float(self.solution.col_value[column])
+
+    def reduced_cost(self, var) -> float:
+        """Reduced cost of a Pyomo variable (its column dual)."""
+        column = self._columns.get(id(var))
+        return 0.0 if column is None else float(self.solution.col_dual[column])
+
+    def row(self, constraint) -> int:
+        """Row index of a Pyomo constraint."""
+        return self._rows[id(constraint)]
+
+    def __post_init__(self) -> None:
+        self._columns = self.lp.column_of() if self.lp else {}
+        self._rows = self.lp.row_of() if self.lp else {}
+
+
+def solve_plan(data: Dataset, time_limit: float | None = None,
+               sensitivity: bool = True) -> PlanResult:
+    """Build and solve ``data``; verify the optimum and analyse it, or diagnose."""
+    missing = unreachable_demand(data)
+    if missing:
+        return PlanResult(SolveStatus.INFEASIBLE, "no feasible plan", data, diagnosis=missing)
+    built = create_model(data)
+    lp = compile_lp(built.model)
+    solver = HighsSolver(lp, time_limit=time_limit)
+    solution = solver.solve(presolve=True)
+    if solution.status in (SolveStatus.INFEASIBLE, SolveStatus.INFEASIBLE_OR_UNBOUNDED,
+                           SolveStatus.UNBOUNDED):
+        solution = solver.solve(presolve=False)  # confirm without presolve before we say so
+    result = PlanResult(solution.status, solution.message, data, built, lp, solution)
+    if solution.status is SolveStatus.INFEASIBLE:
+        result.message = "no feasible plan"
+        result.diagnosis = diagnose(result, solver)
+        return result
+    if not result.optimal:
+        return result
+    result.residuals = solution_residuals(lp, solution)
+    worst = max(result.residuals.values())
+    if worst > RESIDUAL_TOLERANCE:
+        result.status = SolveStatus.ERROR
+        result.message = ("the solver's answer failed verification (residuals "
+                          + ", ".join(f"{k} {v:.2e}" for k, v in result.residuals.items())
+                          + "); no plan is reported")
+        return result
+    if sensitivity:
+        _analyse(result, solver)
+    return result
+
+
+def _analyse(result: PlanResult, solver: HighsSolver) -> None:
+    """Rates and ranges of every demand, capacity, minimum and binding share row."""
+    m = result.built.model
+    analysis = Sensitivity(solver, result.lp, result.solution)
+    for component in (m.balance, m.capacity, m.minimum, m.process_capacity):
+        for con in component.values():
+            result.row_rates[con.name] = analysis.row_rate(result.row(con))
+    for component in (m.share_max, m.share_min):
+        for i, con in component.items():
+            share_row = result.built.share_rows[i]
+            row = result.row(con)
+            if abs(result.solution.row_dual[row]) <= 1e-9:
+                continue  # not binding: no rate to range
+            total_var = m.supply_total[share_row.stage, share_row.limit.basis.value]
+            total = result.value(total_var)
+            column = result._columns[id(total_var)]
+            result.share_ranges[i] = analysis.share_range(row, column, share_row.share, total)

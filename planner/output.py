@@ -1,0 +1,126 @@
+"""Write report tables: terminal (rich), JSON, CSV folder, Excel workbook.
+
+Files are written atomically (a temporary file renamed into place), never over
+an input file, and text cells that would start a formula in a spreadsheet
+(``=``, ``+``, ``-``, ``@``) are neutralised with a leading apostrophe.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class OutputError(Exception):
+    """The output cannot be written where asked."""
+
+
+def safe_cell(value: object) -> object:
+    """Text that a spreadsheet would read as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def columns_of(rows: list[dict]) -> list[str]:
+    """Union of the rows' keys, in first-seen order."""
+    return list(dict.fromkeys(key for row in rows for key in row))
+
+
+def check_target(path: Path, inputs: Path | None) -> None:
+    """Refuse to write over the dataset being read or anything inside it."""
+    if inputs is None:
+        return
+    target, source = path.resolve(), inputs.resolve()
+    if target == source or source in target.parents or (
+            source.is_dir() and target.parent == source):
+        raise OutputError(f"--output {path} would write into the input dataset {inputs}; "
+                          "choose a path outside it")
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a text file atomically."""
+    _atomic(path, lambda handle: handle.write(text.encode("utf-8")))
+
+
+def write_json(obj: dict) -> str:
+    """Serialise the JSON report (NaN/inf are not valid JSON: they become null)."""
+    return json.dumps(_finite(obj), indent=2, ensure_ascii=False)
+
+
+def _finite(obj):
+    if isinstance(obj, float) and (obj != obj or obj in (float("inf"), float("-inf"))):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def write_csv_folder(folder: Path, tables: dict[str, list[dict]]) -> None:
+    """One CSV file per table in ``folder`` (created if needed)."""
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"--output {folder} exists and is not a folder (CSV output is a "
+                          "folder of files)")
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, rows in tables.items():
+        write_text(folder / f"{name}.csv", csv_text(rows))
+
+
+def csv_text(rows: list[dict]) -> str:
+    """One table as CSV text, formula-safe."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    header = columns_of(rows)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_csv_cell(row.get(c)) for c in header])
+    return buffer.getvalue()
+
+
+def _csv_cell(value: object) -> object:
+    if value is None:
+        return ""
+    return safe_cell(value)
+
+
+def write_workbook(path: Path, tables: dict[str, list[dict]]) -> None:
+    """One sheet per table (sheet name = table name), formula-safe, atomically."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for name, rows in tables.items():
+        sheet = book.create_sheet(title=name[:31])
+        header = columns_of(rows)
+        sheet.append(header)
+        for row in rows:
+            sheet.append([_xlsx_cell(row.get(c)) for c in header])
+    _atomic(path, book.save)
+
+
+def _xlsx_cell(value: object) -> object:
+    if isinstance(value, list | tuple | dict):
+        value = json.dumps(value)
+    return safe_cell(value)
+
+
+def _atomic(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.",  # noqa: SIM115 - closed below, then renamed
+                                         delete=False)
+    try:
+        with handle:
+            write(handle)
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+

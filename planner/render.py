@@ -1,0 +1,56 @@
+"""Terminal rendering of the report tables with rich: titles say the units."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from .output import columns_of
+
+TITLES = {
+    "summary": "Summary",
+    "purchases": "Purchases by stage and supplier (t; landed USD/t = price + freight + duty + "
+                 "levy)",
+    "production": "Domestic production (t of output)",
+    "cost_by_stage": "Cost by stage (USD)",
+    "shares": "Shares of each stage's supply",
+    "demand_prices": "Demand: USD per t of extra final demand (valid over demand_t range)",
+    "capacity_prices": "Capacity: USD saved per t of extra capacity (valid over capacity range)",
+    "minimum_prices": "Contract minimums: USD per t of the minimum",
+    "limit_prices": "Share limits: USD per percentage point of tightening (valid over share "
+                    "range)",
+    "reduced_costs": "Unused offers: USD/t their cost must fall before the plan uses them",
+    "conflicts": "Why no plan exists: these cannot all hold",
+    "tightest_feasible": "Tightest feasible value of each violated limit",
+}
+HIDDEN = {"kind", "unique"}
+
+
+def render(tables: dict[str, list[dict]], console: Console) -> None:
+    """Print every non-empty table."""
+    for name, rows in tables.items():
+        if not rows:
+            continue
+        table = Table(title=TITLES.get(name, name), title_justify="left", title_style="bold")
+        header = [c for c in columns_of(rows) if c not in HIDDEN or name == "limit_prices"]
+        for column in header:
+            numeric = all(isinstance(r.get(column), int | float) and not isinstance(
+                r.get(column), bool) for r in rows if r.get(column) is not None)
+            table.add_column(column, justify="right" if numeric else "left")
+        for row in rows:
+            table.add_row(*[_text(row.get(c)) for c in header])
+        console.print(table)
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if abs(value) >= 1e20:
+            return "∞" if value > 0 else "−∞"
+        if value == int(value) and abs(value) < 1e15:
+            return f"{int(value):,}"
+        return f"{value:,.4f}".rstrip("0").rstrip(".") if abs(value) < 1 else f"{value:,.2f}"
+    return str(value)

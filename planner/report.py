@@ -1,0 +1,311 @@
+"""Turn a ``PlanResult`` into report tables and the JSON object of SPEC §5.
+
+Every table is a list of flat records (dicts), so one writer serves the
+terminal, JSON, CSV and Excel. Shadow prices get business units:
+
+- demand ``usd_per_t``: cost of one more t of final demand at the stage (dual of balance[s]).
+- capacity ``usd_per_t``: saving from one more t of an offer's or process's capacity (−dual).
+- minimum ``usd_per_t``: cost of the last t of a contracted minimum (dual of minimum[o]).
+- limits ``usd_per_pp``: cost of tightening the share limit by one percentage point
+  (−dual·T*/100 for a max share, +dual·T*/100 for a min share; ≥ 0 when binding).
+- reduced costs: how much an unused offer's landed cost must fall before the plan uses it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from .engine import PlanResult
+from .models.data import Basis, Bound, Scope
+from .models.groups import in_group, is_country_code
+
+TONNES_EPS = 1e-9
+PP = 0.01  # one percentage point of share
+
+
+def _clean(x: float, digits: int = 9) -> float:
+    """Round away solver noise and negative zero for display and JSON."""
+    value = round(float(x), digits)
+    return 0.0 if value == 0 else value
+
+
+def _bound(x: float) -> float | None:
+    """A range end; None (JSON null) for an unbounded side."""
+    return None if abs(x) >= 1e20 else _clean(x)
+
+
+def purchases(result: PlanResult) -> list[dict]:
+    """Every offer bought, with its landed-cost components and share of its stage."""
+    m, built = result.built.model, result.built
+    supply = stage_supply(result)
+    rows = []
+    for offer in result.data.offers:
+        tonnes = result.value(m.buy[offer.offer])
+        if tonnes <= TONNES_EPS:
+            continue
+        cost = built.landed[offer.offer]
+        total = supply[offer.stage]
+        rows.append({
+            "offer": offer.offer, "stage": offer.stage, "supplier": offer.supplier,
+            "country": offer.country, "tonnes": _clean(tonnes),
+            "share": _clean(tonnes / total) if total > 0 else 0.0,
+            "landed_usd_per_t": _clean(cost.total), "price_usd_per_t": _clean(cost.price),
+            "freight_usd_per_t": _clean(cost.freight), "duty_usd_per_t": _clean(cost.duty),
+            "levy_usd_per_t": _clean(cost.levy), "cost_usd": _clean(tonnes * cost.total, 2),
+        })
+    return rows
+
+
+def production(result: PlanResult) -> list[dict]:
+    """Domestic output of every process, with the input it draws."""
+    m = result.built.model
+    rows = []
+    for process in result.data.processes:
+        tonnes = result.value(m.make[process.process])
+        rows.append({
+            "process": process.process, "from_stage": process.from_stage,
+            "to_stage": process.to_stage, "tonnes": _clean(tonnes),
+            "input_t": _clean(tonnes / process.yield_t_per_t),
+            "cost_usd_per_t": _clean(process.cost_usd_per_t),
+            "cost_usd": _clean(tonnes * process.cost_usd_per_t, 2),
+        })
+    return rows
+
+
+def stage_supply(result: PlanResult) -> dict[str, float]:
+    """Tonnes supplied into each stage: purchases plus domestic output."""
+    m = result.built.model
+    supply: dict[str, float] = defaultdict(float)
+    for offer in result.data.offers:
+        supply[offer.stage] += result.value(m.buy[offer.offer])
+    for process in result.data.processes:
+        supply[process.to_stage] += result.value(m.make[process.process])
+    return supply
+
+
+def cost_by_stage(result: PlanResult) -> list[dict]:
+    """Purchase and processing cost attributed to the stage they supply."""
+    m, built = result.built.model, result.built
+    bought: dict[str, float] = defaultdict(float)
+    made: dict[str, float] = defaultdict(float)
+    for offer in result.data.offers:
+        bought[offer.stage] += result.value(m.buy[offer.offer]) * built.landed[offer.offer].total
+    for process in result.data.processes:
+        made[process.to_stage] += result.value(m.make[process.process]) * process.cost_usd_per_t
+    supply = stage_supply(result)
+    return [{"stage": s.stage, "demand_t": _clean(s.demand_t),
+             "supply_t": _clean(supply[s.stage]),
+             "purchases_usd": _clean(bought[s.stage], 2),
+             "processing_usd": _clean(made[s.stage], 2),
+             "total_usd": _clean(bought[s.stage] + made[s.stage], 2)}
+            for s in sorted(result.data.stages, key=lambda s: s.order)]
+
+
+def shares(result: PlanResult) -> list[dict]:
+    """Share of each stage's supply by every supplying country and every limited group.
+
+    Volume basis, direct scope for countries and limit groups; plus each limit's
+    own basis and scope. Computed from the plan, independently of the LP's rows.
+    """
+    data, m = result.data, result.built.model
+    countries = {c.country: c for c in data.countries}
+    flows: dict[str, list[tuple[str, float, float]]] = defaultdict(list)  # (country, t, USD)
+    for offer in data.offers:
+        t = result.value(m.buy[offer.offer])
+        flows[offer.stage].append((offer.country, t, t * result.built.landed[offer.offer].total))
+    for process in data.processes:
+        t = result.value(m.make[process.process])
+        flows[process.to_stage].append((data.buyer, t, t * process.cost_usd_per_t))
+    wanted: list[tuple[str, str, Basis]] = []
+    for row in result.built.share_rows:
+        for basis in {Basis.VOLUME, row.limit.basis}:
+            wanted.append((row.group, row.stage, basis))
+    rows, seen = [], set()
+    for stage in sorted(data.stages, key=lambda s: s.order):
+        stage_flows = flows[stage.stage]
+        suppliers = sorted({c for c, t, _ in stage_flows if t > TONNES_EPS})
+        groups = [(c, stage.stage, Basis.VOLUME) for c in suppliers]
+        groups += [w for w in wanted if w[1] == stage.stage]
+        for group, _, basis in groups:
+            if (group, stage.stage, basis) in seen:
+                continue
+            seen.add((group, stage.stage, basis))
+            pick = 1 if basis is Basis.VOLUME else 2
+            total = sum(f[pick] for f in stage_flows)
+            part = sum(f[pick] for f in stage_flows if in_group(group, f[0], countries))
+            rows.append({"group": group, "stage": stage.stage,
+                         "share": _clean(part / total) if total > 0 else 0.0,
+                         "basis": basis.value, "scope": Scope.DIRECT.value,
+                         "kind": "country" if is_country_code(group) else "group"})
+    return rows
+
+
+def demand_prices(result: PlanResult) -> list[dict]:
+    """USD per t of extra final demand at each stage, with its valid range in t."""
+    m = result.built.model
+    rows = []
+    for stage in sorted(result.data.stages, key=lambda s: s.order):
+        if stage.stage not in m.balance:
+            continue  # no supply route and no demand: no row
+        con = m.balance[stage.stage]
+        rate = result.row_rates[con.name]
+        rows.append({"stage": stage.stage, "demand_t": _clean(stage.demand_t),
+                     "usd_per_t": _clean(rate.dual), **_range_fields(rate)})
+    return rows
+
+
+def capacity_prices(result: PlanResult) -> list[dict]:
+    """USD saved per t of extra capacity, for offers and processes with a capacity."""
+    m = result.built.model
+    rows = []
+    for kind, component, records, ident in (
+            ("offer", m.capacity, m.offer, "offer"), ("process", m.process_capacity, m.process,
+                                                      "process")):
+        for key, con in component.items():
+            rate = result.row_rates[con.name]
+            record = records[key]
+            used = result.value(m.buy[key] if kind == "offer" else m.make[key])
+            rows.append({"offer" if ident == "offer" else "process": key, "kind": kind,
+                         "capacity_t": _clean(record.capacity_t), "used_t": _clean(used),
+                         "usd_per_t": _clean(-rate.dual), **_range_fields(rate, flip=True)})
+    return rows
+
+
+def minimum_prices(result: PlanResult) -> list[dict]:
+    """Cost per t of each contracted minimum (0 where the plan buys more anyway)."""
+    m = result.built.model
+    rows = []
+    for key, con in m.minimum.items():
+        rate = result.row_rates[con.name]
+        rows.append({"offer": key, "min_t": _clean(m.offer[key].min_t),
+                     "usd_per_t": _clean(rate.dual), **_range_fields(rate)})
+    return rows
+
+
+def _range_fields(rate, flip: bool = False) -> dict:
+    sign = -1.0 if flip else 1.0
+    fields = {"valid_from": _bound(rate.valid_from), "valid_to": _bound(rate.valid_to),
+              "unique": rate.unique}
+    if not rate.unique:
+        down, up = sign * rate.rate_down, sign * rate.rate_up
+        fields |= {"usd_per_t_down": _bound(down), "usd_per_t_up": _bound(up)}
+    return fields
+
+
+def limit_prices(result: PlanResult) -> list[dict]:
+    """Every share-limit row: its current share, USD per pp of tightening, valid range."""
+    m = result.built.model
+    rows = []
+    for i, row in enumerate(result.built.share_rows):
+        con = (m.share_max if row.bound is Bound.MAX else m.share_min)[i]
+        dual = float(result.solution.row_dual[result.row(con)])
+        total = result.value(m.supply_total[row.stage, row.limit.basis.value])
+        group = result.value(m.group_supply[row.aggregate])
+        actual = group / total if total > 0 else 0.0
+        sign = -1.0 if row.bound is Bound.MAX else 1.0
+        per_pp = sign * dual * total * PP
+        record = {"group": row.group, "stage": row.stage, "bound": row.bound.value,
+                  "limit": _clean(row.share), "share": _clean(actual),
+                  "basis": row.limit.basis.value, "scope": row.limit.scope.value,
+                  "binding": i in result.share_ranges, "usd_per_pp": _clean(per_pp),
+                  "origin": row.limit.origin}
+        share_range = result.share_ranges.get(i)
+        if share_range is not None:
+            record |= {"valid_from": _clean(share_range.valid_from),
+                       "valid_to": _clean(share_range.valid_to),
+                       "unique": share_range.unique}
+            if not share_range.unique:
+                record |= _one_sided_pp(row.bound, share_range)
+        else:  # slack: tightening costs nothing until the limit reaches the current share
+            lo, hi = (actual, 1.0) if row.bound is Bound.MAX else (0.0, actual)
+            record |= {"valid_from": _clean(lo), "valid_to": _clean(hi), "unique": True}
+        rows.append(record)
+    return rows
+
+
+def _one_sided_pp(bound: Bound, share_range) -> dict:
+    """Degenerate optimum: cost of one pp tighter and saving of one pp looser differ."""
+    down, up = share_range.rate_down, share_range.rate_up   # d(cost)/dσ each way
+    if bound is Bound.MAX:
+        return {"usd_per_pp_tighter": _bound(-down * PP), "usd_per_pp_looser": _bound(-up * PP)}
+    return {"usd_per_pp_tighter": _bound(up * PP), "usd_per_pp_looser": _bound(down * PP)}
+
+
+def reduced_costs(result: PlanResult) -> list[dict]:
+    """Unused offers and processes: how much their cost must fall before the plan uses them."""
+    m = result.built.model
+    rows = []
+    for offer in result.data.offers:
+        var = m.buy[offer.offer]
+        if result.value(var) <= TONNES_EPS:
+            rows.append({"offer": offer.offer, "kind": "offer", "stage": offer.stage,
+                         "country": offer.country,
+                         "cost_usd_per_t": _clean(result.built.landed[offer.offer].total),
+                         "reduced_cost_usd_per_t": _clean(result.reduced_cost(var))})
+    for process in result.data.processes:
+        var = m.make[process.process]
+        if result.value(var) <= TONNES_EPS:
+            rows.append({"offer": process.process, "kind": "process",
+                         "stage": process.to_stage, "country": result.data.buyer,
+                         "cost_usd_per_t": _clean(process.cost_usd_per_t),
+                         "reduced_cost_usd_per_t": _clean(result.reduced_cost(var))})
+    return rows
+
+
+def report_tables(result: PlanResult) -> dict[str, list[dict]]:
+    """All report tables by name (the CSV file / Excel sheet names)."""
+    tables = {"summary": summary(result)}
+    if result.optimal:
+        tables |= {
+            "purchases": purchases(result), "production": production(result),
+            "cost_by_stage": cost_by_stage(result), "shares": shares(result),
+            "demand_prices": demand_prices(result), "capacity_prices": capacity_prices(result),
+            "minimum_prices": minimum_prices(result), "limit_prices": limit_prices(result),
+            "reduced_costs": reduced_costs(result)}
+    if result.diagnosis is not None:
+        tables["conflicts"] = [vars(c) for c in result.diagnosis.conflicts]
+        tables["tightest_feasible"] = [vars(t) for t in result.diagnosis.limits]
+    return tables
+
+
+def summary(result: PlanResult) -> list[dict]:
+    """Dataset, zone status, outcome and total cost."""
+    data = result.data
+    rows = [{"key": "dataset", "value": data.name}, {"key": "buyer", "value": data.buyer},
+            {"key": "zone", "value": data.zone.value},
+            {"key": "status", "value": json_status(result)},
+            {"key": "message", "value": result.message}]
+    if result.optimal:
+        rows.append({"key": "objective_usd", "value": _clean(result.solution.objective, 2)})
+    return rows
+
+
+def json_status(result: PlanResult) -> str:
+    """SPEC §5 status word: optimal, infeasible or error."""
+    if result.optimal:
+        return "optimal"
+    return "infeasible" if result.diagnosis is not None else "error"
+
+
+def as_json(result: PlanResult) -> dict:
+    """The SPEC §5 JSON object (with extra keys beside the required ones)."""
+    out: dict = {"status": json_status(result), "message": result.message,
+                 "dataset": result.data.name, "zone": result.data.zone.value}
+    if result.optimal:
+        out |= {
+            "objective_usd": _clean(result.solution.objective, 6),
+            "purchases": purchases(result), "production": production(result),
+            "cost_by_stage": cost_by_stage(result), "shares": shares(result),
+            "shadow_prices": {
+                "demand": demand_prices(result),
+                "capacity": [r for r in capacity_prices(result) if r["kind"] == "offer"],
+                "process_capacity": [r for r in capacity_prices(result)
+                                     if r["kind"] == "process"],
+                "minimum": minimum_prices(result), "limits": limit_prices(result),
+                "reduced_costs": reduced_costs(result)},
+            "verification": {k: float(v) for k, v in result.residuals.items()}}
+    else:
+        out["objective_usd"] = None
+    if result.diagnosis is not None:
+        out["diagnosis"] = result.diagnosis.as_dict()
+    return out

@@ -1,0 +1,127 @@
+"""Apply scenario rows and command-line overrides to a dataset (SPEC §5).
+
+A scenario is the base dataset with its rows applied in order; flags given on
+the command line apply after the scenario's rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from .models.data import (
+    ALL_STAGES,
+    Basis,
+    Dataset,
+    Limit,
+    Offer,
+    ScenarioStep,
+    Scope,
+    ZoneStatus,
+)
+from .models.groups import in_group
+from .problems import InputError, Problem
+from .validation import scenario_step_problems
+
+
+@dataclass(frozen=True)
+class CapOverride:
+    """``--cap GROUP:STAGE=SHARE``: the direct, volume-basis max share of a group."""
+
+    group: str
+    stage: str
+    share: float
+
+    @property
+    def text(self) -> str:
+        """As the user typed it."""
+        return f"--cap {self.group}:{self.stage}={self.share:g}"
+
+
+def scenario_names(data: Dataset) -> list[str]:
+    """Scenario names in order of first appearance."""
+    return list(dict.fromkeys(step.scenario for step in data.scenarios))
+
+
+def apply_scenario(data: Dataset, name: str) -> Dataset:
+    """The base dataset with scenario ``name``'s rows applied in order."""
+    steps = [s for s in data.scenarios if s.scenario == name]
+    if not steps:
+        known = ", ".join(scenario_names(data)) or "none defined"
+        raise InputError([Problem("scenarios", f"a scenario defined in the dataset ({known})",
+                                  column="scenario", value=name)])
+    for step in steps:
+        data = apply_step(data, step)
+    return replace(data, name=f"{data.name} [{name}]" if data.name else name)
+
+
+def apply_step(data: Dataset, step: ScenarioStep) -> Dataset:
+    """Apply one scenario row."""
+    stages = {s.stage for s in data.stages}
+    tags = {t for c in data.countries for t in c.groups}
+    problems = scenario_step_problems(step.setting, step.target, step.value, stages, tags)
+    if problems:
+        raise InputError([Problem("scenarios", expected, column=column, value=step.value
+                                  if column == "value" else step.target)
+                          for column, expected in problems])
+    setting = step.setting
+    if setting == "zone":
+        return replace(data, zone=ZoneStatus(step.value))
+    value = float(step.value)
+    if setting in ("benchmark", "demand_factor"):
+        return _stage_setting(data, setting, step.target, value)
+    group, _, stage = step.target.partition(":")
+    if setting in ("max_share", "min_share"):
+        return set_share(data, group, stage, setting, value, step.origin)
+    return _scale_offers(data, setting, group, stage, value)
+
+
+def apply_caps(data: Dataset, caps: list[CapOverride]) -> Dataset:
+    """Apply ``--cap`` overrides in order."""
+    for cap in caps:
+        data = set_share(data, cap.group, cap.stage, "max_share", cap.share, cap.text)
+    return data
+
+
+def set_share(data: Dataset, group: str, stage: str, which: str, share: float,
+              origin: str) -> Dataset:
+    """Replace ``which`` (max_share/min_share) of the direct, volume-basis limit for
+    exactly this group and stage, or add such a limit; other limits still apply."""
+    key = (group, stage, Basis.VOLUME, Scope.DIRECT)
+    limits = list(data.limits)
+    for i, limit in enumerate(limits):
+        if limit.key == key:
+            limits[i] = replace(limit, origin=f"{limit.origin}, {origin}".lstrip(", "),
+                                **{which: share})
+            break
+    else:
+        limits.append(Limit(group, stage, origin=origin, **{which: share}))
+    return replace(data, limits=tuple(limits))
+
+
+def _stage_setting(data: Dataset, setting: str, stage: str, value: float) -> Dataset:
+    if setting == "benchmark":
+        return replace(data, benchmarks={**data.benchmarks, stage: value})
+    stages = tuple(replace(s, demand_t=s.demand_t * value) if s.stage == stage else s
+                   for s in data.stages)
+    return replace(data, stages=stages)
+
+
+def _scale_offers(data: Dataset, setting: str, group: str, stage: str,
+                  factor: float) -> Dataset:
+    countries = {c.country: c for c in data.countries}
+
+    def targeted(offer: Offer) -> bool:
+        return ((stage == ALL_STAGES or offer.stage == stage)
+                and (group == ALL_STAGES or in_group(group, offer.country, countries)))
+
+    offers = tuple(_scaled(o, setting, factor) if targeted(o) else o for o in data.offers)
+    return replace(data, offers=offers)
+
+
+def _scaled(offer: Offer, setting: str, factor: float) -> Offer:
+    if setting == "price_factor":
+        return replace(offer, price_usd_per_t=offer.price_usd_per_t * factor)
+    if offer.capacity_t is None:  # unlimited stays unlimited
+        return offer
+    capacity = offer.capacity_t * factor
+    return replace(offer, capacity_t=capacity, min_t=min(offer.min_t, capacity))

@@ -1,0 +1,166 @@
+"""Declarations of the input tables (SPEC §2): adding a column is one entry here.
+
+The loader, the validator, the error messages and the README's table reference
+all read these declarations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """How a cell is parsed and what a problem message says was expected."""
+
+    ID = "a non-empty identifier"
+    TEXT = "text"
+    INT = "a whole number"
+    NUMBER = "a number"
+    BOOL = "true or false"
+    COUNTRY = "a country code of two capital letters"
+    COUNTRY_OR_ANY = "a country code of two capital letters, or *"
+    STAGE = "a stage id from stages"
+    STAGE_OR_ANY = "a stage id from stages, or *"
+    CHOICE = "one of the listed values"
+
+
+MISSING = object()  # column has no default: a blank cell is an error
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its kind, default for blank cells, and numeric range."""
+
+    name: str
+    kind: Kind
+    default: object = MISSING
+    minimum: float | None = None
+    strict_minimum: bool = False
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        """A column without a default must be present in the table."""
+        return self.default is MISSING
+
+    def expectation(self) -> str:
+        """What a valid cell looks like, for messages."""
+        if self.kind is Kind.CHOICE:
+            return "one of " + ", ".join(self.choices)
+        text = self.kind.value
+        if self.minimum is not None and self.maximum is not None:
+            text += f" in [{self.minimum:g}, {self.maximum:g}]"
+        elif self.minimum is not None:
+            text += f" {'>' if self.strict_minimum else '≥'} {self.minimum:g}"
+        return text
+
+
+@dataclass(frozen=True)
+class Table:
+    """One input table: its columns and the columns whose values must be unique."""
+
+    name: str
+    required: bool
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    doc: str = ""
+
+    def column(self, name: str) -> Column:
+        """The declaration of column ``name``."""
+        return next(c for c in self.columns if c.name == name)
+
+
+def _nonneg(name: str, default: object = MISSING, doc: str = "") -> Column:
+    return Column(name, Kind.NUMBER, default, minimum=0.0, doc=doc)
+
+
+def _positive_or_blank(name: str, doc: str) -> Column:
+    return Column(name, Kind.NUMBER, None, minimum=0.0, strict_minimum=True, doc=doc)
+
+
+def _fraction(name: str, default: object, doc: str) -> Column:
+    return Column(name, Kind.NUMBER, default, minimum=0.0, maximum=1.0, doc=doc)
+
+
+STAGES = Table("stages", True, (
+    Column("stage", Kind.ID, doc="stage id"),
+    Column("order", Kind.INT, doc="position in the chain, upstream first"),
+    _nonneg("demand_t", doc="buyer's final need at this stage, t"),
+), key=("stage",), doc="the chain's stages")
+
+OFFERS = Table("offers", True, (
+    Column("offer", Kind.ID, doc="offer id"),
+    Column("stage", Kind.STAGE, doc="stage the offer sells into"),
+    Column("supplier", Kind.TEXT, doc="supplier name"),
+    Column("country", Kind.COUNTRY, doc="ISO 3166 alpha-2 code of the seller"),
+    _nonneg("price_usd_per_t", doc="FOB price, USD/t"),
+    _positive_or_blank("capacity_t", "t available to the buyer; blank = unlimited"),
+    _nonneg("min_t", 0.0, "contracted minimum offtake, t"),
+    _nonneg("freight_usd_per_t", 0.0, "freight to the buyer, USD/t"),
+), key=("offer",), doc="what each supplier offers")
+
+COUNTRIES = Table("countries", False, (
+    Column("country", Kind.COUNTRY, doc="ISO 3166 alpha-2 code"),
+    Column("name", Kind.TEXT, "", doc="display name"),
+    Column("zone_member", Kind.BOOL, False, doc="member of the preferential trade zone"),
+    Column("groups", Kind.TEXT, "", doc="tags separated by ;"),
+), key=("country",), doc="zone membership and tags")
+
+PROCESSES = Table("processes", False, (
+    Column("process", Kind.ID, doc="process id"),
+    Column("from_stage", Kind.STAGE, doc="input stage"),
+    Column("to_stage", Kind.STAGE, doc="output stage"),
+    Column("yield", Kind.NUMBER, minimum=0.0, strict_minimum=True,
+           doc="t output per t input"),
+    _nonneg("cost_usd_per_t", doc="processing cost per t output, USD"),
+    _positive_or_blank("capacity_t", "t output per year; blank = unlimited"),
+), key=("process",), doc="domestic processing")
+
+TARIFFS = Table("tariffs", False, (
+    Column("country", Kind.COUNTRY_OR_ANY, doc="country code or *"),
+    Column("stage", Kind.STAGE_OR_ANY, doc="stage or *"),
+    _nonneg("mfn_rate", 0.0, "ad valorem MFN rate (fraction)"),
+    _nonneg("zone_rate", 0.0, "rate for zone members once the buyer has joined"),
+), key=("country", "stage"), doc="ad valorem duties; the most specific row wins")
+
+BENCHMARKS = Table("benchmarks", False, (
+    Column("stage", Kind.STAGE, doc="stage"),
+    _nonneg("benchmark_usd_per_t", doc="zone reference price, USD/t"),
+), key=("stage",), doc="zone benchmark prices")
+
+LIMITS = Table("limits", False, (
+    Column("group", Kind.ID, doc="country code, tag, zone, non-zone or each"),
+    Column("stage", Kind.STAGE_OR_ANY, doc="stage or * (every stage)"),
+    _fraction("min_share", None, "lowest share of the stage's supply"),
+    _fraction("max_share", None, "highest share of the stage's supply"),
+    Column("basis", Kind.CHOICE, "volume", choices=("volume", "value"),
+           doc="weigh by tonnes or by value"),
+    Column("scope", Kind.CHOICE, "direct", choices=("direct", "embedded"),
+           doc="seller's country, or upstream origin"),
+), key=("group", "stage", "basis", "scope"), doc="share limits")
+
+CONTENT = Table("content", False, (
+    Column("offer", Kind.ID, doc="offer id"),
+    Column("origin", Kind.COUNTRY, doc="upstream origin country"),
+    _fraction("share", MISSING, "fraction of the offer from that origin"),
+), key=("offer", "origin"), doc="upstream origin mix of offers")
+
+SETTINGS = Table("settings", False, (
+    Column("key", Kind.CHOICE, choices=("buyer", "zone", "name"), doc="setting name"),
+    Column("value", Kind.TEXT, doc="setting value"),
+), key=("key",), doc="buyer, zone status, dataset name")
+
+SCENARIOS = Table("scenarios", False, (
+    Column("scenario", Kind.ID, doc="scenario name"),
+    Column("setting", Kind.CHOICE, choices=(
+        "zone", "max_share", "min_share", "capacity_factor", "price_factor", "benchmark",
+        "demand_factor"), doc="what the row changes"),
+    Column("target", Kind.TEXT, "", doc="GROUP:STAGE or STAGE, by setting"),
+    Column("value", Kind.TEXT, doc="new value or factor"),
+), doc="named variations of the base dataset, applied in row order")
+
+TABLES: tuple[Table, ...] = (STAGES, OFFERS, COUNTRIES, PROCESSES, TARIFFS, BENCHMARKS,
+                             LIMITS, CONTENT, SETTINGS, SCENARIOS)

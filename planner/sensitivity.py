@@ -1,0 +1,150 @@
+"""Marginal-cost analysis at an optimal basis (SPEC §4).
+
+- Right-hand-side rows (demand, capacities, minimums): the dual is the rate;
+  HiGHS RHS ranging gives the interval over which the optimal basis, and so the
+  rate, holds.
+- Share limits ``G − σ·T ≤ 0``: σ multiplies the total T, so
+  d(cost)/dσ = dual · T*, and the rate per percentage point of tightening is
+  ``−dual · T* / 100`` for a max share (``+dual · T* / 100`` for a min share).
+  The basis holds over an interval of σ found by moving σ itself (one matrix
+  coefficient) and re-solving warm: the HiGHS RHS range, converted at fixed T*,
+  is the first guess, then bisection on "same optimal basis" refines it to 1e-7.
+- A rate is marked not unique when the basis changes right at the current value
+  on one side (degenerate optimum): the one-sided rates there differ, and both
+  are reported, measured by re-solving with the right-hand side moved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .models.highs import INF, HighsSolver, LinearProgram, LpSolution, SolveStatus
+
+SHARE_TOLERANCE = 1e-7
+RANGE_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class RowRate:
+    """Rate of one row's right-hand side and where it holds (in the row's own units)."""
+
+    dual: float
+    valid_from: float
+    valid_to: float
+    unique: bool
+    rate_down: float      # d(cost)/d(rhs) when the rhs decreases
+    rate_up: float        # d(cost)/d(rhs) when the rhs increases
+
+
+@dataclass(frozen=True)
+class ShareRange:
+    """Interval of the share value over which the optimal basis holds, and the
+    one-sided rates d(cost)/dσ (USD per unit share) where it ends at σ itself."""
+
+    valid_from: float
+    valid_to: float
+    unique: bool
+    rate_down: float
+    rate_up: float
+
+
+class Sensitivity:
+    """Ranging and one-sided rates on a solved ``HighsSolver`` (restores it after)."""
+
+    def __init__(self, solver: HighsSolver, lp: LinearProgram, solution: LpSolution):
+        self.solver, self.lp, self.solution = solver, lp, solution
+        self.base_basis = solver.basis()
+        self.ranging = solver.ranging()
+        self.solver.highs.setOptionValue("presolve", "off")
+
+    def row_rate(self, row: int) -> RowRate:
+        """Dual, RHS range and uniqueness of one ``≤``/``≥``/``=`` row."""
+        dual = float(self.solution.row_dual[row])
+        rhs = self._rhs(row)
+        low = float(self.ranging.row_down[row])
+        high = float(self.ranging.row_up[row])
+        step = 1e-4 * max(1.0, abs(rhs))
+        collapsed_down = rhs - low <= RANGE_TOLERANCE * max(1.0, abs(rhs))
+        collapsed_up = high - rhs <= RANGE_TOLERANCE * max(1.0, abs(rhs))
+        rate_down = self._rhs_rate(row, rhs, -step) if collapsed_down else dual
+        rate_up = self._rhs_rate(row, rhs, step) if collapsed_up else dual
+        unique = _close(rate_down, dual) and _close(rate_up, dual)
+        return RowRate(dual, low if np.isfinite(low) else -INF,
+                       high if np.isfinite(high) else INF, unique, rate_down, rate_up)
+
+    def _rhs(self, row: int) -> float:
+        lower, upper = self.lp.row_lower[row], self.lp.row_upper[row]
+        return float(lower if np.isfinite(lower) else upper)
+
+    def _rhs_rate(self, row: int, rhs: float, step: float) -> float:
+        """Finite-difference rate d(cost)/d(rhs) over [rhs, rhs + step]."""
+        lower, upper = self.lp.row_lower[row], self.lp.row_upper[row]
+        moved_lower = lower + step if np.isfinite(lower) else lower
+        moved_upper = upper + step if np.isfinite(upper) else upper
+        self.solver.set_row_bounds(row, moved_lower, moved_upper)
+        moved = self.solver.solve(presolve=False)
+        self.solver.set_row_bounds(row, lower, upper)
+        self.solver.set_basis(self.base_basis)
+        if moved.status is not SolveStatus.OPTIMAL:
+            return INF if step > 0 else -INF
+        return (moved.objective - self.solution.objective) / step
+
+    def share_range(self, row: int, total_col: int, share: float, total: float) -> ShareRange:
+        """Interval of σ (the coefficient −σ of T in ``row``) with the same optimal basis."""
+        rate = float(self.solution.row_dual[row]) * total   # d(cost)/dσ at the basis
+        if total <= 0:
+            return ShareRange(share, share, True, rate, rate)
+        guess_low = share + float(self.ranging.row_down[row]) / total
+        guess_high = share + float(self.ranging.row_up[row]) / total
+        low = self._share_edge(row, total_col, share, max(0.0, guess_low), 0.0)
+        high = self._share_edge(row, total_col, share, min(1.0, guess_high), 1.0)
+        step = 1e-5
+        rate_down = rate_up = rate
+        if share - low <= SHARE_TOLERANCE and share > 0:
+            rate_down = self._share_rate(row, total_col, share, -min(step, share))
+        if high - share <= SHARE_TOLERANCE and share < 1:
+            rate_up = self._share_rate(row, total_col, share, min(step, 1 - share))
+        self.solver.set_coefficient(row, total_col, -share)
+        self.solver.set_basis(self.base_basis)
+        unique = _close(rate_down, rate) and _close(rate_up, rate)
+        return ShareRange(low, high, unique, rate_down, rate_up)
+
+    def _share_rate(self, row: int, col: int, share: float, step: float) -> float:
+        """Finite-difference rate d(cost)/dσ over [σ, σ + step]."""
+        self.solver.set_coefficient(row, col, -(share + step))
+        self.solver.set_basis(self.base_basis)
+        moved = self.solver.solve(presolve=False)
+        if moved.status is not SolveStatus.OPTIMAL:
+            return INF if step > 0 else -INF
+        return (moved.objective - self.solution.objective) / step
+
+    def _share_edge(self, row: int, col: int, share: float, guess: float, bound: float) -> float:
+        """Last σ between ``share`` and ``bound`` where the basis stays optimal."""
+        inside, outside = share, bound
+        if self._same_basis(row, col, guess):
+            inside = guess
+        else:
+            outside = guess
+        if inside == outside or (inside == bound and self._same_basis(row, col, bound)):
+            return inside
+        while abs(outside - inside) > SHARE_TOLERANCE:
+            middle = 0.5 * (inside + outside)
+            if self._same_basis(row, col, middle):
+                inside = middle
+            else:
+                outside = middle
+        return inside
+
+    def _same_basis(self, row: int, col: int, share: float) -> bool:
+        self.solver.set_coefficient(row, col, -share)
+        self.solver.set_basis(self.base_basis)
+        moved = self.solver.solve(presolve=False)
+        return (moved.status is SolveStatus.OPTIMAL
+                and np.array_equal(moved.col_basis, self.solution.col_basis)
+                and np.array_equal(moved.row_basis, self.solution.row_basis))
+
+
+def _close(a: float, b: float, tol: float = 1e-6) -> bool:
+    return abs(a - b) <= tol * max(1.0, abs(a), abs(b))

@@ -1,0 +1,445 @@
+"""Check raw tables against the schema and the cross-table rules (SPEC §6),
+collecting every problem, and build the typed ``Dataset``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+from .loading import Cell, RawDataset, RawTable
+from .models.data import (
+    ALL_STAGES,
+    EACH,
+    NON_ZONE,
+    ZONE,
+    Basis,
+    ContentShare,
+    Country,
+    Dataset,
+    Limit,
+    Offer,
+    Process,
+    ScenarioStep,
+    Scope,
+    Stage,
+    TariffRule,
+    ZoneStatus,
+)
+from .models.groups import is_country_code
+from .problems import InputError, Problem, Severity, errors
+from .schema import MISSING, TABLES, Column, Kind, Table
+
+CONTENT_TOLERANCE = 1e-6
+_BAD = object()  # marks a cell that failed to parse
+TRUE_WORDS = {"true", "yes", "1", "y", "t"}
+FALSE_WORDS = {"false", "no", "0", "n", "f"}
+
+
+@dataclass
+class Row:
+    """A parsed row: its values by column and where it came from."""
+
+    values: dict[str, object]
+    number: int
+    source: str
+    bad: frozenset[str] = frozenset()
+
+    def ok(self, *columns: str) -> bool:
+        """True when these cells parsed (cross-table checks skip broken cells)."""
+        return not self.bad.intersection(columns)
+
+    def __getitem__(self, column: str) -> object:
+        return self.values[column]
+
+    @property
+    def origin(self) -> str:
+        """``"offers.csv row 4"``: where a planner finds this row."""
+        return f"{self.source} row {self.number}"
+
+
+class Validator:
+    """Parses every table, then checks references across tables."""
+
+    def __init__(self, raw: RawDataset):
+        self.raw = raw
+        self.problems: list[Problem] = list(raw.problems)
+        self.rows: dict[str, list[Row]] = {}
+
+    def problem(self, table: str, expected: str, row: int | None = None,
+                column: str | None = None, value: object = None,
+                severity: Severity = Severity.ERROR) -> None:
+        """Record one problem."""
+        shown = None if value is None else str(value)
+        self.problems.append(Problem(table, expected, row, column, shown, severity))
+
+    # -- pass 1: each table alone -------------------------------------------------
+    def parse_tables(self) -> None:
+        """Check presence, columns and every cell of every table."""
+        for spec in TABLES:
+            table = self.raw.tables.get(spec.name)
+            if table is None:
+                if spec.required:
+                    self.problem(f"{spec.name}.csv", f"required table {spec.name} is missing "
+                                 f"(in {self.raw.location})")
+                self.rows[spec.name] = []
+                continue
+            self.rows[spec.name] = self._parse_table(spec, table)
+
+    def _parse_table(self, spec: Table, table: RawTable) -> list[Row]:
+        seen: dict[str, int] = {}
+        for position, name in enumerate(table.header, start=1):
+            if name in seen and name:
+                self.problem(table.source, "each column name once", 1, name,
+                             f"column {position} repeats column {seen[name]}")
+            seen.setdefault(name, position)
+        missing = [c for c in spec.columns if c.required and c.name not in table.header]
+        for column in missing:
+            self.problem(table.source, f"a column {column.name} ({column.doc})", 1, column.name)
+        if missing:
+            return []
+        parsed: list[Row] = []
+        for number, cells in table.rows:
+            values = {column.name: self._parse_cell(table.source, number, column,
+                                                    cells.get(column.name))
+                      for column in spec.columns}
+            bad = frozenset(name for name, value in values.items() if value is _BAD)
+            parsed.append(Row(values, number, table.source, bad))
+        self._check_unique(spec, table, parsed)
+        return parsed
+
+    def _parse_cell(self, source: str, row: int, column: Column, cell: Cell) -> object:
+        text = cell.strip() if isinstance(cell, str) else cell
+        if text is None or text == "":
+            if column.default is MISSING:
+                self.problem(source, f"{column.expectation()} (the cell is blank)", row,
+                             column.name, "")
+                return _BAD
+            return column.default
+        try:
+            value = _convert(column, text)
+        except ValueError as exc:
+            self.problem(source, f"{column.expectation()}{exc.args[0] if exc.args else ''}",
+                         row, column.name, cell)
+            return _BAD
+        return value
+
+    def _check_unique(self, spec: Table, table: RawTable, rows: list[Row]) -> None:
+        if not spec.key:
+            return
+        first: dict[tuple, int] = {}
+        for row in rows:
+            if not row.ok(*spec.key):
+                continue
+            key = tuple(row[c] for c in spec.key)
+            if key in first:
+                label = ", ".join(spec.key)
+                self.problem(table.source, f"a unique {label} (also on row {first[key]})",
+                             row.number, spec.key[0], "/".join(map(str, key)))
+            else:
+                first[key] = row.number
+
+    # -- pass 2: references across tables -----------------------------------------
+    def check_references(self) -> None:
+        """Stages, groups, countries, content, minimums, cycles, settings, scenarios."""
+        stages = {r["stage"] for r in self.rows["stages"] if r.ok("stage")}
+        self._check_orders()
+        self._check_stage_refs(stages)
+        self._check_offers()
+        self._check_processes(stages)
+        countries = {r["country"] for r in self.rows["countries"] if r.ok("country")}
+        tags = {t for r in self.rows["countries"] if r.ok("groups") for t in _tags(r["groups"])}
+        self._check_unlisted_countries(countries)
+        for row in self.rows["limits"]:
+            if row.ok("group"):
+                self._check_group(row.source, row.number, "group", row["group"], tags)
+            lo, hi = row["min_share"], row["max_share"]
+            if row.ok("min_share", "max_share") and lo is not None and hi is not None and lo > hi:
+                self.problem(row.source, f"min_share ≤ max_share ({hi})", row.number,
+                             "min_share", lo)
+        self._check_content()
+        self._check_settings()
+        self._check_scenarios(stages, tags)
+
+    def _check_orders(self) -> None:
+        first: dict[int, int] = {}
+        for row in self.rows["stages"]:
+            if not row.ok("order"):
+                continue
+            if row["order"] in first:
+                self.problem(row.source, f"a unique order (also on row {first[row['order']]})",
+                             row.number, "order", row["order"])
+            first.setdefault(row["order"], row.number)
+
+    def _check_stage_refs(self, stages: set[str]) -> None:
+        known = ", ".join(sorted(stages)) or "none defined"
+        for table, columns in (("offers", ("stage",)), ("processes", ("from_stage", "to_stage")),
+                               ("tariffs", ("stage",)), ("benchmarks", ("stage",)),
+                               ("limits", ("stage",))):
+            for row in self.rows[table]:
+                for column in filter(row.ok, columns):
+                    value = row[column]
+                    if value not in stages and value != ALL_STAGES:
+                        self.problem(row.source, f"a stage from stages ({known})", row.number,
+                                     column, value)
+                    elif value == ALL_STAGES and table in ("offers", "processes", "benchmarks"):
+                        self.problem(row.source, f"a stage from stages ({known}); * is not "
+                                     "allowed here", row.number, column, value)
+
+    def _check_offers(self) -> None:
+        for row in self.rows["offers"]:
+            cap = row["capacity_t"]
+            if row.ok("capacity_t", "min_t") and cap is not None and row["min_t"] > cap:
+                self.problem(row.source, f"min_t ≤ capacity_t ({cap:g})", row.number, "min_t",
+                             row["min_t"])
+
+    def _check_processes(self, stages: set[str]) -> None:
+        edges: dict[str, set[str]] = defaultdict(set)
+        for row in self.rows["processes"]:
+            if not row.ok("from_stage", "to_stage"):
+                continue
+            if row["from_stage"] == row["to_stage"]:
+                self.problem(row.source, "to_stage different from from_stage (a process "
+                             "cannot feed its own input)", row.number, "to_stage",
+                             row["to_stage"])
+            edges[row["from_stage"]].add(row["to_stage"])
+        cycle = _find_cycle(edges)
+        if cycle:
+            rows = [r for r in self.rows["processes"] if r.ok("from_stage", "to_stage")
+                    and r["from_stage"] in cycle and r["to_stage"] in cycle]
+            for row in rows:
+                self.problem(row.source, "processes without a cycle (stages "
+                             f"{' → '.join(cycle)})", row.number, "to_stage", row["to_stage"])
+
+    def _check_unlisted_countries(self, countries: set[str]) -> None:
+        if not self.rows["countries"] and "countries" not in self.raw.tables:
+            return
+        for table, column in (("offers", "country"), ("content", "origin")):
+            reported: set[str] = set()
+            for row in filter(lambda r, c=column: r.ok(c), self.rows[table]):
+                code = row[column]
+                if code not in countries and code not in reported:
+                    reported.add(code)
+                    self.problem(row.source, "a country listed in countries (an unlisted "
+                                 "country is in no group and not a zone member)", row.number,
+                                 column, code, Severity.WARNING)
+
+    def _check_group(self, source: str, number: int, column: str, group: str,
+                     tags: set[str], allow_each: bool = True) -> None:
+        if group in (ZONE, NON_ZONE) or (group == EACH and allow_each):
+            return
+        if is_country_code(group) or group in tags:
+            return
+        known = ", ".join(sorted(tags)) or "none defined"
+        self.problem(source, "a group: a country code of two capital letters, a tag from "
+                     f"countries.groups ({known}), zone, non-zone or each", number, column, group)
+
+    def _check_content(self) -> None:
+        offers = {r["offer"] for r in self.rows["offers"] if r.ok("offer")}
+        totals: dict[str, float] = defaultdict(float)
+        first_row: dict[str, Row] = {}
+        for row in self.rows["content"]:
+            if not row.ok("offer", "share"):
+                continue
+            if row["offer"] not in offers:
+                self.problem(row.source, "an offer id from offers", row.number, "offer",
+                             row["offer"])
+            totals[row["offer"]] += row["share"]
+            first_row.setdefault(row["offer"], row)
+        for offer, total in totals.items():
+            if abs(total - 1.0) > CONTENT_TOLERANCE:
+                row = first_row[offer]
+                self.problem(row.source, f"shares of offer {offer} summing to 1 (they sum to "
+                             f"{total:.6g})", row.number, "share", row["share"])
+
+    def _check_settings(self) -> None:
+        for row in self.rows["settings"]:
+            if not row.ok("key", "value"):
+                continue
+            key, value = row["key"], row["value"]
+            if key == "buyer" and not is_country_code(value):
+                self.problem(row.source, Kind.COUNTRY.value, row.number, "value", value)
+            if key == "zone" and value not in (ZoneStatus.JOINED, ZoneStatus.OBSERVER):
+                self.problem(row.source, "joined or observer", row.number, "value", value)
+
+    def _check_scenarios(self, stages: set[str], tags: set[str]) -> None:
+        for row in self.rows["scenarios"]:
+            if not row.ok("setting", "target", "value"):
+                continue
+            for column, expected in scenario_step_problems(
+                    row["setting"], row["target"], row["value"], stages, tags):
+                value = row[column]
+                self.problem(row.source, expected, row.number, column, value)
+
+
+def scenario_step_problems(setting: str, target: str, value: str, stages: set[str],
+                           tags: set[str]) -> list[tuple[str, str]]:
+    """Problems of one scenario step as (column, expectation); empty when valid."""
+    found: list[tuple[str, str]] = []
+    known = ", ".join(sorted(stages))
+    if setting == "zone":
+        if value not in (ZoneStatus.JOINED, ZoneStatus.OBSERVER):
+            found.append(("value", "joined or observer"))
+        return found
+    if setting in ("benchmark", "demand_factor"):
+        if target not in stages:
+            found.append(("target", f"a stage from stages ({known})"))
+    else:
+        group, sep, stage = target.partition(":")
+        if not sep or (stage not in stages and stage != ALL_STAGES):
+            found.append(("target", f"GROUP:STAGE with a stage from stages ({known}) or *"))
+        elif not _is_group(group, tags, allow_any=setting in ("capacity_factor", "price_factor")):
+            found.append(("target", "GROUP:STAGE with a group: a country code, a tag from "
+                          "countries.groups, zone, non-zone or each"))
+    number = _as_float(value)
+    if number is None:
+        found.append(("value", "a number"))
+    elif setting in ("max_share", "min_share") and not 0.0 <= number <= 1.0:
+        found.append(("value", "a share in [0, 1]"))
+    elif number < 0:
+        found.append(("value", "a number ≥ 0"))
+    return found
+
+
+def _is_group(group: str, tags: set[str], allow_any: bool) -> bool:
+    return (group in (ZONE, NON_ZONE, EACH) or is_country_code(group) or group in tags
+            or (allow_any and group == ALL_STAGES))
+
+
+def _as_float(text: str) -> float | None:
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+
+def _convert(column: Column, value: str | int | float | bool) -> object:
+    """Convert one non-blank cell; ValueError carries a note for the message."""
+    kind = column.kind
+    if kind in (Kind.ID, Kind.TEXT, Kind.STAGE, Kind.STAGE_OR_ANY):
+        if not isinstance(value, str):
+            value = _number_text(value)
+        return value
+    if kind is Kind.CHOICE:
+        if str(value) not in column.choices:
+            raise ValueError()
+        return str(value)
+    if kind in (Kind.COUNTRY, Kind.COUNTRY_OR_ANY):
+        text = str(value)
+        if is_country_code(text) or (kind is Kind.COUNTRY_OR_ANY and text == ALL_STAGES):
+            return text
+        raise ValueError()
+    if kind is Kind.BOOL:
+        if isinstance(value, bool):
+            return value
+        word = str(value).lower()
+        if word in TRUE_WORDS | FALSE_WORDS:
+            return word in TRUE_WORDS
+        raise ValueError()
+    number = _number(value)
+    if kind is Kind.INT:
+        if number != int(number):
+            raise ValueError(" (not a whole number)")
+        return int(number)
+    _check_range(column, number)
+    return number
+
+
+def _number(value: str | int | float | bool) -> float:
+    if isinstance(value, bool):
+        raise ValueError(" (a boolean)")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError() from None
+    if math.isnan(number):
+        raise ValueError(" (NaN is not a number)")
+    if math.isinf(number):
+        raise ValueError(" (infinite; leave the cell blank where unlimited is allowed)")
+    return number
+
+
+def _check_range(column: Column, number: float) -> None:
+    low, high = column.minimum, column.maximum
+    if low is not None and (number < low or (column.strict_minimum and number == low)):
+        raise ValueError()
+    if high is not None and number > high:
+        raise ValueError()
+
+
+def _number_text(value: int | float | bool) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _tags(text: str) -> list[str]:
+    return [t.strip() for t in text.split(";") if t.strip()]
+
+
+def _find_cycle(edges: dict[str, set[str]]) -> list[str]:
+    """A list of stages forming a cycle, or [] (iterative depth-first search)."""
+    state: dict[str, int] = {}
+    for start in sorted(edges):
+        if state.get(start):
+            continue
+        stack = [(start, iter(sorted(edges.get(start, ()))))]
+        path = [start]
+        state[start] = 1
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                state[node] = 2
+                stack.pop()
+                path.pop()
+            elif state.get(child) == 1:
+                return [*path[path.index(child):], child]
+            elif not state.get(child):
+                state[child] = 1
+                path.append(child)
+                stack.append((child, iter(sorted(edges.get(child, ())))))
+    return []
+
+
+def validate(raw: RawDataset) -> tuple[Dataset, list[Problem]]:
+    """Build the dataset or raise ``InputError`` with every error; returns warnings too."""
+    checker = Validator(raw)
+    checker.parse_tables()
+    checker.check_references()
+    if errors(checker.problems):
+        raise InputError(checker.problems)
+    return _dataset(checker.rows), checker.problems
+
+
+def _dataset(rows: dict[str, list[Row]]) -> Dataset:
+    settings = {r["key"]: r["value"] for r in rows["settings"]}
+    return Dataset(
+        stages=tuple(Stage(r["stage"], r["order"], r["demand_t"], r.origin)
+                     for r in rows["stages"]),
+        offers=tuple(Offer(r["offer"], r["stage"], r["supplier"], r["country"],
+                           r["price_usd_per_t"], r["capacity_t"], r["min_t"],
+                           r["freight_usd_per_t"], r.origin) for r in rows["offers"]),
+        processes=tuple(Process(r["process"], r["from_stage"], r["to_stage"], r["yield"],
+                                r["cost_usd_per_t"], r["capacity_t"], r.origin)
+                        for r in rows["processes"]),
+        countries=tuple(Country(r["country"], r["name"], r["zone_member"],
+                                frozenset(_tags(r["groups"])), r.origin)
+                        for r in rows["countries"]),
+        tariffs=tuple(TariffRule(r["country"], r["stage"], r["mfn_rate"], r["zone_rate"],
+                                 r.origin) for r in rows["tariffs"]),
+        benchmarks={r["stage"]: r["benchmark_usd_per_t"] for r in rows["benchmarks"]},
+        limits=tuple(Limit(r["group"], r["stage"], r["min_share"], r["max_share"],
+                           Basis(r["basis"]), Scope(r["scope"]), r.origin)
+                     for r in rows["limits"]),
+        content=tuple(ContentShare(r["offer"], r["origin"], r["share"], r.origin)
+                      for r in rows["content"]),
+        scenarios=tuple(ScenarioStep(r["scenario"], r["setting"], r["target"], r["value"],
+                                     r.origin) for r in rows["scenarios"]),
+        buyer=settings.get("buyer", "KR"),
+        zone=ZoneStatus(settings.get("zone", ZoneStatus.OBSERVER)),
+        name=settings.get("name", ""),
+    )
