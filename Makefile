@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint conformance bench clean
+.PHONY: demo test conformance bench inputs-xlsx clean
 
 $(BIN)/planner: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,3 +27,10 @@ bench: $(BIN)/planner
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# The shipped workbook is generated from the CSV tables (the source of truth);
+# a test fails when it is out of date. Written beside, then moved in, because
+# the planner never writes into the dataset it reads.
+inputs-xlsx: $(BIN)/planner
+	$(BIN)/planner convert --inputs inputs --output build/korea-2025.xlsx
+	mv build/korea-2025.xlsx inputs/korea-2025.xlsx

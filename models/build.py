@@ -106,14 +106,16 @@ def _chain_index(data: Dataset, landed: dict[str, LandedCost],
         weight[(Basis.VOLUME.value, p.process)] = 1.0
         weight[(Basis.VALUE.value, p.process)] = p.cost_usd_per_t
     countries = {c.country: c for c in data.countries}
-    offers_by_stage = {s.stage: [o for o in data.offers if o.stage == s.stage]
-                       for s in data.stages}
+    offers_by_origin: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for o in data.offers:
+        offers_by_origin[(o.stage, o.country)].append(o.offer)
     group_offers: dict[tuple[str, str, str], list[str]] = {}
     group_has_buyer: dict[tuple[str, str, str], bool] = {}
     for key in sorted({r.aggregate for r in rows}):
         group, stage, _ = key
-        group_offers[key] = [o.offer for o in offers_by_stage[stage]
-                             if in_group(group, o.country, countries)]
+        group_offers[key] = [offer for (at, country), offers in offers_by_origin.items()
+                             if at == stage and in_group(group, country, countries)
+                             for offer in offers]
         group_has_buyer[key] = in_group(group, data.buyer, countries)
     return ChainIndex(dict(offers_at), dict(processes_into), dict(processes_from), weight,
                       group_offers, group_has_buyer)

@@ -33,7 +33,7 @@ from scipy import sparse
 
 INF = highspy.kHighsInf
 IIS_FROM_LP_IRREDUCIBLE = 6
-FEASIBILITY_TOL = 1e-6
+BASIC = int(highspy.HighsBasisStatus.kBasic)
 
 
 class SolveStatus(StrEnum):
@@ -123,7 +123,11 @@ class LpSolution:
 
 @dataclass
 class Ranging:
-    """Right-hand-side ranging per row: bounds over which the optimal basis holds."""
+    """Right-hand-side ranging per row: bounds over which the optimal basis holds.
+
+    Meaningful for nonbasic (binding) rows only: for a basic row HiGHS's values
+    are not a range of its bound, so callers derive those from the activity.
+    """
 
     row_down: np.ndarray
     row_up: np.ndarray
@@ -190,18 +194,29 @@ class HighsSolver:
         if status == highspy.HighsStatus.kError:
             raise RuntimeError("HiGHS rejected the model (passModel returned an error)")
 
-    def solve(self, presolve: bool = True) -> LpSolution:
-        """Solve with simplex (a basis is needed for ranging); read the outcome."""
+    def run(self, presolve: bool = True) -> tuple[SolveStatus, int]:
+        """Solve with simplex (a basis is needed for ranging); status and iterations only.
+
+        Cheap for warm re-solves: nothing is copied out of HiGHS.
+        """
         self.highs.setOptionValue("presolve", "on" if presolve else "off")
         self.highs.setOptionValue("solver", "simplex")
         run = self.highs.run()
-        model_status = self.highs.getModelStatus()
-        message = self.highs.modelStatusToString(model_status)
-        status = _STATUS.get(model_status, SolveStatus.ERROR)
+        status = _STATUS.get(self.highs.getModelStatus(), SolveStatus.ERROR)
         if run == highspy.HighsStatus.kError:
             status = SolveStatus.ERROR
+        return status, int(self.highs.getInfo().simplex_iteration_count)
+
+    def objective(self) -> float:
+        """Objective value of the last solve (offset included)."""
+        return float(self.highs.getInfo().objective_function_value)
+
+    def solve(self, presolve: bool = True) -> LpSolution:
+        """Solve and read primal and dual values and the basis."""
+        status, iterations = self.run(presolve)
+        message = self.highs.modelStatusToString(self.highs.getModelStatus())
         info = self.highs.getInfo()
-        result = LpSolution(status, message, iterations=int(info.simplex_iteration_count))
+        result = LpSolution(status, message, iterations=iterations)
         if status is not SolveStatus.OPTIMAL and not self._has_primal(info):
             return result
         solution = self.highs.getSolution()
@@ -257,17 +272,19 @@ def solution_residuals(lp: LinearProgram, sol: LpSolution) -> dict[str, float]:
     """Scaled primal, dual and objective residuals of an optimal solution.
 
     Computed from the matrix, not from HiGHS's own row activities:
-    primal = max bound violation of A x and x; dual = max |c − Aᵀy − z| and
-    wrong-signed multipliers; gap = |c·x − (bᵀy + boundsᵀz)|, each relative to
+    primal = max bound violation of A x (relative to Σ|a_ij x_j|) and of x;
+    dual = max |c − Aᵀy − z| (relative to 1 + |c| + Σ|a_ij y_i|) and wrong-signed
+    multipliers; gap = |c·x − (bᵀy + boundsᵀz)|, each relative to
     max(1, magnitude of the values involved).
     """
     x, y, z = sol.col_value, sol.row_dual, sol.col_dual
     ax = lp.A @ x
-    scale = 1.0 + np.abs(ax)
+    scale = 1.0 + abs(lp.A) @ np.abs(x)   # size of the terms, not of their (cancelling) sum
     primal = max(_violation(ax, lp.row_lower, lp.row_upper, scale),
                  _violation(x, lp.col_lower, lp.col_upper, 1.0 + np.abs(x)))
     stationarity = lp.c - lp.A.T @ y - z
-    dual = float(np.max(np.abs(stationarity) / (1.0 + np.abs(lp.c)), initial=0.0))
+    dual_scale = 1.0 + np.abs(lp.c) + abs(lp.A).T @ np.abs(y)
+    dual = float(np.max(np.abs(stationarity) / dual_scale, initial=0.0))
     dual = max(dual, _wrong_sign(y, lp.row_lower, lp.row_upper),
                _wrong_sign(z, lp.col_lower, lp.col_upper))
     dual_objective = (_bound_term(y, lp.row_lower, lp.row_upper)

@@ -19,8 +19,9 @@ import click
 from rich.console import Console
 
 from . import output
+from . import output as output_module
 from .engine import solve_plan
-from .loading import read_dataset
+from .loading import dataset_cells, read_dataset
 from .models.data import Dataset, ZoneStatus
 from .models.groups import is_country_code
 from .problems import InputError, Problem, Severity
@@ -91,7 +92,7 @@ def solve(inputs, scenario, caps, zone, fmt, output, time_limit, debug) -> None:
         if fmt in ("csv", "xlsx") and output is None:
             raise click.UsageError(f"--format {fmt} writes files: give --output PATH")
         if output is not None:
-            output_check(output, inputs)
+            output_check(output, inputs, folder=fmt == "csv")
         data = _prepare(inputs, scenario, caps, zone)
         result = solve_plan(data, time_limit=time_limit)
         _emit(result, fmt, output)
@@ -103,10 +104,10 @@ def solve(inputs, scenario, caps, zone, fmt, output, time_limit, debug) -> None:
         sys.exit(EXIT_SOLVER)
 
 
-def output_check(path: Path, inputs: Path) -> None:
-    """Usage error when --output would land in the inputs."""
+def output_check(path: Path, inputs: Path, folder: bool) -> None:
+    """Usage error when --output would land in the inputs or cannot be written."""
     try:
-        output.check_target(path, inputs)
+        output.check_target(path, inputs, folder)
     except output.OutputError as exc:
         raise click.UsageError(str(exc)) from None
 
@@ -126,6 +127,25 @@ def check(inputs) -> None:
                    f"{len(data.processes)} processes, {len(data.limits)} limits, "
                    f"{len({s.scenario for s in data.scenarios})} scenarios"
                    + (f", {len(warnings)} warning(s)" if warnings else ""))
+
+
+@main.command()
+@inputs_option
+@click.option("--output", type=click.Path(path_type=Path), required=True,
+              help="An .xlsx file (from a folder) or a folder (from a workbook).")
+def convert(inputs, output) -> None:
+    """Convert a dataset between a CSV folder and one .xlsx workbook (cells kept as they are)."""
+    inputs = inputs or default_inputs()
+    with _Guard(False, "table"):
+        to_workbook = output.suffix.lower() == ".xlsx"
+        output_check(output, inputs, folder=not to_workbook)
+        load(inputs)  # refuse to convert a dataset with errors
+        tables = dataset_cells(read_dataset(inputs))
+        if to_workbook:
+            output_module.write_dataset_workbook(output, tables)
+        else:
+            output_module.write_dataset_folder(output, tables)
+        click.echo(f"wrote {len(tables)} tables to {output}")
 
 
 def _prepare(inputs: Path, scenario: str | None, caps: list[CapOverride],

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .problems import Problem
-from .schema import TABLES
+from .schema import TABLES, Kind
 
 Cell = str | int | float | bool | None
 
@@ -34,6 +34,12 @@ class RawDataset:
     location: str
     tables: dict[str, RawTable]
     problems: list[Problem]
+
+    def source_of(self, table: str) -> str:
+        """How to name a table that is absent: its file, or its sheet in the workbook."""
+        if self.location.lower().endswith(".xlsx"):
+            return f"{Path(self.location).name} sheet {table}"
+        return f"{table}.csv"
 
 
 def read_dataset(path: Path) -> RawDataset:
@@ -66,9 +72,7 @@ def _read_csv(path: Path, name: str) -> RawTable:
         reader = csv.reader(handle)
         header = [h.strip() for h in next(reader, [])]
         table = RawTable(name, path.name, header)
-        line = reader.line_num
-        for record in reader:
-            row, line = line + 1, reader.line_num
+        for row, record in enumerate(reader, start=2):  # records, as a spreadsheet shows them
             if not any(cell.strip() for cell in record):
                 continue
             padded = record + [""] * (len(header) - len(record))
@@ -111,3 +115,26 @@ def _cell(value: object) -> Cell:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)  # dates and other objects: validation reports them as text
+
+
+def dataset_cells(raw: RawDataset) -> dict[str, tuple[list[str], list[list[Cell]]]]:
+    """Header and cell rows of every table read, typed for a workbook: cells of
+    numeric columns become numbers, everything else stays text."""
+    numeric = {(t.name, c.name) for t in TABLES for c in t.columns
+               if c.kind in (Kind.NUMBER, Kind.INT)}
+    tables = {}
+    for name, table in raw.tables.items():
+        rows = [[_typed(cells.get(h), (name, h) in numeric) for h in table.header]
+                for _, cells in table.rows]
+        tables[name] = (table.header, rows)
+    return tables
+
+
+def _typed(cell: Cell, numeric: bool) -> Cell:
+    if not numeric or not isinstance(cell, str) or not cell.strip():
+        return None if cell == "" else cell
+    try:
+        number = float(cell)
+    except ValueError:
+        return cell
+    return int(number) if number.is_integer() and "." not in cell else number

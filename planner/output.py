@@ -33,15 +33,24 @@ def columns_of(rows: list[dict]) -> list[str]:
     return list(dict.fromkeys(key for row in rows for key in row))
 
 
-def check_target(path: Path, inputs: Path | None) -> None:
-    """Refuse to write over the dataset being read or anything inside it."""
-    if inputs is None:
-        return
+def check_target(path: Path, inputs: Path, folder: bool) -> None:
+    """Refuse, before any work, a target inside the inputs or one that cannot be written.
+
+    ``folder``: the output is a folder of files (CSV) rather than one file.
+    """
     target, source = path.resolve(), inputs.resolve()
     if target == source or source in target.parents or (
             source.is_dir() and target.parent == source):
         raise OutputError(f"--output {path} would write into the input dataset {inputs}; "
                           "choose a path outside it")
+    if folder and target.exists() and not target.is_dir():
+        raise OutputError(f"--output {path} exists and is not a folder (CSV output is a "
+                          "folder of files)")
+    if not folder and target.is_dir():
+        raise OutputError(f"--output {path} is a folder; give a file name")
+    parent = next((p for p in target.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise OutputError(f"--output {path}: {parent} is a file, not a folder")
 
 
 def write_text(path: Path, text: str) -> None:
@@ -66,10 +75,10 @@ def _finite(obj):
 
 def write_csv_folder(folder: Path, tables: dict[str, list[dict]]) -> None:
     """One CSV file per table in ``folder`` (created if needed)."""
-    if folder.exists() and not folder.is_dir():
-        raise OutputError(f"--output {folder} exists and is not a folder (CSV output is a "
-                          "folder of files)")
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot write {folder}: {exc}") from None
     for name, rows in tables.items():
         write_text(folder / f"{name}.csv", csv_text(rows))
 
@@ -113,14 +122,51 @@ def _xlsx_cell(value: object) -> object:
 
 
 def _atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc}") from None
     handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.",  # noqa: SIM115 - closed below, then renamed
                                          delete=False)
     try:
         with handle:
             write(handle)
         os.replace(handle.name, path)
+    except OSError as exc:
+        Path(handle.name).unlink(missing_ok=True)
+        raise OutputError(f"cannot write {path}: {exc}") from None
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
 
+
+
+def write_dataset_workbook(path: Path, tables: dict[str, tuple[list[str], list[list]]]) -> None:
+    """Input tables as one workbook, cells kept literally (text stays text, even ``=…``)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for name, (header, rows) in tables.items():
+        sheet = book.create_sheet(title=name)
+        sheet.append(header)
+        for values in rows:
+            sheet.append(values)
+            for cell in sheet[sheet.max_row]:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # never a formula
+    _atomic(path, book.save)
+
+
+def write_dataset_folder(folder: Path, tables: dict[str, tuple[list[str], list[list]]]) -> None:
+    """Input tables as a folder of CSV files, cells written as they are."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot write {folder}: {exc}") from None
+    for name, (header, rows) in tables.items():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows([["" if v is None else v for v in row] for row in rows])
+        write_text(folder / f"{name}.csv", buffer.getvalue())

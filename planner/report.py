@@ -186,7 +186,7 @@ def _range_fields(rate, flip: bool = False) -> dict:
     sign = -1.0 if flip else 1.0
     fields = {"valid_from": _bound(rate.valid_from), "valid_to": _bound(rate.valid_to),
               "unique": rate.unique}
-    if not rate.unique:
+    if rate.unique is False:
         down, up = sign * rate.rate_down, sign * rate.rate_up
         fields |= {"usd_per_t_down": _bound(down), "usd_per_t_up": _bound(up)}
     return fields

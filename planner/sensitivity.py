@@ -20,10 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .models.highs import INF, HighsSolver, LinearProgram, LpSolution, SolveStatus
+from .models.highs import BASIC, INF, HighsSolver, LinearProgram, LpSolution, SolveStatus
 
 SHARE_TOLERANCE = 1e-7
 RANGE_TOLERANCE = 1e-9
+ONE_SIDED_BUDGET = 40  # re-solves spent on degenerate rows; beyond it uniqueness is unknown
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class RowRate:
     dual: float
     valid_from: float
     valid_to: float
-    unique: bool
+    unique: bool | None   # None: degenerate here, but past the re-solve budget
     rate_down: float      # d(cost)/d(rhs) when the rhs decreases
     rate_up: float        # d(cost)/d(rhs) when the rhs increases
 
@@ -58,21 +59,29 @@ class Sensitivity:
         self.base_basis = solver.basis()
         self.ranging = solver.ranging()
         self.solver.highs.setOptionValue("presolve", "off")
+        self.budget = ONE_SIDED_BUDGET
 
     def row_rate(self, row: int) -> RowRate:
-        """Dual, RHS range and uniqueness of one ``≤``/``≥``/``=`` row."""
+        """Dual, RHS range and uniqueness of one ``≤``/``≥`` row."""
         dual = float(self.solution.row_dual[row])
         rhs = self._rhs(row)
+        if self.solution.row_basis[row] == BASIC:  # slack: free until the row binds
+            activity = float(self.solution.row_value[row])
+            low, high = (activity, INF) if np.isfinite(self.lp.row_upper[row]) else (
+                -INF, activity)
+            return RowRate(0.0, low, high, True, 0.0, 0.0)
         low = float(self.ranging.row_down[row])
         high = float(self.ranging.row_up[row])
-        step = 1e-4 * max(1.0, abs(rhs))
         collapsed_down = rhs - low <= RANGE_TOLERANCE * max(1.0, abs(rhs))
         collapsed_up = high - rhs <= RANGE_TOLERANCE * max(1.0, abs(rhs))
+        if (collapsed_down or collapsed_up) and self.budget <= 0:
+            return RowRate(dual, low, high, None, dual, dual)
+        self.budget -= collapsed_down + collapsed_up
+        step = 1e-4 * max(1.0, abs(rhs))
         rate_down = self._rhs_rate(row, rhs, -step) if collapsed_down else dual
         rate_up = self._rhs_rate(row, rhs, step) if collapsed_up else dual
         unique = _close(rate_down, dual) and _close(rate_up, dual)
-        return RowRate(dual, low if np.isfinite(low) else -INF,
-                       high if np.isfinite(high) else INF, unique, rate_down, rate_up)
+        return RowRate(dual, low, high, unique, rate_down, rate_up)
 
     def _rhs(self, row: int) -> float:
         lower, upper = self.lp.row_lower[row], self.lp.row_upper[row]
@@ -84,12 +93,13 @@ class Sensitivity:
         moved_lower = lower + step if np.isfinite(lower) else lower
         moved_upper = upper + step if np.isfinite(upper) else upper
         self.solver.set_row_bounds(row, moved_lower, moved_upper)
-        moved = self.solver.solve(presolve=False)
+        status, _ = self.solver.run(presolve=False)
+        objective = self.solver.objective()
         self.solver.set_row_bounds(row, lower, upper)
         self.solver.set_basis(self.base_basis)
-        if moved.status is not SolveStatus.OPTIMAL:
+        if status is not SolveStatus.OPTIMAL:
             return INF if step > 0 else -INF
-        return (moved.objective - self.solution.objective) / step
+        return (objective - self.solution.objective) / step
 
     def share_range(self, row: int, total_col: int, share: float, total: float) -> ShareRange:
         """Interval of σ (the coefficient −σ of T in ``row``) with the same optimal basis."""
@@ -115,20 +125,29 @@ class Sensitivity:
         """Finite-difference rate d(cost)/dσ over [σ, σ + step]."""
         self.solver.set_coefficient(row, col, -(share + step))
         self.solver.set_basis(self.base_basis)
-        moved = self.solver.solve(presolve=False)
-        if moved.status is not SolveStatus.OPTIMAL:
+        status, _ = self.solver.run(presolve=False)
+        if status is not SolveStatus.OPTIMAL:
             return INF if step > 0 else -INF
-        return (moved.objective - self.solution.objective) / step
+        return (self.solver.objective() - self.solution.objective) / step
 
     def _share_edge(self, row: int, col: int, share: float, guess: float, bound: float) -> float:
-        """Last σ between ``share`` and ``bound`` where the basis stays optimal."""
-        inside, outside = share, bound
+        """Last σ from ``share`` towards ``bound`` where the basis stays optimal.
+
+        ``guess`` (the RHS range converted at fixed T) is checked first, with one
+        re-solve just past it; bisection to 1e-7 runs only when it is off.
+        """
+        direction = 1.0 if bound > share else -1.0
         if self._same_basis(row, col, guess):
-            inside = guess
+            if guess == bound:
+                return bound
+            beyond = guess + direction * SHARE_TOLERANCE
+            if not self._same_basis(row, col, beyond):
+                return guess
+            if self._same_basis(row, col, bound):
+                return bound
+            inside, outside = beyond, bound
         else:
-            outside = guess
-        if inside == outside or (inside == bound and self._same_basis(row, col, bound)):
-            return inside
+            inside, outside = share, guess
         while abs(outside - inside) > SHARE_TOLERANCE:
             middle = 0.5 * (inside + outside)
             if self._same_basis(row, col, middle):
@@ -138,12 +157,11 @@ class Sensitivity:
         return inside
 
     def _same_basis(self, row: int, col: int, share: float) -> bool:
+        """Whether the base basis is still optimal at σ: a warm re-solve needs no pivot."""
         self.solver.set_coefficient(row, col, -share)
         self.solver.set_basis(self.base_basis)
-        moved = self.solver.solve(presolve=False)
-        return (moved.status is SolveStatus.OPTIMAL
-                and np.array_equal(moved.col_basis, self.solution.col_basis)
-                and np.array_equal(moved.row_basis, self.solution.row_basis))
+        status, iterations = self.solver.run(presolve=False)
+        return status is SolveStatus.OPTIMAL and iterations == 0
 
 
 def _close(a: float, b: float, tol: float = 1e-6) -> bool:

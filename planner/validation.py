@@ -81,8 +81,8 @@ class Validator:
             table = self.raw.tables.get(spec.name)
             if table is None:
                 if spec.required:
-                    self.problem(f"{spec.name}.csv", f"required table {spec.name} is missing "
-                                 f"(in {self.raw.location})")
+                    self.problem(self.raw.source_of(spec.name), f"required table {spec.name} "
+                                 f"is missing (in {self.raw.location})")
                 self.rows[spec.name] = []
                 continue
             self.rows[spec.name] = self._parse_table(spec, table)
@@ -154,6 +154,9 @@ class Validator:
         for row in self.rows["limits"]:
             if row.ok("group"):
                 self._check_group(row.source, row.number, "group", row["group"], tags)
+            if row.ok("scope") and row["scope"] == "embedded":
+                self.problem(row.source, "scope direct (embedded scope is not available in "
+                             "this version)", row.number, "scope", row["scope"])
             lo, hi = row["min_share"], row["max_share"]
             if row.ok("min_share", "max_share") and lo is not None and hi is not None and lo > hi:
                 self.problem(row.source, f"min_share ≤ max_share ({hi})", row.number,
@@ -289,7 +292,12 @@ def scenario_step_problems(setting: str, target: str, value: str, stages: set[st
         group, sep, stage = target.partition(":")
         if not sep or (stage not in stages and stage != ALL_STAGES):
             found.append(("target", f"GROUP:STAGE with a stage from stages ({known}) or *"))
-        elif not _is_group(group, tags, allow_any=setting in ("capacity_factor", "price_factor")):
+        elif setting in ("capacity_factor", "price_factor"):
+            if not (group == ALL_STAGES or group in (ZONE, NON_ZONE) or is_country_code(group)
+                    or group in tags):
+                found.append(("target", "GROUP:STAGE with a group: a country code, a tag "
+                              "from countries.groups, zone, non-zone or *"))
+        elif not (group in (ZONE, NON_ZONE, EACH) or is_country_code(group) or group in tags):
             found.append(("target", "GROUP:STAGE with a group: a country code, a tag from "
                           "countries.groups, zone, non-zone or each"))
     number = _as_float(value)
@@ -300,11 +308,6 @@ def scenario_step_problems(setting: str, target: str, value: str, stages: set[st
     elif number < 0:
         found.append(("value", "a number ≥ 0"))
     return found
-
-
-def _is_group(group: str, tags: set[str], allow_any: bool) -> bool:
-    return (group in (ZONE, NON_ZONE, EACH) or is_country_code(group) or group in tags
-            or (allow_any and group == ALL_STAGES))
 
 
 def _as_float(text: str) -> float | None:

@@ -1,0 +1,194 @@
+"""Benchmark: the planner's pipeline against raw highspy on the same LP.
+
+Generates a synthetic dataset in the SPEC format (CSV folder), then measures in
+separate processes (so peak memory is each one's own):
+
+  planner: load (read + validate) → build (Pyomo) → compile (standard form) →
+           solve (HiGHS) → verify + sensitivity → report (JSON object)
+  raw:     the same LP matrix (exported by the planner run as .npz) passed to
+           a fresh highspy.Highs and solved with the same options
+
+Usage: python bench/benchmark.py [--offers N ...] [--repeat R]
+The figure of merit is the ratio planner / raw (time and peak RSS), measured in
+the same run on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+STAGES = ("ore", "oxide", "metal", "magnet")
+
+
+def generate(folder: Path, offers_per_stage: int, countries: int = 60, seed: int = 7) -> None:
+    """A synthetic chain: ``countries`` countries, many offers per stage, three processes."""
+    rng = random.Random(seed)
+    codes = [a + b for a in "ABCDEFGHIJ" for b in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+             if a + b not in ("KR",)][:countries - 1] + ["KR"]
+    codes = ["CN" if c == "AA" else c for c in codes]
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def write(name: str, header: list[str], rows: list[list]) -> None:
+        with (folder / f"{name}.csv").open("w", newline="") as handle:
+            out = csv.writer(handle)
+            out.writerow(header)
+            out.writerows(rows)
+
+    base = {"ore": 5_000, "oxide": 60_000, "metal": 80_000, "magnet": 55_000}
+    write("stages", ["stage", "order", "demand_t"],
+          [[s, i, 1_000 * offers_per_stage // 20] for i, s in enumerate(STAGES)])
+    offers = []
+    for stage in STAGES:
+        for k in range(offers_per_stage):
+            country = "CN" if rng.random() < 0.3 else rng.choice(codes[:-1])
+            price = base[stage] * (0.6 if country == "CN" else 1.0) * rng.uniform(0.8, 1.5)
+            offers.append([f"{stage}_{k}", stage, f"supplier {k % 200}", country,
+                           round(price, 2), round(rng.uniform(20, 200), 1),
+                           0 if rng.random() < 0.95 else 5, round(rng.uniform(10, 100), 1)])
+    write("offers", ["offer", "stage", "supplier", "country", "price_usd_per_t", "capacity_t",
+                     "min_t", "freight_usd_per_t"], offers)
+    write("countries", ["country", "name", "zone_member", "groups"],
+          [[c, f"Country {c}", c != "CN" and rng.random() < 0.5,
+            "feoc" if c == "CN" else ""] for c in codes])
+    write("processes", ["process", "from_stage", "to_stage", "yield", "cost_usd_per_t",
+                        "capacity_t"],
+          [["kr_sep", "ore", "oxide", 0.3, 8_000, 2_000],
+           ["kr_metal", "oxide", "metal", 0.85, 6_000, 3_000],
+           ["kr_magnet", "metal", "magnet", 2.75, 9_000, 4_000]])
+    write("tariffs", ["country", "stage", "mfn_rate", "zone_rate"],
+          [["*", "*", 0.03, 0.0], ["CN", "magnet", 0.08, 0.0]])
+    write("benchmarks", ["stage", "benchmark_usd_per_t"], [["oxide", 70_000]])
+    write("limits", ["group", "stage", "min_share", "max_share", "basis", "scope"],
+          [["each", "*", "", 0.5, "volume", "direct"],
+           ["CN", "magnet", "", 0.4, "value", "direct"],
+           ["zone", "oxide", 0.3, "", "volume", "direct"]])
+    write("settings", ["key", "value"], [["buyer", "KR"], ["zone", "joined"]])
+
+
+def run_planner(folder: Path, export: Path) -> dict:
+    """Time each phase of the planner's pipeline; export the LP for the raw run."""
+    import numpy as np
+    from planner.models.build import create_model
+    from planner.models.highs import HighsSolver, compile_lp, solution_residuals
+
+    from planner.engine import PlanResult, _analyse
+    from planner.loading import read_dataset
+    from planner.report import as_json
+    from planner.validation import validate
+
+    times = {}
+    t0 = time.perf_counter()
+    data, _ = validate(read_dataset(folder))
+    t1 = time.perf_counter()
+    built = create_model(data)
+    t2 = time.perf_counter()
+    lp = compile_lp(built.model)
+    t3 = time.perf_counter()
+    solver = HighsSolver(lp)
+    solution = solver.solve()
+    t4 = time.perf_counter()
+    result = PlanResult(solution.status, solution.message, data, built, lp, solution)
+    result.residuals = solution_residuals(lp, solution)
+    _analyse(result, solver)
+    t5 = time.perf_counter()
+    report = as_json(result)
+    t6 = time.perf_counter()
+    times = {"load": t1 - t0, "build": t2 - t1, "compile": t3 - t2, "solve": t4 - t3,
+             "verify_sensitivity": t5 - t4, "report": t6 - t5}
+    np.savez(export, indptr=lp.A.indptr, indices=lp.A.indices, data=lp.A.data, c=lp.c,
+             offset=lp.offset, rl=lp.row_lower, ru=lp.row_upper, cl=lp.col_lower,
+             cu=lp.col_upper, shape=np.array(lp.shape))
+    return {"times": times, "objective": report["objective_usd"], "rows": lp.shape[0],
+            "cols": lp.shape[1], "nnz": int(lp.A.nnz), "status": report["status"],
+            "peak_rss_mb": _peak_rss_mb()}
+
+
+def run_raw(export: Path) -> dict:
+    """Load the exported matrix and solve it with highspy directly (same options)."""
+    import highspy
+    import numpy as np
+
+    t0 = time.perf_counter()
+    z = np.load(export)
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("solver", "simplex")
+    lp = highspy.HighsLp()
+    lp.num_row_, lp.num_col_ = (int(v) for v in z["shape"])
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = z["c"], z["cl"], z["cu"]
+    lp.row_lower_, lp.row_upper_, lp.offset_ = z["rl"], z["ru"], float(z["offset"])
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_ = z["indptr"], z["indices"]
+    lp.a_matrix_.value_ = z["data"]
+    h.passModel(lp)
+    t1 = time.perf_counter()
+    h.run()
+    h.getSolution()
+    t2 = time.perf_counter()
+    return {"times": {"load": t1 - t0, "solve": t2 - t1},
+            "objective": h.getInfo().objective_function_value, "peak_rss_mb": _peak_rss_mb()}
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _child(kind: str, *args: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", kind, *args],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    """Run the benchmark table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--offers", type=int, nargs="+", default=[2_000, 20_000, 60_000],
+                        help="offers per stage (4 stages)")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, *rest = args.child
+        result = run_planner(Path(rest[0]), Path(rest[1])) if kind == "planner" else run_raw(
+            Path(rest[0]))
+        print(json.dumps(result))
+        return
+    print("| offers | rows | cols | nnz | load | build | compile | solve | sens. | report | "
+          "planner total | raw highspy | time ratio | solve-only ratio | RSS planner / raw "
+          "(MB) | RSS ratio |")
+    print("|" + "---|" * 16)
+    for n in args.offers:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder, export = Path(tmp) / "data", Path(tmp) / "lp.npz"
+            generate(folder, n)
+            for _ in range(args.repeat):
+                planner = _child("planner", str(folder), str(export))
+                raw = _child("raw", str(export))
+                assert abs(planner["objective"] - raw["objective"]) <= 1e-6 * max(
+                    1, abs(raw["objective"])), (planner["objective"], raw["objective"])
+                pt, rt = planner["times"], raw["times"]
+                core = sum(pt[k] for k in ("load", "build", "compile", "solve", "report"))
+                total = sum(pt.values())
+                raw_total = sum(rt.values())
+                print(f"| {4 * n:,} | {planner['rows']:,} | {planner['cols']:,} | "
+                      f"{planner['nnz']:,} | " + " | ".join(f"{pt[k]:.2f}" for k in (
+                          "load", "build", "compile", "solve", "verify_sensitivity",
+                          "report")) +
+                      f" | {total:.2f} | {raw_total:.2f} | {total / raw_total:.2f}× "
+                      f"(core {core / raw_total:.2f}×) | {pt['solve'] / rt['solve']:.2f}× | "
+                      f"{planner['peak_rss_mb']:.0f} / {raw['peak_rss_mb']:.0f} | "
+                      f"{planner['peak_rss_mb'] / raw['peak_rss_mb']:.2f}× |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
