@@ -1,0 +1,82 @@
+"""The shipped Korean dataset: calibration (SPEC §5a), scenarios, workbook copy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from planner.cli import default_inputs, load
+from planner.engine import solve_plan
+from planner.loading import dataset_cells, read_dataset
+from planner.report import shares
+from planner.scenarios import apply_scenario, scenario_names
+
+INPUTS = default_inputs()
+WORKBOOK = INPUTS / "korea-2025.xlsx"
+
+# SPEC §5a: Korea's observed dependence on China, 2024/25 trade statistics.
+CALIBRATION = {"ore": (0.85, 0.95), "oxide": (0.65, 0.75), "magnet": (0.88, 1.0)}
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    data, warnings = load(INPUTS)
+    assert not warnings, [str(w) for w in warnings]
+    return data
+
+
+def china_shares(result) -> dict[str, float]:
+    return {r["stage"]: r["share"] for r in shares(result)
+            if r["group"] == "CN" and r["basis"] == "volume"}
+
+
+def test_baseline_reproduces_observed_dependence_on_china(dataset):
+    result = solve_plan(dataset)
+    assert result.optimal
+    cn = china_shares(result)
+    for stage, (low, high) in CALIBRATION.items():
+        assert low <= cn[stage] <= high, (stage, cn[stage])
+
+
+def test_default_dataset_ships_the_spec_scenarios(dataset):
+    assert {"observer", "joined", "joined-retaliation", "target-2030"} <= set(
+        scenario_names(dataset))
+
+
+@pytest.mark.parametrize("name", scenario_names(load(INPUTS)[0]))
+def test_every_scenario_solves_or_explains_itself(dataset, name):
+    result = solve_plan(apply_scenario(dataset, name))
+    assert result.optimal or (result.diagnosis is not None and result.diagnosis.conflicts)
+
+
+def test_target_2030_keeps_every_country_at_or_below_half(dataset):
+    result = solve_plan(apply_scenario(dataset, "target-2030"))
+    assert result.optimal
+    top = max(r["share"] for r in shares(result) if r["kind"] == "country")
+    assert top <= 0.5 + 1e-9
+
+
+def test_joining_costs_more_than_observing_and_levies_chinese_oxide(dataset):
+    observer = solve_plan(apply_scenario(dataset, "observer"))
+    joined = solve_plan(apply_scenario(dataset, "joined"))
+    assert joined.solution.objective > observer.solution.objective
+    levies = [joined.built.landed[o.offer].levy for o in joined.data.offers
+              if o.country == "CN" and o.stage == "oxide"]
+    assert levies and all(levy > 0 for levy in levies)
+
+
+def test_shipped_workbook_is_the_csv_tables(tmp_path):
+    """`make inputs-xlsx` output matches the CSVs cell for cell (no drift)."""
+    from_csv = dataset_cells(read_dataset(INPUTS))
+    from_book = dataset_cells(read_dataset(WORKBOOK))
+    assert from_book == from_csv
+
+
+def test_default_dataset_loads_from_any_folder(tmp_path):
+    """Installed package data: `planner check` works outside the repository."""
+    planner = Path(sys.executable).with_name("planner")
+    run = subprocess.run([str(planner), "check"], cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
