@@ -7,6 +7,9 @@ analysis and the infeasibility diagnosis; reports read its ``PlanResult``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
 
 from .diagnosis import Diagnosis, diagnose, unreachable_demand
 from .models.build import SourcingModel, create_model
@@ -62,6 +65,37 @@ class PlanResult:
         self._columns = self.lp.column_of() if self.lp else {}
         self._rows = self.lp.row_of() if self.lp else {}
 
+    def _aligned(self, values: np.ndarray, variables) -> np.ndarray:
+        """``values`` (per LP column) for each of ``variables``; 0 for dropped ones."""
+        index = np.array([self._columns.get(id(v), -1) for v in variables], dtype=np.int64)
+        return np.where(index >= 0, values[index] if len(values) else 0.0, 0.0)
+
+    @cached_property
+    def bought(self) -> np.ndarray:
+        """Tonnes bought via each offer, in ``data.offers`` order."""
+        m = self.built.model
+        return self._aligned(self.solution.col_value, [m.buy[o.offer] for o in self.data.offers])
+
+    @cached_property
+    def made(self) -> np.ndarray:
+        """Tonnes made by each process, in ``data.processes`` order."""
+        m = self.built.model
+        return self._aligned(self.solution.col_value,
+                             [m.make[p.process] for p in self.data.processes])
+
+    @cached_property
+    def offer_reduced_costs(self) -> np.ndarray:
+        """Reduced cost of each offer's purchase variable, in ``data.offers`` order."""
+        m = self.built.model
+        return self._aligned(self.solution.col_dual, [m.buy[o.offer] for o in self.data.offers])
+
+    @cached_property
+    def process_reduced_costs(self) -> np.ndarray:
+        """Reduced cost of each process's output variable, in ``data.processes`` order."""
+        m = self.built.model
+        return self._aligned(self.solution.col_dual,
+                             [m.make[p.process] for p in self.data.processes])
+
 
 def solve_plan(data: Dataset, time_limit: float | None = None,
                sensitivity: bool = True) -> PlanResult:
@@ -107,9 +141,10 @@ def _analyse(result: PlanResult, solver: HighsSolver) -> None:
         for i, con in component.items():
             share_row = result.built.share_rows[i]
             row = result.row(con)
-            if abs(result.solution.row_dual[row]) <= 1e-9:
-                continue  # not binding: no rate to range
             total_var = m.supply_total[share_row.stage, share_row.limit.basis.value]
             total = result.value(total_var)
+            slack = abs(result.solution.row_value[row])  # the row is G − σ·T, bound 0
+            if abs(result.solution.row_dual[row]) <= 1e-9 and slack > 1e-9 * max(1.0, total):
+                continue  # slack: no rate to range
             column = result._columns[id(total_var)]
             result.share_ranges[i] = analysis.share_range(row, column, share_row.share, total)

@@ -15,7 +15,9 @@ TITLES = {
     "cost_by_stage": "Cost by stage (USD)",
     "shares": "Shares of each stage's supply",
     "demand_prices": "Demand: USD per t of extra final demand (valid over demand_t range)",
-    "capacity_prices": "Capacity: USD saved per t of extra capacity (valid over capacity range)",
+    "capacity_prices": "Capacity: USD saved per t of extra offer capacity (valid over "
+                       "capacity range)",
+    "process_capacity_prices": "Process capacity: USD saved per t of extra domestic capacity",
     "minimum_prices": "Contract minimums: USD per t of the minimum",
     "limit_prices": "Share limits: USD per percentage point of tightening (valid over share "
                     "range)",
@@ -23,7 +25,7 @@ TITLES = {
     "conflicts": "Why no plan exists: these cannot all hold",
     "tightest_feasible": "Tightest feasible value of each violated limit",
 }
-HIDDEN = {"kind", "unique"}
+HIDDEN = {"unique"}
 
 
 def render(tables: dict[str, list[dict]], console: Console) -> None:

@@ -36,11 +36,10 @@ def _bound(x: float) -> float | None:
 
 def purchases(result: PlanResult) -> list[dict]:
     """Every offer bought, with its landed-cost components and share of its stage."""
-    m, built = result.built.model, result.built
+    built = result.built
     supply = stage_supply(result)
     rows = []
-    for offer in result.data.offers:
-        tonnes = result.value(m.buy[offer.offer])
+    for offer, tonnes in zip(result.data.offers, result.bought, strict=True):
         if tonnes <= TONNES_EPS:
             continue
         cost = built.landed[offer.offer]
@@ -58,10 +57,8 @@ def purchases(result: PlanResult) -> list[dict]:
 
 def production(result: PlanResult) -> list[dict]:
     """Domestic output of every process, with the input it draws."""
-    m = result.built.model
     rows = []
-    for process in result.data.processes:
-        tonnes = result.value(m.make[process.process])
+    for process, tonnes in zip(result.data.processes, result.made, strict=True):
         rows.append({
             "process": process.process, "from_stage": process.from_stage,
             "to_stage": process.to_stage, "tonnes": _clean(tonnes),
@@ -74,24 +71,23 @@ def production(result: PlanResult) -> list[dict]:
 
 def stage_supply(result: PlanResult) -> dict[str, float]:
     """Tonnes supplied into each stage: purchases plus domestic output."""
-    m = result.built.model
     supply: dict[str, float] = defaultdict(float)
-    for offer in result.data.offers:
-        supply[offer.stage] += result.value(m.buy[offer.offer])
-    for process in result.data.processes:
-        supply[process.to_stage] += result.value(m.make[process.process])
+    for offer, tonnes in zip(result.data.offers, result.bought, strict=True):
+        supply[offer.stage] += tonnes
+    for process, tonnes in zip(result.data.processes, result.made, strict=True):
+        supply[process.to_stage] += tonnes
     return supply
 
 
 def cost_by_stage(result: PlanResult) -> list[dict]:
     """Purchase and processing cost attributed to the stage they supply."""
-    m, built = result.built.model, result.built
+    built = result.built
     bought: dict[str, float] = defaultdict(float)
     made: dict[str, float] = defaultdict(float)
-    for offer in result.data.offers:
-        bought[offer.stage] += result.value(m.buy[offer.offer]) * built.landed[offer.offer].total
-    for process in result.data.processes:
-        made[process.to_stage] += result.value(m.make[process.process]) * process.cost_usd_per_t
+    for offer, tonnes in zip(result.data.offers, result.bought, strict=True):
+        bought[offer.stage] += tonnes * built.landed[offer.offer].total
+    for process, tonnes in zip(result.data.processes, result.made, strict=True):
+        made[process.to_stage] += tonnes * process.cost_usd_per_t
     supply = stage_supply(result)
     return [{"stage": s.stage, "demand_t": _clean(s.demand_t),
              "supply_t": _clean(supply[s.stage]),
@@ -107,15 +103,20 @@ def shares(result: PlanResult) -> list[dict]:
     Volume basis, direct scope for countries and limit groups; plus each limit's
     own basis and scope. Computed from the plan, independently of the LP's rows.
     """
-    data, m = result.data, result.built.model
+    data = result.data
     countries = {c.country: c for c in data.countries}
+    by_country: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for offer, t in zip(data.offers, result.bought, strict=True):
+        flow = by_country[(offer.stage, offer.country)]
+        flow[0] += t
+        flow[1] += t * result.built.landed[offer.offer].total
+    for process, t in zip(data.processes, result.made, strict=True):
+        flow = by_country[(process.to_stage, data.buyer)]
+        flow[0] += t
+        flow[1] += t * process.cost_usd_per_t
     flows: dict[str, list[tuple[str, float, float]]] = defaultdict(list)  # (country, t, USD)
-    for offer in data.offers:
-        t = result.value(m.buy[offer.offer])
-        flows[offer.stage].append((offer.country, t, t * result.built.landed[offer.offer].total))
-    for process in data.processes:
-        t = result.value(m.make[process.process])
-        flows[process.to_stage].append((data.buyer, t, t * process.cost_usd_per_t))
+    for (stage, country), (t, usd) in by_country.items():
+        flows[stage].append((country, t, usd))
     wanted: list[tuple[str, str, Basis]] = []
     for row in result.built.share_rows:
         for basis in {Basis.VOLUME, row.limit.basis}:
@@ -157,16 +158,15 @@ def demand_prices(result: PlanResult) -> list[dict]:
 def capacity_prices(result: PlanResult) -> list[dict]:
     """USD saved per t of extra capacity, for offers and processes with a capacity."""
     m = result.built.model
+    used = {o.offer: t for o, t in zip(result.data.offers, result.bought, strict=True)}
+    used |= {p.process: t for p, t in zip(result.data.processes, result.made, strict=True)}
     rows = []
-    for kind, component, records, ident in (
-            ("offer", m.capacity, m.offer, "offer"), ("process", m.process_capacity, m.process,
-                                                      "process")):
+    for kind, component, records in (("offer", m.capacity, m.offer),
+                                     ("process", m.process_capacity, m.process)):
         for key, con in component.items():
             rate = result.row_rates[con.name]
-            record = records[key]
-            used = result.value(m.buy[key] if kind == "offer" else m.make[key])
-            rows.append({"offer" if ident == "offer" else "process": key, "kind": kind,
-                         "capacity_t": _clean(record.capacity_t), "used_t": _clean(used),
+            rows.append({kind: key, "kind": kind,
+                         "capacity_t": _clean(records[key].capacity_t), "used_t": _clean(used[key]),
                          "usd_per_t": _clean(-rate.dual), **_range_fields(rate, flip=True)})
     return rows
 
@@ -233,22 +233,21 @@ def _one_sided_pp(bound: Bound, share_range) -> dict:
 
 def reduced_costs(result: PlanResult) -> list[dict]:
     """Unused offers and processes: how much their cost must fall before the plan uses them."""
-    m = result.built.model
-    rows = []
-    for offer in result.data.offers:
-        var = m.buy[offer.offer]
-        if result.value(var) <= TONNES_EPS:
+    data, rows = result.data, []
+    for offer, t, reduced in zip(data.offers, result.bought, result.offer_reduced_costs,
+                                 strict=True):
+        if t <= TONNES_EPS:
             rows.append({"offer": offer.offer, "kind": "offer", "stage": offer.stage,
                          "country": offer.country,
                          "cost_usd_per_t": _clean(result.built.landed[offer.offer].total),
-                         "reduced_cost_usd_per_t": _clean(result.reduced_cost(var))})
-    for process in result.data.processes:
-        var = m.make[process.process]
-        if result.value(var) <= TONNES_EPS:
+                         "reduced_cost_usd_per_t": _clean(reduced)})
+    for process, t, reduced in zip(data.processes, result.made, result.process_reduced_costs,
+                                   strict=True):
+        if t <= TONNES_EPS:
             rows.append({"offer": process.process, "kind": "process",
-                         "stage": process.to_stage, "country": result.data.buyer,
+                         "stage": process.to_stage, "country": data.buyer,
                          "cost_usd_per_t": _clean(process.cost_usd_per_t),
-                         "reduced_cost_usd_per_t": _clean(result.reduced_cost(var))})
+                         "reduced_cost_usd_per_t": _clean(reduced)})
     return rows
 
 
@@ -256,10 +255,13 @@ def report_tables(result: PlanResult) -> dict[str, list[dict]]:
     """All report tables by name (the CSV file / Excel sheet names)."""
     tables = {"summary": summary(result)}
     if result.optimal:
+        capacities = capacity_prices(result)
         tables |= {
             "purchases": purchases(result), "production": production(result),
             "cost_by_stage": cost_by_stage(result), "shares": shares(result),
-            "demand_prices": demand_prices(result), "capacity_prices": capacity_prices(result),
+            "demand_prices": demand_prices(result),
+            "capacity_prices": [r for r in capacities if r["kind"] == "offer"],
+            "process_capacity_prices": [r for r in capacities if r["kind"] == "process"],
             "minimum_prices": minimum_prices(result), "limit_prices": limit_prices(result),
             "reduced_costs": reduced_costs(result)}
     if result.diagnosis is not None:
@@ -292,15 +294,15 @@ def as_json(result: PlanResult) -> dict:
     out: dict = {"status": json_status(result), "message": result.message,
                  "dataset": result.data.name, "zone": result.data.zone.value}
     if result.optimal:
+        capacities = capacity_prices(result)
         out |= {
             "objective_usd": _clean(result.solution.objective, 6),
             "purchases": purchases(result), "production": production(result),
             "cost_by_stage": cost_by_stage(result), "shares": shares(result),
             "shadow_prices": {
                 "demand": demand_prices(result),
-                "capacity": [r for r in capacity_prices(result) if r["kind"] == "offer"],
-                "process_capacity": [r for r in capacity_prices(result)
-                                     if r["kind"] == "process"],
+                "capacity": [r for r in capacities if r["kind"] == "offer"],
+                "process_capacity": [r for r in capacities if r["kind"] == "process"],
                 "minimum": minimum_prices(result), "limits": limit_prices(result),
                 "reduced_costs": reduced_costs(result)},
             "verification": {k: float(v) for k, v in result.residuals.items()}}

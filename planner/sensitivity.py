@@ -65,13 +65,16 @@ class Sensitivity:
         """Dual, RHS range and uniqueness of one ``≤``/``≥`` row."""
         dual = float(self.solution.row_dual[row])
         rhs = self._rhs(row)
-        if self.solution.row_basis[row] == BASIC:  # slack: free until the row binds
+        upper_row = np.isfinite(self.lp.row_upper[row])
+        if self.solution.row_basis[row] == BASIC:
             activity = float(self.solution.row_value[row])
-            low, high = (activity, INF) if np.isfinite(self.lp.row_upper[row]) else (
-                -INF, activity)
-            return RowRate(0.0, low, high, True, 0.0, 0.0)
-        low = float(self.ranging.row_down[row])
-        high = float(self.ranging.row_up[row])
+            low, high = (activity, INF) if upper_row else (-INF, activity)
+            if abs(activity - rhs) > RANGE_TOLERANCE * max(1.0, abs(rhs)):
+                return RowRate(0.0, low, high, True, 0.0, 0.0)  # slack until the row binds
+            # basic at its bound: degenerate, the tightening side may cost something
+        else:
+            low = float(self.ranging.row_down[row])
+            high = float(self.ranging.row_up[row])
         collapsed_down = rhs - low <= RANGE_TOLERANCE * max(1.0, abs(rhs))
         collapsed_up = high - rhs <= RANGE_TOLERANCE * max(1.0, abs(rhs))
         if (collapsed_down or collapsed_up) and self.budget <= 0:
@@ -106,8 +109,11 @@ class Sensitivity:
         rate = float(self.solution.row_dual[row]) * total   # d(cost)/dσ at the basis
         if total <= 0:
             return ShareRange(share, share, True, rate, rate)
-        guess_low = share + float(self.ranging.row_down[row]) / total
-        guess_high = share + float(self.ranging.row_up[row]) / total
+        if self.solution.row_basis[row] == BASIC:  # holds with equality at dual 0
+            guess_low = guess_high = share
+        else:
+            guess_low = share + float(self.ranging.row_down[row]) / total
+            guess_high = share + float(self.ranging.row_up[row]) / total
         low = self._share_edge(row, total_col, share, max(0.0, guess_low), 0.0)
         high = self._share_edge(row, total_col, share, min(1.0, guess_high), 1.0)
         step = 1e-5

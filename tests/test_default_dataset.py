@@ -65,7 +65,8 @@ def test_joining_costs_more_than_observing_and_levies_chinese_oxide(dataset):
     assert joined.solution.objective > observer.solution.objective
     levies = [joined.built.landed[o.offer].levy for o in joined.data.offers
               if o.country == "CN" and o.stage == "oxide"]
-    assert levies and all(levy > 0 for levy in levies)
+    assert levies
+    assert all(levy > 0 for levy in levies)
 
 
 def test_shipped_workbook_is_the_csv_tables(tmp_path):

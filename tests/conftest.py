@@ -1,0 +1,77 @@
+"""Shared helpers: solve a hand-built ``Dataset`` and read the SPEC §5 JSON by key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from planner.models.data import Dataset
+
+from planner.engine import solve_plan
+from planner.report import as_json
+
+
+class Plan:
+    """The JSON object ``as_json`` returns, with lookups by business key."""
+
+    def __init__(self, out: dict):
+        self.out = out
+        self.prices = out.get("shadow_prices", {})
+
+    @property
+    def objective(self) -> float:
+        return self.out["objective_usd"]
+
+    def tonnes(self) -> dict[str, float]:
+        """Offer → tonnes, for every offer the plan buys."""
+        return {r["offer"]: r["tonnes"] for r in self.out["purchases"]}
+
+    def purchase(self, offer: str) -> dict:
+        return next(r for r in self.out["purchases"] if r["offer"] == offer)
+
+    def production(self) -> dict[str, float]:
+        return {r["process"]: r["tonnes"] for r in self.out["production"]}
+
+    def table(self, name: str, key: str = "offer") -> dict[str, dict]:
+        """A shadow-price table keyed by ``key`` (offer, process or stage)."""
+        return {r[key]: r for r in self.prices[name]}
+
+    def values(self, name: str, field: str = "usd_per_t", key: str = "offer") -> dict:
+        """One field of a shadow-price table, keyed: e.g. every capacity value."""
+        return {k: r[field] for k, r in self.table(name, key).items()}
+
+    def demand(self) -> dict[str, float]:
+        return self.values("demand", key="stage")
+
+    def reduced_costs(self) -> dict[str, float]:
+        """Every unused offer and process → reduced cost, USD per t."""
+        return self.values("reduced_costs", "reduced_cost_usd_per_t")
+
+    def limit(self, group: str, stage: str, bound: str = "max") -> dict:
+        rows = [r for r in self.prices["limits"]
+                if (r["group"], r["stage"], r["bound"]) == (group, stage, bound)]
+        assert len(rows) == 1, f"expected one {bound} row for {group}:{stage}, got {rows}"
+        return rows[0]
+
+    def share(self, group: str, stage: str, basis: str = "volume") -> float:
+        rows = [r["share"] for r in self.out["shares"]
+                if (r["group"], r["stage"], r["basis"], r["scope"])
+                == (group, stage, basis, "direct")]
+        assert len(rows) == 1, f"expected one {basis} share of {group}:{stage}, got {rows}"
+        return rows[0]
+
+
+@pytest.fixture
+def solve() -> Callable[[Dataset], Plan]:
+    """Solve with sensitivity analysis and return the report JSON as a ``Plan``."""
+    return lambda data: Plan(as_json(solve_plan(data)))
+
+
+@pytest.fixture
+def cost() -> Callable[[Dataset], float]:
+    """Optimal objective only (no sensitivity analysis): for finite-difference re-solves."""
+    def run(data: Dataset) -> float:
+        result = solve_plan(data, sensitivity=False)
+        assert result.optimal, f"re-solve is {result.status}: {result.message}"
+        return float(result.solution.objective)
+    return run
