@@ -78,6 +78,9 @@ def create_model(data: Dataset) -> SourcingModel:
     m.group_supply = pyo.Var(m.GROUP_SUPPLIES, domain=pyo.NonNegativeReals,
                              doc="G[g,s,b], weighted supply into stage s from group g")
 
+    m.buy_var = dict(m.buy.items())
+    m.make_var = dict(m.make.items())
+
     m.total_cost = pyo.Objective(rule=rules.total_landed_cost, sense=pyo.minimize)
     m.balance = pyo.Constraint(m.STAGES, rule=rules.demand_balance)
     m.capacity = pyo.Constraint(m.CAPPED_OFFERS, rule=rules.offer_capacity)

@@ -2,8 +2,11 @@
 
 Each rule reads the index sets and coefficients ``build.create_model`` puts on
 the model (``m.index``, ``m.offer``, ``m.process``, ``m.demand``, ``m.landed``,
-``m.rows``). Notation (SPEC §3): x[o] tonnes bought via offer o, z[p] tonnes of
-output of domestic process p, s(o) the offer's stage, c(o) its country.
+``m.rows``) and the plain-dict views ``m.buy_var`` / ``m.make_var`` of the
+variables (a dict lookup is several times cheaper than indexing a Pyomo Var).
+
+Notation (SPEC §3): x[o] tonnes bought via offer o, z[p] tonnes of output of
+domestic process p, s(o) the offer's stage, c(o) its country.
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ def total_landed_cost(m):
     Inputs: offers.price_usd_per_t, freight_usd_per_t; tariffs; benchmarks;
     settings.zone; processes.cost_usd_per_t.
     """
-    return linear([(m.landed[o], m.buy[o]) for o in m.OFFERS]
-                  + [(m.process[p].cost_usd_per_t, m.make[p]) for p in m.PROCESSES])
+    return linear([(m.landed[o], var) for o, var in m.buy_var.items()]
+                  + [(m.process[p].cost_usd_per_t, var) for p, var in m.make_var.items()])
 
 
 def demand_balance(m, s):
@@ -40,10 +43,10 @@ def demand_balance(m, s):
 
     Inputs: stages.demand_t; offers.stage; processes.from_stage, to_stage, yield.
     """
-    idx = m.index
-    terms = [(1.0, m.buy[o]) for o in idx.offers_at.get(s, [])]
-    terms += [(1.0, m.make[p]) for p in idx.processes_into.get(s, [])]
-    terms += [(-1.0 / m.process[p].yield_t_per_t, m.make[p])
+    idx, buy, make = m.index, m.buy_var, m.make_var
+    terms = [(1.0, buy[o]) for o in idx.offers_at.get(s, [])]
+    terms += [(1.0, make[p]) for p in idx.processes_into.get(s, [])]
+    terms += [(-1.0 / m.process[p].yield_t_per_t, make[p])
               for p in idx.processes_from.get(s, [])]
     if not terms:
         return pyo.Constraint.Infeasible if m.demand[s] > 0 else pyo.Constraint.Feasible
@@ -57,7 +60,7 @@ def offer_capacity(m, o):
 
     Inputs: offers.capacity_t (blank = unlimited, no row).
     """
-    return m.buy[o] <= m.offer[o].capacity_t
+    return m.buy_var[o] <= m.offer[o].capacity_t
 
 
 def offer_minimum(m, o):
@@ -67,7 +70,7 @@ def offer_minimum(m, o):
 
     Inputs: offers.min_t.
     """
-    return m.buy[o] >= m.offer[o].min_t
+    return m.buy_var[o] >= m.offer[o].min_t
 
 
 def process_capacity(m, p):
@@ -77,7 +80,7 @@ def process_capacity(m, p):
 
     Inputs: processes.capacity_t (blank = unlimited, no row).
     """
-    return m.make[p] <= m.process[p].capacity_t
+    return m.make_var[p] <= m.process[p].capacity_t
 
 
 def supply_total_definition(m, s, b):
@@ -89,10 +92,10 @@ def supply_total_definition(m, s, b):
     with w = 1 (volume) or landed cost / process cost per t (value).
     Inputs: limits.stage, basis; offers; processes.
     """
-    idx = m.index
-    terms = [(-idx.weight[(b, o)], m.buy[o]) for o in idx.offers_at.get(s, [])]
-    terms += [(-idx.weight[(b, p)], m.make[p]) for p in idx.processes_into.get(s, [])]
-    return linear([(1.0, m.supply_total[s, b]), *terms]) == 0
+    idx, buy, make = m.index, m.buy_var, m.make_var
+    terms = [(idx.weight[(b, o)], buy[o]) for o in idx.offers_at.get(s, [])]
+    terms += [(idx.weight[(b, p)], make[p]) for p in idx.processes_into.get(s, [])]
+    return linear([*terms, (-1.0, m.supply_total[s, b])]) == 0
 
 
 def group_supply_definition(m, g, s, b):
@@ -104,12 +107,12 @@ def group_supply_definition(m, g, s, b):
 
     Inputs: limits.group; countries.zone_member, groups; offers.country; settings.buyer.
     """
-    idx = m.index
+    idx, buy, make = m.index, m.buy_var, m.make_var
     key = (g, s, b)
-    terms = [(-idx.weight[(b, o)], m.buy[o]) for o in idx.group_offers[key]]
+    terms = [(idx.weight[(b, o)], buy[o]) for o in idx.group_offers[key]]
     if idx.group_has_buyer[key]:
-        terms += [(-idx.weight[(b, p)], m.make[p]) for p in idx.processes_into.get(s, [])]
-    return linear([(1.0, m.group_supply[g, s, b]), *terms]) == 0
+        terms += [(idx.weight[(b, p)], make[p]) for p in idx.processes_into.get(s, [])]
+    return linear([*terms, (-1.0, m.group_supply[g, s, b])]) == 0
 
 
 def group_share_max(m, i):

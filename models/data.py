@@ -47,7 +47,7 @@ class Bound(StrEnum):
     MIN = "min"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Stage:
     """One stage of the chain; ``demand_t`` is the buyer's final need there."""
 
@@ -57,7 +57,7 @@ class Stage:
     origin: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Offer:
     """A supplier's offer at one stage; ``capacity_t`` None means unlimited."""
 
@@ -72,7 +72,7 @@ class Offer:
     origin: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Process:
     """Domestic processing from one stage's product into the next's."""
 
@@ -85,7 +85,7 @@ class Process:
     origin: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Country:
     """A country's trade-zone membership and tags (``groups``)."""
 
@@ -96,7 +96,7 @@ class Country:
     origin: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TariffRule:
     """Ad valorem rates for a country (or ``*``) at a stage (or ``*``)."""
 
@@ -107,7 +107,7 @@ class TariffRule:
     origin: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Limit:
     """A share limit for a group at a stage (or ``*``, every stage)."""
 
@@ -125,7 +125,7 @@ class Limit:
         return (self.group, self.stage, self.basis, self.scope)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ContentShare:
     """Upstream-origin share of an offer (embedded scope)."""
 
@@ -135,7 +135,7 @@ class ContentShare:
     origin: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScenarioStep:
     """One row of a scenario: a setting applied to a target with a value."""
 
@@ -146,7 +146,7 @@ class ScenarioStep:
     origin: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Dataset:
     """Everything one solve needs, after validation."""
 

@@ -38,7 +38,7 @@ class PlanResult:
     lp: LinearProgram | None = None
     solution: LpSolution | None = None
     residuals: dict[str, float] = field(default_factory=dict)
-    row_rates: dict[str, RowRate] = field(default_factory=dict)     # by constraint name
+    row_rates: dict[int, RowRate] = field(default_factory=dict)     # by LP row
     share_ranges: dict[int, ShareRange] = field(default_factory=dict)  # by share row
     diagnosis: Diagnosis | None = None
 
@@ -60,6 +60,10 @@ class PlanResult:
     def row(self, constraint) -> int:
         """Row index of a Pyomo constraint."""
         return self._rows[id(constraint)]
+
+    def rate(self, constraint) -> RowRate:
+        """Rate and range of a demand, capacity or minimum constraint."""
+        return self.row_rates[self._rows[id(constraint)]]
 
     def __post_init__(self) -> None:
         self._columns = self.lp.column_of() if self.lp else {}
@@ -134,9 +138,9 @@ def _analyse(result: PlanResult, solver: HighsSolver) -> None:
     """Rates and ranges of every demand, capacity, minimum and binding share row."""
     m = result.built.model
     analysis = Sensitivity(solver, result.lp, result.solution)
-    for component in (m.balance, m.capacity, m.minimum, m.process_capacity):
-        for con in component.values():
-            result.row_rates[con.name] = analysis.row_rate(result.row(con))
+    rows = [result.row(con) for component in (m.balance, m.minimum, m.process_capacity,
+                                              m.capacity) for con in component.values()]
+    result.row_rates = analysis.row_rates(rows)
     for component in (m.share_max, m.share_min):
         for i, con in component.items():
             share_row = result.built.share_rows[i]

@@ -22,9 +22,13 @@ class RawTable:
     """One table as read: where it came from, its header and its rows."""
 
     name: str
-    source: str                      # "offers.csv" or "offers (sheet)"
+    source: str                      # "offers.csv" or "book.xlsx sheet offers"
     header: list[str]
-    rows: list[tuple[int, dict[str, Cell]]] = field(default_factory=list)
+    rows: list[tuple[int, list[Cell]]] = field(default_factory=list)  # (row number, cells)
+
+    def position(self, column: str) -> int | None:
+        """Index of ``column`` in each row's cells (its first occurrence), or None."""
+        return self.header.index(column) if column in self.header else None
 
 
 @dataclass
@@ -75,8 +79,7 @@ def _read_csv(path: Path, name: str) -> RawTable:
         for row, record in enumerate(reader, start=2):  # records, as a spreadsheet shows them
             if not any(cell.strip() for cell in record):
                 continue
-            padded = record + [""] * (len(header) - len(record))
-            table.rows.append((row, dict(zip(header, padded, strict=False))))
+            table.rows.append((row, record + [""] * (len(header) - len(record))))
     return table
 
 
@@ -104,7 +107,7 @@ def _read_workbook(path: Path) -> RawDataset:
                 if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
                     continue
                 cells += [None] * (len(header) - len(cells))
-                table.rows.append((number, dict(zip(header, cells, strict=True))))
+                table.rows.append((number, cells))
             tables[sheet.title] = table
     finally:
         book.close()
@@ -124,7 +127,8 @@ def dataset_cells(raw: RawDataset) -> dict[str, tuple[list[str], list[list[Cell]
                if c.kind in (Kind.NUMBER, Kind.INT)}
     tables = {}
     for name, table in raw.tables.items():
-        rows = [[_typed(cells.get(h), (name, h) in numeric) for h in table.header]
+        kinds = [(name, h) in numeric for h in table.header]
+        rows = [[_typed(cell, kind) for cell, kind in zip(cells, kinds, strict=False)]
                 for _, cells in table.rows]
         tables[name] = (table.header, rows)
     return tables

@@ -149,7 +149,7 @@ def demand_prices(result: PlanResult) -> list[dict]:
         if stage.stage not in m.balance:
             continue  # no supply route and no demand: no row
         con = m.balance[stage.stage]
-        rate = result.row_rates[con.name]
+        rate = result.rate(con)
         rows.append({"stage": stage.stage, "demand_t": _clean(stage.demand_t),
                      "usd_per_t": _clean(rate.dual), **_range_fields(rate)})
     return rows
@@ -164,7 +164,7 @@ def capacity_prices(result: PlanResult) -> list[dict]:
     for kind, component, records in (("offer", m.capacity, m.offer),
                                      ("process", m.process_capacity, m.process)):
         for key, con in component.items():
-            rate = result.row_rates[con.name]
+            rate = result.rate(con)
             rows.append({kind: key, "kind": kind,
                          "capacity_t": _clean(records[key].capacity_t), "used_t": _clean(used[key]),
                          "usd_per_t": _clean(-rate.dual), **_range_fields(rate, flip=True)})
@@ -176,7 +176,7 @@ def minimum_prices(result: PlanResult) -> list[dict]:
     m = result.built.model
     rows = []
     for key, con in m.minimum.items():
-        rate = result.row_rates[con.name]
+        rate = result.rate(con)
         rows.append({"offer": key, "min_t": _clean(m.offer[key].min_t),
                      "usd_per_t": _clean(rate.dual), **_range_fields(rate)})
     return rows

@@ -61,36 +61,46 @@ class Sensitivity:
         self.solver.highs.setOptionValue("presolve", "off")
         self.budget = ONE_SIDED_BUDGET
 
-    def row_rate(self, row: int) -> RowRate:
-        """Dual, RHS range and uniqueness of one ``≤``/``≥`` row."""
-        dual = float(self.solution.row_dual[row])
-        rhs = self._rhs(row)
-        upper_row = np.isfinite(self.lp.row_upper[row])
-        if self.solution.row_basis[row] == BASIC:
-            activity = float(self.solution.row_value[row])
-            low, high = (activity, INF) if upper_row else (-INF, activity)
-            if abs(activity - rhs) > RANGE_TOLERANCE * max(1.0, abs(rhs)):
-                return RowRate(0.0, low, high, True, 0.0, 0.0)  # slack until the row binds
-            # basic at its bound: degenerate, the tightening side may cost something
-        else:
-            low = float(self.ranging.row_down[row])
-            high = float(self.ranging.row_up[row])
-        collapsed_down = rhs - low <= RANGE_TOLERANCE * max(1.0, abs(rhs))
-        collapsed_up = high - rhs <= RANGE_TOLERANCE * max(1.0, abs(rhs))
-        if (collapsed_down or collapsed_up) and self.budget <= 0:
-            return RowRate(dual, low, high, None, dual, dual)
-        self.budget -= collapsed_down + collapsed_up
-        step = 1e-4 * max(1.0, abs(rhs))
-        rate_down = self._rhs_rate(row, rhs, -step) if collapsed_down else dual
-        rate_up = self._rhs_rate(row, rhs, step) if collapsed_up else dual
-        unique = _close(rate_down, dual) and _close(rate_up, dual)
-        return RowRate(dual, low, high, unique, rate_down, rate_up)
+    def row_rates(self, rows: list[int]) -> dict[int, RowRate]:
+        """Dual, RHS range and uniqueness of each ``≤``/``≥`` row, by LP row index.
 
-    def _rhs(self, row: int) -> float:
-        lower, upper = self.lp.row_lower[row], self.lp.row_upper[row]
-        return float(lower if np.isfinite(lower) else upper)
+        Vectorised over the rows; only degenerate rows (the basis changes right at
+        the current value on one side) are re-solved, in the order given, within
+        the budget.
+        """
+        index = np.asarray(rows, dtype=np.int64)
+        sol, lp = self.solution, self.lp
+        lower, upper = lp.row_lower[index], lp.row_upper[index]
+        rhs = np.where(np.isfinite(lower), lower, upper)
+        activity = sol.row_value[index]
+        dual = np.where(sol.row_basis[index] == BASIC, 0.0, sol.row_dual[index])
+        basic = sol.row_basis[index] == BASIC
+        scale = RANGE_TOLERANCE * np.maximum(1.0, np.abs(rhs))
+        slack = basic & (np.abs(activity - rhs) > scale)
+        upper_row = np.isfinite(upper)
+        # slack or basic-at-bound rows: free from their activity to the loose side
+        low = np.where(basic, np.where(upper_row, activity, -INF), self.ranging.row_down[index])
+        high = np.where(basic, np.where(upper_row, INF, activity), self.ranging.row_up[index])
+        collapsed_down = ~slack & (rhs - low <= scale)
+        collapsed_up = ~slack & (high - rhs <= scale)
+        rates = {}
+        for k, row in enumerate(index.tolist()):
+            d, lo, hi = float(dual[k]), float(low[k]), float(high[k])
+            down, up = bool(collapsed_down[k]), bool(collapsed_up[k])
+            if not (down or up):
+                rates[row] = RowRate(d, lo, hi, True, d, d)
+            elif self.budget <= 0:
+                rates[row] = RowRate(d, lo, hi, None, d, d)
+            else:
+                self.budget -= down + up
+                step = 1e-4 * max(1.0, abs(float(rhs[k])))
+                rate_down = self._rhs_rate(row, -step) if down else d
+                rate_up = self._rhs_rate(row, step) if up else d
+                unique = _close(rate_down, d) and _close(rate_up, d)
+                rates[row] = RowRate(d, lo, hi, unique, rate_down, rate_up)
+        return rates
 
-    def _rhs_rate(self, row: int, rhs: float, step: float) -> float:
+    def _rhs_rate(self, row: int, step: float) -> float:
         """Finite-difference rate d(cost)/d(rhs) over [rhs, rhs + step]."""
         lower, upper = self.lp.row_lower[row], self.lp.row_upper[row]
         moved_lower = lower + step if np.isfinite(lower) else lower

@@ -99,11 +99,12 @@ class Validator:
             self.problem(table.source, f"a column {column.name} ({column.doc})", 1, column.name)
         if missing:
             return []
+        positions = [(column, table.position(column.name)) for column in spec.columns]
         parsed: list[Row] = []
         for number, cells in table.rows:
-            values = {column.name: self._parse_cell(table.source, number, column,
-                                                    cells.get(column.name))
-                      for column in spec.columns}
+            values = {column.name: self._parse_cell(
+                table.source, number, column, None if at is None or at >= len(cells)
+                else cells[at]) for column, at in positions}
             bad = frozenset(name for name, value in values.items() if value is _BAD)
             parsed.append(Row(values, number, table.source, bad))
         self._check_unique(spec, table, parsed)
