@@ -69,36 +69,43 @@ class PlanResult:
         self._columns = self.lp.column_of() if self.lp else {}
         self._rows = self.lp.row_of() if self.lp else {}
 
-    def _aligned(self, values: np.ndarray, variables) -> np.ndarray:
-        """``values`` (per LP column) for each of ``variables``; 0 for dropped ones."""
-        index = np.array([self._columns.get(id(v), -1) for v in variables], dtype=np.int64)
-        return np.where(index >= 0, values[index] if len(values) else 0.0, 0.0)
+    @cached_property
+    def _offer_columns(self) -> np.ndarray:
+        m = self.built.model
+        return self._columns_of([m.buy[o.offer] for o in self.data.offers])
 
     @cached_property
+    def _process_columns(self) -> np.ndarray:
+        m = self.built.model
+        return self._columns_of([m.make[p.process] for p in self.data.processes])
+
+    def _columns_of(self, variables) -> np.ndarray:
+        return np.array([self._columns.get(id(v), -1) for v in variables], dtype=np.int64)
+
+    @staticmethod
+    def _take(values: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """``values`` (per LP column) at ``columns``; 0 where the compiler dropped a variable."""
+        return np.where(columns >= 0, values[columns] if len(values) else 0.0, 0.0)
+
+    @property
     def bought(self) -> np.ndarray:
         """Tonnes bought via each offer, in ``data.offers`` order."""
-        m = self.built.model
-        return self._aligned(self.solution.col_value, [m.buy[o.offer] for o in self.data.offers])
+        return self._take(self.solution.col_value, self._offer_columns)
 
-    @cached_property
+    @property
     def made(self) -> np.ndarray:
         """Tonnes made by each process, in ``data.processes`` order."""
-        m = self.built.model
-        return self._aligned(self.solution.col_value,
-                             [m.make[p.process] for p in self.data.processes])
+        return self._take(self.solution.col_value, self._process_columns)
 
-    @cached_property
+    @property
     def offer_reduced_costs(self) -> np.ndarray:
         """Reduced cost of each offer's purchase variable, in ``data.offers`` order."""
-        m = self.built.model
-        return self._aligned(self.solution.col_dual, [m.buy[o.offer] for o in self.data.offers])
+        return self._take(self.solution.col_dual, self._offer_columns)
 
-    @cached_property
+    @property
     def process_reduced_costs(self) -> np.ndarray:
         """Reduced cost of each process's output variable, in ``data.processes`` order."""
-        m = self.built.model
-        return self._aligned(self.solution.col_dual,
-                             [m.make[p.process] for p in self.data.processes])
+        return self._take(self.solution.col_dual, self._process_columns)
 
 
 def solve_plan(data: Dataset, time_limit: float | None = None,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from planner.models.data import Dataset
@@ -75,3 +77,15 @@ def cost() -> Callable[[Dataset], float]:
         assert result.optimal, f"re-solve is {result.status}: {result.message}"
         return float(result.solution.objective)
     return run
+
+
+def read_rows(folder: Path, table: str) -> list[list[str]]:
+    """All rows of ``folder/table.csv``, header included."""
+    with (folder / f"{table}.csv").open(newline="", encoding="utf-8") as handle:
+        return list(csv.reader(handle))
+
+
+def write_rows(folder: Path, table: str, rows: list[list[str]]) -> None:
+    """Write ``rows`` (header included) to ``folder/table.csv``."""
+    with (folder / f"{table}.csv").open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)

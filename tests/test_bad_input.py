@@ -15,7 +15,6 @@ tiny-chain rows (spreadsheet numbering):
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import shutil
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import read_rows, write_rows
 
 from planner.cli import main
 
@@ -34,16 +34,6 @@ TINY = Path(__file__).parent / "data" / "tiny-chain"
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-def read_rows(folder: Path, table: str) -> list[list[str]]:
-    with (folder / f"{table}.csv").open(newline="", encoding="utf-8") as handle:
-        return list(csv.reader(handle))
-
-
-def write_rows(folder: Path, table: str, rows: list[list[str]]) -> None:
-    with (folder / f"{table}.csv").open("w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle, lineterminator="\n").writerows(rows)
-
 
 def set_cell(table: str, row: int, column: str, value: str) -> Callable[[Path], None]:
     """Mutation: set one cell, addressed by spreadsheet row (header = 1) and column name."""

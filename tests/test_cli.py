@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import read_rows, write_rows
 from openpyxl import load_workbook
 
 from planner.cli import default_inputs, main
@@ -49,16 +50,6 @@ def copy_tiny(tmp_path: Path, name: str = "tiny") -> Path:
     folder = tmp_path / name
     shutil.copytree(TINY, folder)
     return folder
-
-
-def read_rows(folder: Path, table: str) -> list[list[str]]:
-    with (folder / f"{table}.csv").open(newline="", encoding="utf-8") as handle:
-        return list(csv.reader(handle))
-
-
-def write_rows(folder: Path, table: str, rows: list[list[str]]) -> None:
-    with (folder / f"{table}.csv").open("w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle, lineterminator="\n").writerows(rows)
 
 
 def set_cells(folder: Path, table: str, offer_or_key: str, **values: str) -> None:
