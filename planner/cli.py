@@ -184,7 +184,7 @@ def _emit(result, fmt: str, path: Path | None) -> None:
     elif fmt == "xlsx":
         output.write_workbook(path, tables)
     elif path is None:
-        render(tables, Console(soft_wrap=False, width=200))
+        render(tables, Console(width=None if sys.stdout.isatty() else 200))
     else:
         buffer = Console(record=True, width=200, file=io.StringIO())
         render(tables, buffer)
