@@ -48,8 +48,8 @@ def demand_balance(m, s):
     terms += [(1.0, make[p]) for p in idx.processes_into.get(s, [])]
     terms += [(-1.0 / m.process[p].yield_t_per_t, make[p])
               for p in idx.processes_from.get(s, [])]
-    if not terms:
-        return pyo.Constraint.Infeasible if m.demand[s] > 0 else pyo.Constraint.Feasible
+    if not terms:  # nothing supplies the stage: the engine reports positive demand first
+        return pyo.Constraint.Skip
     return linear(terms) >= m.demand[s]
 
 

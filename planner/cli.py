@@ -27,7 +27,7 @@ from .models.groups import is_country_code
 from .problems import InputError, Problem, Severity
 from .render import render
 from .report import as_json, report_tables
-from .scenarios import CapOverride, apply_caps, apply_scenario
+from .scenarios import CapOverride, apply_caps, apply_scenario, scenario_names
 from .validation import validate
 
 EXIT_PLAN, EXIT_INFEASIBLE, EXIT_BAD_INPUT, EXIT_SOLVER = 0, 1, 2, 3
@@ -121,11 +121,12 @@ def check(inputs) -> None:
         data, warnings = load(inputs)
         for problem in warnings:
             click.echo(str(problem), err=True)
-        for step in {s.scenario for s in data.scenarios}:
-            apply_scenario(data, step)
+        for name in scenario_names(data):
+            apply_scenario(data, name)
+        names = scenario_names(data)
         click.echo(f"{inputs}: OK — {len(data.stages)} stages, {len(data.offers)} offers, "
                    f"{len(data.processes)} processes, {len(data.limits)} limits, "
-                   f"{len({s.scenario for s in data.scenarios})} scenarios"
+                   f"{len(names)} scenarios" + (f" ({', '.join(names)})" if names else "")
                    + (f", {len(warnings)} warning(s)" if warnings else ""))
 
 
@@ -164,6 +165,12 @@ def _prepare(inputs: Path, scenario: str | None, caps: list[CapOverride],
                     or any(c.group in k.groups for k in data.countries))]
     if bad:
         raise InputError(bad)
+    listed = {c.country for c in data.countries}
+    for cap in caps:
+        if is_country_code(cap.group) and listed and cap.group not in listed:
+            click.echo(str(Problem("--cap", "a country listed in countries (is the code a "
+                                   "typo?)", column="GROUP", value=cap.group,
+                                   severity=Severity.WARNING)), err=True)
     data = apply_caps(data, caps)
     if zone:
         data = replace(data, zone=ZoneStatus(zone))
@@ -177,6 +184,7 @@ def _emit(result, fmt: str, path: Path | None) -> None:
             click.echo(text)
         else:
             output.write_text(path, text + "\n")
+            click.echo(f"{result.status.value}: wrote json to {path}", err=True)
         return
     tables = report_tables(result)
     if fmt == "csv":

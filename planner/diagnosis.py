@@ -68,7 +68,7 @@ def unreachable_demand(data: Dataset) -> Diagnosis | None:
     stages = [s for s in data.stages if s.demand_t > 0 and s.stage not in fed]
     if not stages:
         return None
-    conflicts = [Conflict("demand", s.stage, f"demand {s.demand_t:g} t with no offer or "
+    conflicts = [Conflict("demand", s.stage, f"demand {s.demand_t:,g} t with no offer or "
                           "process supplying the stage", s.origin) for s in stages]
     return Diagnosis("demand at " + ", ".join(s.stage for s in stages)
                      + " cannot be met: nothing supplies it", conflicts)
@@ -107,15 +107,15 @@ def _conflict(result: PlanResult, component: str | None, key) -> Conflict | None
     data, m = result.data, result.built.model
     if component == "balance":
         stage = next(s for s in data.stages if s.stage == key)
-        return Conflict("demand", key, f"demand {stage.demand_t:g} t", stage.origin)
+        return Conflict("demand", key, f"demand {stage.demand_t:,g} t", stage.origin)
     if component in ("capacity", "minimum"):
         offer = m.offer[key]
         if component == "capacity":
-            return Conflict("capacity", key, f"capacity {offer.capacity_t:g} t", offer.origin)
-        return Conflict("minimum", key, f"contracted minimum {offer.min_t:g} t", offer.origin)
+            return Conflict("capacity", key, f"capacity {offer.capacity_t:,g} t", offer.origin)
+        return Conflict("minimum", key, f"contracted minimum {offer.min_t:,g} t", offer.origin)
     if component == "process_capacity":
         process = m.process[key]
-        return Conflict("process_capacity", key, f"capacity {process.capacity_t:g} t",
+        return Conflict("process_capacity", key, f"capacity {process.capacity_t:,g} t",
                         process.origin)
     if component in ("share_max", "share_min"):
         row = result.built.share_rows[key]
@@ -184,4 +184,4 @@ def extreme_share(lp: LinearProgram, drop_row: int, group_col: int, total_col: i
     solution = HighsSolver(aux).solve(presolve=False)
     if solution.status is not SolveStatus.OPTIMAL:
         return None
-    return float(solution.col_value[group_col])
+    return round(float(solution.col_value[group_col]), 9)

@@ -80,7 +80,8 @@ def write_csv_folder(folder: Path, tables: dict[str, list[dict]]) -> None:
     except OSError as exc:
         raise OutputError(f"cannot write {folder}: {exc}") from None
     for name, rows in tables.items():
-        write_text(folder / f"{name}.csv", csv_text(rows))
+        if rows:  # an empty table has no columns to write
+            write_text(folder / f"{name}.csv", csv_text(rows))
 
 
 def csv_text(rows: list[dict]) -> str:
@@ -107,6 +108,8 @@ def write_workbook(path: Path, tables: dict[str, list[dict]]) -> None:
     book = Workbook()
     book.remove(book.active)
     for name, rows in tables.items():
+        if not rows:
+            continue
         sheet = book.create_sheet(title=name[:31])
         header = columns_of(rows)
         sheet.append(header)
@@ -121,6 +124,12 @@ def _xlsx_cell(value: object) -> object:
     return safe_cell(value)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _atomic(path: Path, write) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -131,6 +140,7 @@ def _atomic(path: Path, write) -> None:
     try:
         with handle:
             write(handle)
+        os.chmod(handle.name, 0o666 & ~_umask())  # temp files are created 0600
         os.replace(handle.name, path)
     except OSError as exc:
         Path(handle.name).unlink(missing_ok=True)

@@ -5,9 +5,13 @@ terminal, JSON, CSV and Excel. Shadow prices get business units:
 
 - demand ``usd_per_t``: cost of one more t of final demand at the stage (dual of balance[s]).
 - capacity ``usd_per_t``: saving from one more t of an offer's or process's capacity (−dual).
-- minimum ``usd_per_t``: cost of the last t of a contracted minimum (dual of minimum[o]).
+- minimum ``usd_per_t``: cost of one more t of a contracted minimum (dual of minimum[o]).
 - limits ``usd_per_pp``: cost of tightening the share limit by one percentage point
   (−dual·T*/100 for a max share, +dual·T*/100 for a min share; ≥ 0 when binding).
+
+Each headline number is the rate in the direction its name says. At a degenerate
+optimum the two directions differ (``unique`` false): the headline is still the
+named direction, measured by re-solving, and both one-sided values are listed.
 - reduced costs: how much an unused offer's landed cost must fall before the plan uses it.
 """
 
@@ -80,21 +84,40 @@ def stage_supply(result: PlanResult) -> dict[str, float]:
 
 
 def cost_by_stage(result: PlanResult) -> list[dict]:
-    """Purchase and processing cost attributed to the stage they supply."""
+    """Purchase and processing cost attributed to the stage they supply, with the duty
+    and zone levy inside the purchase cost shown apart."""
     built = result.built
-    bought: dict[str, float] = defaultdict(float)
-    made: dict[str, float] = defaultdict(float)
+    parts: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for offer, tonnes in zip(result.data.offers, result.bought, strict=True):
-        bought[offer.stage] += tonnes * built.landed[offer.offer].total
+        cost, stage = built.landed[offer.offer], parts[offer.stage]
+        stage["purchases_usd"] += tonnes * cost.total
+        stage["duty_usd"] += tonnes * cost.duty
+        stage["levy_usd"] += tonnes * cost.levy
     for process, tonnes in zip(result.data.processes, result.made, strict=True):
-        made[process.to_stage] += tonnes * process.cost_usd_per_t
+        parts[process.to_stage]["processing_usd"] += tonnes * process.cost_usd_per_t
     supply = stage_supply(result)
-    return [{"stage": s.stage, "demand_t": _clean(s.demand_t),
-             "supply_t": _clean(supply[s.stage]),
-             "purchases_usd": _clean(bought[s.stage], 2),
-             "processing_usd": _clean(made[s.stage], 2),
-             "total_usd": _clean(bought[s.stage] + made[s.stage], 2)}
-            for s in sorted(result.data.stages, key=lambda s: s.order)]
+    rows = []
+    for s in sorted(result.data.stages, key=lambda s: s.order):
+        p = parts[s.stage]
+        rows.append({"stage": s.stage, "demand_t": _clean(s.demand_t),
+                     "supply_t": _clean(supply[s.stage]),
+                     "purchases_usd": _clean(p["purchases_usd"], 2),
+                     "of_which_duty_usd": _clean(p["duty_usd"], 2),
+                     "of_which_levy_usd": _clean(p["levy_usd"], 2),
+                     "processing_usd": _clean(p["processing_usd"], 2),
+                     "total_usd": _clean(p["purchases_usd"] + p["processing_usd"], 2)})
+    return rows
+
+
+def totals(result: PlanResult) -> dict[str, float]:
+    """Total cost and the duty and zone levy inside it (paid at the border; the levy is
+    what joining the zone adds on non-member supply)."""
+    stages = cost_by_stage(result)
+    duty = sum(r["of_which_duty_usd"] for r in stages)
+    levy = sum(r["of_which_levy_usd"] for r in stages)
+    total = float(result.solution.objective)
+    return {"total_usd": _clean(total, 2), "duty_usd": _clean(duty, 2),
+            "levy_usd": _clean(levy, 2), "total_less_levy_usd": _clean(total - levy, 2)}
 
 
 def shares(result: PlanResult) -> list[dict]:
@@ -151,7 +174,7 @@ def demand_prices(result: PlanResult) -> list[dict]:
         con = m.balance[stage.stage]
         rate = result.rate(con)
         rows.append({"stage": stage.stage, "demand_t": _clean(stage.demand_t),
-                     "usd_per_t": _clean(rate.dual), **_range_fields(rate)})
+                     "usd_per_t": _bound(rate.rate_up), **_range_fields(rate)})
     return rows
 
 
@@ -167,7 +190,7 @@ def capacity_prices(result: PlanResult) -> list[dict]:
             rate = result.rate(con)
             rows.append({kind: key, "kind": kind,
                          "capacity_t": _clean(records[key].capacity_t), "used_t": _clean(used[key]),
-                         "usd_per_t": _clean(-rate.dual), **_range_fields(rate, flip=True)})
+                         "usd_per_t": _bound(-rate.rate_up), **_range_fields(rate, flip=True)})
     return rows
 
 
@@ -178,7 +201,7 @@ def minimum_prices(result: PlanResult) -> list[dict]:
     for key, con in m.minimum.items():
         rate = result.rate(con)
         rows.append({"offer": key, "min_t": _clean(m.offer[key].min_t),
-                     "usd_per_t": _clean(rate.dual), **_range_fields(rate)})
+                     "usd_per_t": _bound(rate.rate_up), **_range_fields(rate)})
     return rows
 
 
@@ -197,19 +220,17 @@ def limit_prices(result: PlanResult) -> list[dict]:
     m = result.built.model
     rows = []
     for i, row in enumerate(result.built.share_rows):
-        con = (m.share_max if row.bound is Bound.MAX else m.share_min)[i]
-        dual = float(result.solution.row_dual[result.row(con)])
         total = result.value(m.supply_total[row.stage, row.limit.basis.value])
         group = result.value(m.group_supply[row.aggregate])
         actual = group / total if total > 0 else 0.0
-        sign = -1.0 if row.bound is Bound.MAX else 1.0
-        per_pp = sign * dual * total * PP
+        share_range = result.share_ranges.get(i)
         record = {"group": row.group, "stage": row.stage, "bound": row.bound.value,
                   "limit": _clean(row.share), "share": _clean(actual),
                   "basis": row.limit.basis.value, "scope": row.limit.scope.value,
-                  "binding": i in result.share_ranges, "usd_per_pp": _clean(per_pp),
+                  "binding": share_range is not None,
+                  "usd_per_pp": 0.0 if share_range is None else _one_sided_pp(
+                      row.bound, share_range)["usd_per_pp_tighter"],
                   "origin": row.limit.origin}
-        share_range = result.share_ranges.get(i)
         if share_range is not None:
             record |= {"valid_from": _clean(share_range.valid_from),
                        "valid_to": _clean(share_range.valid_to),
@@ -279,6 +300,8 @@ def summary(result: PlanResult) -> list[dict]:
             {"key": "message", "value": result.message}]
     if result.optimal:
         rows.append({"key": "objective_usd", "value": _clean(result.solution.objective, 2)})
+        rows += [{"key": key, "value": value} for key, value in totals(result).items()
+                 if key != "total_usd"]
     return rows
 
 
@@ -297,6 +320,7 @@ def as_json(result: PlanResult) -> dict:
         capacities = capacity_prices(result)
         out |= {
             "objective_usd": _clean(result.solution.objective, 6),
+            "totals": totals(result),
             "purchases": purchases(result), "production": production(result),
             "cost_by_stage": cost_by_stage(result), "shares": shares(result),
             "shadow_prices": {

@@ -33,8 +33,8 @@ class CapOverride:
 
     @property
     def text(self) -> str:
-        """As the user typed it."""
-        return f"--cap {self.group}:{self.stage}={self.share:g}"
+        """Where it came from, for reports."""
+        return f"command line: --cap {self.group}:{self.stage}={self.share:g}"
 
 
 def scenario_names(data: Dataset) -> list[str]:

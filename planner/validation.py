@@ -32,6 +32,7 @@ from .problems import InputError, Problem, Severity, errors
 from .schema import MISSING, TABLES, Column, Kind, Table
 
 CONTENT_TOLERANCE = 1e-6
+MAGNITUDE_LIMIT = 1e12  # USD/t or t: far above any real price or tonnage
 _BAD = object()  # marks a cell that failed to parse
 TRUE_WORDS = {"true", "yes", "1", "y", "t"}
 FALSE_WORDS = {"false", "no", "0", "n", "f"}
@@ -155,6 +156,8 @@ class Validator:
         for row in self.rows["limits"]:
             if row.ok("group"):
                 self._check_group(row.source, row.number, "group", row["group"], tags)
+                self._warn_unlisted_group(row.source, row.number, "group", row["group"],
+                                          countries)
             if row.ok("scope") and row["scope"] == "embedded":
                 self.problem(row.source, "scope direct (embedded scope is not available in "
                              "this version)", row.number, "scope", row["scope"])
@@ -164,7 +167,7 @@ class Validator:
                              "min_share", lo)
         self._check_content()
         self._check_settings()
-        self._check_scenarios(stages, tags)
+        self._check_scenarios(stages, tags, countries)
 
     def _check_orders(self) -> None:
         first: dict[int, int] = {}
@@ -229,6 +232,14 @@ class Validator:
                                  "country is in no group and not a zone member)", row.number,
                                  column, code, Severity.WARNING)
 
+    def _warn_unlisted_group(self, source: str, number: int, column: str, group: str,
+                             countries: set[str]) -> None:
+        """A limit on a country that supplies nothing listed is probably a typo."""
+        if is_country_code(group) and group not in countries and self.rows["countries"]:
+            self.problem(source, "a country listed in countries (a limit on an unlisted "
+                         "country holds only its own offers; is the code a typo?)", number,
+                         column, group, Severity.WARNING)
+
     def _check_group(self, source: str, number: int, column: str, group: str,
                      tags: set[str], allow_each: bool = True) -> None:
         if group in (ZONE, NON_ZONE) or (group == EACH and allow_each):
@@ -267,10 +278,13 @@ class Validator:
             if key == "zone" and value not in (ZoneStatus.JOINED, ZoneStatus.OBSERVER):
                 self.problem(row.source, "joined or observer", row.number, "value", value)
 
-    def _check_scenarios(self, stages: set[str], tags: set[str]) -> None:
+    def _check_scenarios(self, stages: set[str], tags: set[str], countries: set[str]) -> None:
         for row in self.rows["scenarios"]:
             if not row.ok("setting", "target", "value"):
                 continue
+            if ":" in row["target"]:
+                self._warn_unlisted_group(row.source, row.number, "target",
+                                          row["target"].partition(":")[0], countries)
             for column, expected in scenario_step_problems(
                     row["setting"], row["target"], row["value"], stages, tags):
                 value = row[column]
@@ -363,6 +377,9 @@ def _number(value: str | int | float | bool) -> float:
         raise ValueError(" (NaN is not a number)")
     if math.isinf(number):
         raise ValueError(" (infinite; leave the cell blank where unlimited is allowed)")
+    if abs(number) > MAGNITUDE_LIMIT:
+        raise ValueError(f" (beyond ±{MAGNITUDE_LIMIT:g}: larger numbers defeat the solver's "
+                         "tolerances; rescale the units)")
     return number
 
 

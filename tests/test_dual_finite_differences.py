@@ -390,6 +390,7 @@ def test_degenerate_demand_and_capacity(solve, cost):
     assert (down, up) == near((10.0, 20.0))
     assert demand["unique"] is False
     assert (demand["usd_per_t_down"], demand["usd_per_t_up"]) == near((down, up))
+    assert demand["usd_per_t"] == near(up)        # headline: one MORE tonne of demand
     capacity = plan.table("capacity")["ore_cn"]
     down, up = one_sided(plan.objective,
                          cost(with_capacity(DEGENERATE_DEMAND, "ore_cn", 10.0 - h)),
@@ -397,6 +398,7 @@ def test_degenerate_demand_and_capacity(solve, cost):
     assert (-down, -up) == near((10.0, 0.0))   # value of capacity = −d cost/d cap
     assert capacity["unique"] is False
     assert (capacity["usd_per_t_down"], capacity["usd_per_t_up"]) == near((-down, -up))
+    assert capacity["usd_per_t"] == near(-up)     # headline: one MORE tonne of capacity
 
 
 def test_degenerate_limit_and_demand(solve, cost):
@@ -411,6 +413,7 @@ def test_degenerate_limit_and_demand(solve, cost):
     assert limit["unique"] is False
     assert (limit["usd_per_pp_tighter"], limit["usd_per_pp_looser"]) == near(
         (tighter_pp, looser_pp), rel=1e-4)
+    assert limit["usd_per_pp"] == near(tighter_pp, rel=1e-4)   # headline: one pp TIGHTER
     h = H_RHS * 10.0
     demand = plan.table("demand", key="stage")["oxide"]
     down, up = one_sided(plan.objective,
@@ -452,3 +455,4 @@ def test_weakly_binding_limit_is_not_reported_as_free(solve, cost):
     assert limit["unique"] is False
     assert (limit["usd_per_pp_tighter"], limit["usd_per_pp_looser"]) == near(
         (tighter_pp, looser_pp), rel=1e-4)
+    assert limit["usd_per_pp"] == near(tighter_pp, rel=1e-4)
