@@ -34,6 +34,8 @@ from scipy import sparse
 INF = highspy.kHighsInf
 IIS_FROM_LP_IRREDUCIBLE = 6
 BASIC = int(highspy.HighsBasisStatus.kBasic)
+AT_LOWER = int(highspy.HighsBasisStatus.kLower)
+AT_UPPER = int(highspy.HighsBasisStatus.kUpper)
 
 
 class SolveStatus(StrEnum):
@@ -259,6 +261,30 @@ class HighsSolver:
         """Change one row's bounds (keeps the basis for a warm re-solve)."""
         self.highs.changeRowBounds(row, lower, upper)
 
+    def basic_variables(self) -> np.ndarray:
+        """Variable in each basis position: column j as j, row i as −1−i."""
+        status, index = self.highs.getBasicVariables()
+        _check(status, "getBasicVariables")
+        return np.asarray(index, dtype=np.int64)
+
+    def basis_solve(self, rhs: np.ndarray) -> np.ndarray:
+        """B⁻¹·rhs, indexed by basis position (see ``basic_variables``)."""
+        status, values = self.highs.getBasisSolve(np.asarray(rhs, dtype=float))
+        _check(status, "getBasisSolve")
+        return np.asarray(values, dtype=float)
+
+    def basis_inverse_row(self, position: int) -> np.ndarray:
+        """Row ``position`` of B⁻¹, indexed by constraint row."""
+        status, values = self.highs.getBasisInverseRow(int(position))
+        _check(status, "getBasisInverseRow")
+        return np.asarray(values, dtype=float)
+
+    def reduced_row(self, position: int) -> np.ndarray:
+        """Row ``position`` of B⁻¹A, indexed by column."""
+        status, values = self.highs.getReducedRow(int(position))
+        _check(status, "getReducedRow")
+        return np.asarray(values, dtype=float)
+
     def basis(self) -> highspy.HighsBasis:
         """The current basis, to restore with ``set_basis``."""
         return self.highs.getBasis()
@@ -266,6 +292,11 @@ class HighsSolver:
     def set_basis(self, basis: highspy.HighsBasis) -> None:
         """Warm-start the next solve from ``basis``."""
         self.highs.setBasis(basis)
+
+
+def _check(status, call: str) -> None:
+    if status == highspy.HighsStatus.kError:
+        raise RuntimeError(f"HiGHS {call} failed (no valid basis?)")
 
 
 def solution_residuals(lp: LinearProgram, sol: LpSolution) -> dict[str, float]:

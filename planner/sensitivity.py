@@ -20,10 +20,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .models.highs import BASIC, INF, HighsSolver, LinearProgram, LpSolution, SolveStatus
+from .models.highs import (
+    AT_LOWER,
+    AT_UPPER,
+    BASIC,
+    INF,
+    HighsSolver,
+    LinearProgram,
+    LpSolution,
+    SolveStatus,
+)
 
 SHARE_TOLERANCE = 1e-7
 RANGE_TOLERANCE = 1e-9
+MOVE_TOLERANCE = 1e-12  # directions below this are solver noise
 ONE_SIDED_BUDGET = 40  # re-solves spent on degenerate rows; beyond it uniqueness is unknown
 
 
@@ -60,6 +70,8 @@ class Sensitivity:
         self.ranging = solver.ranging()
         self.solver.highs.setOptionValue("presolve", "off")
         self.budget = ONE_SIDED_BUDGET
+        self.basic = solver.basic_variables()
+        self._u_k = 0.0
 
     def row_rates(self, rows: list[int]) -> dict[int, RowRate]:
         """Dual, RHS range and uniqueness of each ``≤``/``≥`` row, by LP row index.
@@ -105,79 +117,137 @@ class Sensitivity:
         lower, upper = self.lp.row_lower[row], self.lp.row_upper[row]
         moved_lower = lower + step if np.isfinite(lower) else lower
         moved_upper = upper + step if np.isfinite(upper) else upper
-        self.solver.set_row_bounds(row, moved_lower, moved_upper)
-        status, _ = self.solver.run(presolve=False)
-        objective = self.solver.objective()
-        self.solver.set_row_bounds(row, lower, upper)
+        objective = self._resolve_with(
+            lambda: self.solver.set_row_bounds(row, moved_lower, moved_upper),
+            lambda: self.solver.set_row_bounds(row, lower, upper))
+        return _rate(objective, self.solution.objective, step)
+
+    def _resolve_with(self, change, undo) -> float | None:
+        """Objective after ``change`` (warm from the optimal basis; None if not optimal),
+        then undo it and re-solve, so the optimal basis is factored again."""
+        change()
         self.solver.set_basis(self.base_basis)
-        if status is not SolveStatus.OPTIMAL:
-            return INF if step > 0 else -INF
-        return (objective - self.solution.objective) / step
+        status, _ = self.solver.run(presolve=False)
+        objective = self.solver.objective() if status is SolveStatus.OPTIMAL else None
+        undo()
+        self.solver.set_basis(self.base_basis)
+        self.solver.run(presolve=False)
+        return objective
 
     def share_range(self, row: int, total_col: int, share: float, total: float) -> ShareRange:
-        """Interval of σ (the coefficient −σ of T in ``row``) with the same optimal basis."""
+        """Interval of σ (the coefficient −σ of T in ``row``) with the same optimal basis.
+
+        Exact, from the basis: moving σ changes one entry of B (T's column in the
+        limit row), so by Sherman–Morrison every basic value and every reduced cost
+        is linear in τ = δ/(1 + δ·u_k), δ = σ − σ', u = B⁻¹e_row, k = T's position:
+
+            x_B(τ) = x_B − τ·x_T·u,    y(τ) = y − τ·y_row·(e_kᵀB⁻¹),
+            d_j(τ) = d_j + τ·y_row·(B⁻¹A)_kj.
+
+        The basis stays optimal while these keep their bounds and signs; the ends
+        in τ map back to σ. Where an end is σ itself (degenerate optimum) the
+        one-sided rates are measured by re-solving.
+        """
         rate = float(self.solution.row_dual[row]) * total   # d(cost)/dσ at the basis
-        if total <= 0:
-            return ShareRange(share, share, True, rate, rate)
-        if self.solution.row_basis[row] == BASIC:  # holds with equality at dual 0
-            guess_low = guess_high = share
-        else:
-            guess_low = share + float(self.ranging.row_down[row]) / total
-            guess_high = share + float(self.ranging.row_up[row]) / total
-        low = self._share_edge(row, total_col, share, max(0.0, guess_low), 0.0)
-        high = self._share_edge(row, total_col, share, min(1.0, guess_high), 1.0)
+        positions = np.flatnonzero(self.basic == total_col)
+        if total <= 0 or positions.size == 0:  # no supply at the stage: σ is idle
+            return ShareRange(0.0, 1.0, True, rate, rate)
+        k = int(positions[0])
+        tau_low, tau_high = self._tau_interval(row, k, total_col)
+        u_k = self._u_k
+        low = max(0.0, share - _delta(tau_high, u_k))
+        high = min(1.0, share - _delta(tau_low, u_k))
         step = 1e-5
         rate_down = rate_up = rate
         if share - low <= SHARE_TOLERANCE and share > 0:
             rate_down = self._share_rate(row, total_col, share, -min(step, share))
         if high - share <= SHARE_TOLERANCE and share < 1:
             rate_up = self._share_rate(row, total_col, share, min(step, 1 - share))
-        self.solver.set_coefficient(row, total_col, -share)
-        self.solver.set_basis(self.base_basis)
         unique = _close(rate_down, rate) and _close(rate_up, rate)
         return ShareRange(low, high, unique, rate_down, rate_up)
 
+    def _tau_interval(self, row: int, k: int, total_col: int) -> tuple[float, float]:
+        """[τ_low, τ_high] ∋ 0 over which the basis stays primal and dual feasible."""
+        sol, lp = self.solution, self.lp
+        m, n = lp.shape
+        e_row = np.zeros(m)
+        e_row[row] = 1.0
+        u = self.solver.basis_solve(e_row)
+        self._u_k = float(u[k])
+        x_t = float(sol.col_value[total_col])
+        structural = self.basic >= 0
+        u_cols = np.zeros(n)
+        u_cols[self.basic[structural]] = u[structural]
+        # primal: columns move by −x_T·u per unit τ, row activities by x_T·(e_row − A u)
+        bounds = [_tau_bounds(sol.col_value, -x_t * u_cols, lp.col_lower, lp.col_upper)]
+        row_move = x_t * (e_row - lp.A @ u_cols)
+        bounds.append(_tau_bounds(sol.row_value, row_move, lp.row_lower, lp.row_upper))
+        # dual: nonbasic reduced costs and row duals keep their signs
+        y_row = float(sol.row_dual[row])
+        col_move = y_row * self.solver.reduced_row(k)
+        row_dual_move = -y_row * self.solver.basis_inverse_row(k)
+        bounds.append(_sign_bounds(sol.col_dual, col_move, sol.col_basis,
+                                   lp.col_lower == lp.col_upper))
+        bounds.append(_sign_bounds(sol.row_dual, row_dual_move, sol.row_basis,
+                                   lp.row_lower == lp.row_upper))
+        low = max(b[0] for b in bounds)
+        high = min(b[1] for b in bounds)
+        if self._u_k > 0:   # keep 1 − τ·u_k > 0 (B stays invertible along the path)
+            high = min(high, (1.0 - 1e-12) / self._u_k)
+        elif self._u_k < 0:
+            low = max(low, (1.0 - 1e-12) / self._u_k)
+        return min(low, 0.0), max(high, 0.0)
+
     def _share_rate(self, row: int, col: int, share: float, step: float) -> float:
         """Finite-difference rate d(cost)/dσ over [σ, σ + step]."""
-        self.solver.set_coefficient(row, col, -(share + step))
-        self.solver.set_basis(self.base_basis)
-        status, _ = self.solver.run(presolve=False)
-        if status is not SolveStatus.OPTIMAL:
-            return INF if step > 0 else -INF
-        return (self.solver.objective() - self.solution.objective) / step
+        objective = self._resolve_with(
+            lambda: self.solver.set_coefficient(row, col, -(share + step)),
+            lambda: self.solver.set_coefficient(row, col, -share))
+        return _rate(objective, self.solution.objective, step)
 
-    def _share_edge(self, row: int, col: int, share: float, guess: float, bound: float) -> float:
-        """Last σ from ``share`` towards ``bound`` where the basis stays optimal.
 
-        ``guess`` (the RHS range converted at fixed T) is checked first, with one
-        re-solve just past it; bisection to 1e-7 runs only when it is off.
-        """
-        direction = 1.0 if bound > share else -1.0
-        if self._same_basis(row, col, guess):
-            if guess == bound:
-                return bound
-            beyond = guess + direction * SHARE_TOLERANCE
-            if not self._same_basis(row, col, beyond):
-                return guess
-            if self._same_basis(row, col, bound):
-                return bound
-            inside, outside = beyond, bound
-        else:
-            inside, outside = share, guess
-        while abs(outside - inside) > SHARE_TOLERANCE:
-            middle = 0.5 * (inside + outside)
-            if self._same_basis(row, col, middle):
-                inside = middle
-            else:
-                outside = middle
-        return inside
+def _rate(moved: float | None, base: float, step: float) -> float:
+    """(moved − base)/step; an infeasible move costs +∞ (so the rate is ±∞ by direction)."""
+    if moved is None:
+        return INF if step > 0 else -INF
+    return (moved - base) / step
 
-    def _same_basis(self, row: int, col: int, share: float) -> bool:
-        """Whether the base basis is still optimal at σ: a warm re-solve needs no pivot."""
-        self.solver.set_coefficient(row, col, -share)
-        self.solver.set_basis(self.base_basis)
-        status, iterations = self.solver.run(presolve=False)
-        return status is SolveStatus.OPTIMAL and iterations == 0
+
+def _delta(tau: float, u_k: float) -> float:
+    """δ = τ / (1 − τ·u_k), the inverse of τ = δ / (1 + δ·u_k); ±∞ stays ±∞ in the limit."""
+    if np.isinf(tau):
+        return -1.0 / u_k if u_k != 0 else tau
+    return tau / (1.0 - tau * u_k)
+
+
+def _tau_bounds(value, move, lower, upper) -> tuple[float, float]:
+    """Largest [lo, hi] with lower ≤ value + τ·move ≤ upper for every entry."""
+    significant = np.abs(move) > MOVE_TOLERANCE
+    value, move = value[significant], move[significant]
+    lower, upper = lower[significant], upper[significant]
+    room_up = np.maximum(upper - value, 0.0)      # ≥ 0: noise counts as at the bound
+    room_down = np.maximum(value - lower, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rising = move > 0
+        high = np.where(rising, room_up / move, room_down / -move)
+        low = np.where(rising, -room_down / move, -room_up / -move)
+    return float(np.max(low, initial=-INF)), float(np.min(high, initial=INF))
+
+
+def _sign_bounds(dual, move, status, fixed) -> tuple[float, float]:
+    """Largest [lo, hi] keeping each nonbasic multiplier's sign: ≥ 0 at a lower bound,
+    ≤ 0 at an upper bound (any sign for equality rows and fixed columns)."""
+    at_lower = (status == AT_LOWER) & ~fixed
+    at_upper = (status == AT_UPPER) & ~fixed
+    # at an upper bound the multiplier is ≤ 0: flip it to the ≥ 0 case
+    sign = np.where(at_upper, -1.0, 1.0)
+    keep = (at_lower | at_upper) & (np.abs(move) > MOVE_TOLERANCE)
+    value = np.maximum(sign[keep] * dual[keep], 0.0)
+    slope = sign[keep] * move[keep]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        high = np.where(slope < 0, value / -slope, INF)
+        low = np.where(slope > 0, -value / slope, -INF)
+    return float(np.max(low, initial=-INF)), float(np.min(high, initial=INF))
 
 
 def _close(a: float, b: float, tol: float = 1e-6) -> bool:

@@ -81,3 +81,37 @@ def test_default_dataset_loads_from_any_folder(tmp_path):
     planner = Path(sys.executable).with_name("planner")
     run = subprocess.run([str(planner), "check"], cwd=tmp_path, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
+
+
+def _plan_signature(result) -> tuple:
+    """Which offers and processes are used and which capacities are full: the plan's
+    structure (its basis, up to ties)."""
+    used = tuple(t > 1e-7 for t in result.bought) + tuple(t > 1e-7 for t in result.made)
+    full = tuple(o.capacity_t is not None and t >= o.capacity_t - 1e-7
+                 for o, t in zip(result.data.offers, result.bought, strict=True))
+    return used + full
+
+
+@pytest.mark.parametrize(("stage", "cap"), [("magnet", 0.6), ("magnet", 0.5), ("oxide", 0.5),
+                                            ("metal", 0.5), ("ore", 0.5)])
+def test_limit_range_ends_are_where_the_plan_changes(dataset, stage, cap):
+    """The analytic range of a China cap, checked by re-solving: just inside each end
+    the plan has the same structure; just outside (unless the end is 0 or 1) it has
+    another one, or none."""
+    from planner.report import limit_prices
+    from planner.scenarios import set_share
+
+    def at(share: float, sensitivity: bool = False):
+        return solve_plan(set_share(dataset, "CN", stage, "max_share", share, "test"),
+                          sensitivity=sensitivity)
+
+    result = at(cap, sensitivity=True)
+    row = next(r for r in limit_prices(result) if r["group"] == "CN" and r["stage"] == stage)
+    assert row["binding"]
+    signature = _plan_signature(result)
+    for end, inward in ((row["valid_from"], 1.0), (row["valid_to"], -1.0)):
+        assert _plan_signature(at(end + inward * 1e-6)) == signature, (end, "inside")
+        if 0.0 < end < 1.0:
+            outside = at(end - inward * 1e-4)
+            assert not outside.optimal or _plan_signature(outside) != signature, (end,
+                                                                                "outside")
