@@ -8,6 +8,8 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
+import numpy as np
+
 from .loading import Cell, RawDataset, RawTable
 from .models.data import (
     ALL_STAGES,
@@ -27,7 +29,7 @@ from .models.data import (
     TariffRule,
     ZoneStatus,
 )
-from .models.groups import is_country_code
+from .models.groups import COUNTRY_CODE, is_country_code
 from .problems import InputError, Problem, Severity, errors
 from .schema import MISSING, TABLES, Column, Kind, Table
 
@@ -49,7 +51,7 @@ class Row:
 
     def ok(self, *columns: str) -> bool:
         """True when these cells parsed (cross-table checks skip broken cells)."""
-        return not self.bad.intersection(columns)
+        return not self.bad or not self.bad.intersection(columns)
 
     def __getitem__(self, column: str) -> object:
         return self.values[column]
@@ -100,16 +102,30 @@ class Validator:
             self.problem(table.source, f"a column {column.name} ({column.doc})", 1, column.name)
         if missing:
             return []
-        positions = [(column, table.position(column.name)) for column in spec.columns]
+        numbers = [number for number, _ in table.rows]
+        columns = [self._parse_column(table, column, numbers) for column in spec.columns]
+        names = [column.name for column in spec.columns]
+        broken = [(n, values) for n, values in zip(names, columns, strict=True)
+                  if any(v is _BAD for v in values)]
         parsed: list[Row] = []
-        for number, cells in table.rows:
-            values = {column.name: self._parse_cell(
-                table.source, number, column, None if at is None or at >= len(cells)
-                else cells[at]) for column, at in positions}
-            bad = frozenset(name for name, value in values.items() if value is _BAD)
-            parsed.append(Row(values, number, table.source, bad))
+        for i, (number, values) in enumerate(zip(numbers, zip(*columns, strict=True),
+                                                 strict=True)):
+            bad = frozenset(n for n, column_values in broken if column_values[i] is _BAD)
+            parsed.append(Row(dict(zip(names, values, strict=True)), number, table.source,
+                              bad))
         self._check_unique(spec, table, parsed)
         return parsed
+
+    def _parse_column(self, table: RawTable, column: Column, numbers: list[int]) -> list:
+        """Every cell of one column: a fast path for clean text and numbers, and the
+        cell-by-cell path (with its messages) when anything in the column is off."""
+        at = table.position(column.name)
+        cells = [None if at is None or at >= len(row) else row[at] for _, row in table.rows]
+        fast = _fast_column(column, cells)
+        if fast is not None:
+            return fast
+        return [self._parse_cell(table.source, number, column, cell)
+                for number, cell in zip(numbers, cells, strict=True)]
 
     def _parse_cell(self, source: str, row: int, column: Column, cell: Cell) -> object:
         text = cell.strip() if isinstance(cell, str) else cell
@@ -364,6 +380,42 @@ def _convert(column: Column, value: str | int | float | bool) -> object:
         return int(number)
     _check_range(column, number)
     return number
+
+
+def _fast_column(column: Column, cells: list[Cell]) -> list | None:
+    """Values of a clean column in one pass, or None to take the cell-by-cell path.
+
+    Covers the big columns (ids, text, country codes, numbers); anything unusual —
+    a blank without a default, a bad number, a value out of range — returns None.
+    """
+    if not all(isinstance(cell, str) for cell in cells):
+        return None
+    texts = [cell.strip() for cell in cells]
+    blank_ok = column.default is not MISSING
+    if not blank_ok and not all(texts):
+        return None
+    kind = column.kind
+    if kind in (Kind.ID, Kind.TEXT, Kind.STAGE, Kind.STAGE_OR_ANY):
+        return [text if text else column.default for text in texts]
+    if kind is Kind.COUNTRY:
+        valid = all(COUNTRY_CODE.fullmatch(t) for t in texts if t)
+        return [t if t else column.default for t in texts] if valid else None
+    if kind is not Kind.NUMBER:
+        return None
+    try:
+        values = [float(t) if t else column.default for t in texts]
+    except ValueError:
+        return None
+    numbers = np.array([v for v in values if v is not None], dtype=float)
+    low, high = column.minimum, column.maximum
+    if not np.all(np.isfinite(numbers)) or np.any(np.abs(numbers) > MAGNITUDE_LIMIT):
+        return None
+    if low is not None and (np.any(numbers < low)
+                            or (column.strict_minimum and np.any(numbers == low))):
+        return None
+    if high is not None and np.any(numbers > high):
+        return None
+    return values
 
 
 def _number(value: str | int | float | bool) -> float:
