@@ -96,12 +96,19 @@ def solve(inputs, scenario, caps, zone, fmt, output, time_limit, debug) -> None:
         data = _prepare(inputs, scenario, caps, zone)
         result = solve_plan(data, time_limit=time_limit)
         _emit(result, fmt, output)
+        click.echo(outcome_line(result), err=True)
         if result.optimal:
             sys.exit(EXIT_PLAN)
-        if result.diagnosis is not None:
-            sys.exit(EXIT_INFEASIBLE)
-        click.echo(f"error: {result.message}", err=True)
-        sys.exit(EXIT_SOLVER)
+        sys.exit(EXIT_INFEASIBLE if result.diagnosis is not None else EXIT_SOLVER)
+
+
+def outcome_line(result) -> str:
+    """The one line that closes every solve: status and what it means."""
+    if result.optimal:
+        return f"optimal: total landed cost {result.solution.objective:,.2f} USD"
+    if result.diagnosis is not None:
+        return f"infeasible: {result.diagnosis.summary}"
+    return f"error: {result.message}"
 
 
 def output_check(path: Path, inputs: Path, folder: bool) -> None:
@@ -184,7 +191,7 @@ def _emit(result, fmt: str, path: Path | None) -> None:
             click.echo(text)
         else:
             output.write_text(path, text + "\n")
-            click.echo(f"{result.status.value}: wrote json to {path}", err=True)
+            click.echo(f"wrote json to {path}", err=True)
         return
     tables = report_tables(result)
     if fmt == "csv":
@@ -198,7 +205,7 @@ def _emit(result, fmt: str, path: Path | None) -> None:
         render(tables, buffer)
         output.write_text(path, buffer.export_text())
     if fmt in ("csv", "xlsx") or path is not None:
-        click.echo(f"{result.status.value}: wrote {fmt} to {path}", err=True)
+        click.echo(f"wrote {fmt} to {path}", err=True)
 
 
 class _Guard:

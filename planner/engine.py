@@ -127,6 +127,7 @@ def solve_plan(data: Dataset, time_limit: float | None = None,
         result.diagnosis = diagnose(result, solver)
         return result
     if not result.optimal:
+        result.message = failure_message(result, time_limit)
         return result
     result.residuals = solution_residuals(lp, solution)
     worst = max(result.residuals.values())
@@ -139,6 +140,27 @@ def solve_plan(data: Dataset, time_limit: float | None = None,
     if sensitivity:
         _analyse(result, solver)
     return result
+
+
+def failure_message(result: PlanResult, time_limit: float | None) -> str:
+    """One line for an outcome without a verified plan (exit code 3)."""
+    status, solution = result.status, result.solution
+    if status is SolveStatus.UNBOUNDED:
+        free = [o.offer for o in result.data.offers
+                if o.capacity_t is None and result.built.landed[o.offer].total < 0]
+        free += [p.process for p in result.data.processes
+                 if p.capacity_t is None and p.cost_usd_per_t < 0]
+        return ("unbounded: cost falls without limit; offers or processes with a negative "
+                "cost and no capacity: " + (", ".join(free) or "none found"))
+    if status is SolveStatus.TIME_LIMIT:
+        found = solution.col_value is not None
+        return (f"time limit of {time_limit:g} s reached before a plan was proven optimal"
+                + (f"; the best feasible plan so far costs {solution.objective:,.2f} USD and "
+                   "is not reported (its shadow prices would not be valid)" if found else
+                   "; no feasible plan was found in that time"))
+    if status is SolveStatus.INFEASIBLE_OR_UNBOUNDED:
+        return "the solver could not tell infeasible from unbounded, even without presolve"
+    return f"the solver stopped without a plan (HiGHS: {result.message})"
 
 
 def _analyse(result: PlanResult, solver: HighsSolver) -> None:

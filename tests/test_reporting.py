@@ -33,7 +33,7 @@ def test_joined_totals_split_out_the_zone_levy(tiny):
     landed 90; magnets via the Korean route 2 × (0.4·90 + 0.6·100) + 100 = 292 < 295, so
     40 t oxide: 16 t CN (levy 16 × 40 = 640) + 24 t AU, and 10 t made: total 4,840."""
     out = json.loads(run("solve", "--inputs", str(tiny), "--zone", "joined",
-                         "--format", "json").output)
+                         "--format", "json").stdout)
     assert out["objective_usd"] == pytest.approx(4840.0)
     assert out["totals"]["levy_usd"] == pytest.approx(640.0)
     assert out["totals"]["duty_usd"] == pytest.approx(0.0)
