@@ -108,3 +108,20 @@ def test_empty_tables_are_not_written_as_empty_files(tiny, tmp_path):
                str(folder)).exit_code == 0
     assert not (folder / "limit_prices.csv").exists()
     assert all(path.stat().st_size > 1 for path in folder.iterdir())
+
+
+def test_output_write_is_atomic_when_it_fails_midway(tmp_path, monkeypatch):
+    """A crash while writing leaves the previous file whole and no temporary file."""
+    from planner import output
+
+    target = tmp_path / "plan.json"
+    target.write_text("previous plan\n")
+
+    def half_written(handle):
+        handle.write(b"{\"status\": ")
+        raise OSError("disk full")
+
+    with pytest.raises(output.OutputError, match="disk full"):
+        output._atomic(target, half_written)
+    assert target.read_text() == "previous plan\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["plan.json"]
