@@ -133,8 +133,6 @@ class Ranging:
 
     row_down: np.ndarray
     row_up: np.ndarray
-    cost_down: np.ndarray   # column cost ranging
-    cost_up: np.ndarray
 
 
 @dataclass
@@ -238,12 +236,11 @@ class HighsSolver:
         return info.primal_solution_status == 2  # kSolutionStatusFeasible
 
     def ranging(self) -> Ranging:
-        """RHS and cost ranging at the current optimal basis."""
+        """RHS ranging at the current optimal basis."""
         status, rng = self.highs.getRanging()
         if status != highspy.HighsStatus.kOk:
             raise RuntimeError("HiGHS could not compute ranging for this solve")
-        return Ranging(np.asarray(rng.row_bound_dn.value_), np.asarray(rng.row_bound_up.value_),
-                       np.asarray(rng.col_cost_dn.value_), np.asarray(rng.col_cost_up.value_))
+        return Ranging(np.asarray(rng.row_bound_dn.value_), np.asarray(rng.row_bound_up.value_))
 
     def iis(self) -> Iis:
         """An irreducible infeasible subset of rows and column bounds."""

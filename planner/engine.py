@@ -52,11 +52,6 @@ class PlanResult:
         column = self._columns.get(id(var))
         return 0.0 if column is None else float(self.solution.col_value[column])
 
-    def reduced_cost(self, var) -> float:
-        """Reduced cost of a Pyomo variable (its column dual)."""
-        column = self._columns.get(id(var))
-        return 0.0 if column is None else float(self.solution.col_dual[column])
-
     def row(self, constraint) -> int:
         """Row index of a Pyomo constraint."""
         return self._rows[id(constraint)]

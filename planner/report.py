@@ -53,7 +53,8 @@ def purchases(result: PlanResult) -> list[dict]:
             "country": offer.country, "tonnes": _clean(tonnes),
             "share": _clean(tonnes / total) if total > 0 else 0.0,
             "landed_usd_per_t": _clean(cost.total), "price_usd_per_t": _clean(cost.price),
-            "freight_usd_per_t": _clean(cost.freight), "duty_usd_per_t": _clean(cost.duty),
+            "freight_usd_per_t": _clean(cost.freight), "duty_rate": _clean(cost.duty_rate),
+            "duty_usd_per_t": _clean(cost.duty),
             "levy_usd_per_t": _clean(cost.levy), "cost_usd": _clean(tonnes * cost.total, 2),
         })
     return rows
