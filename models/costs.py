@@ -53,8 +53,11 @@ def landed_costs(data: Dataset) -> dict[str, LandedCost]:
     """Landed cost of every offer under the dataset's tariffs, benchmarks and zone status."""
     countries = {c.country: c for c in data.countries}
     rules = {(r.country, r.stage): r for r in data.tariffs}
+    applicable = {(o.country, o.stage) for o in data.offers}
+    rule_of = {key: tariff_rule(rules, *key) for key in applicable}
     joined = data.zone is ZoneStatus.JOINED
-    return {o.offer: _landed_cost(o, data, joined, countries, rules) for o in data.offers}
+    return {o.offer: _landed_cost(o, data, joined, countries, rule_of[(o.country, o.stage)])
+            for o in data.offers}
 
 
 def _landed_cost(
@@ -62,13 +65,12 @@ def _landed_cost(
     data: Dataset,
     joined: bool,
     countries: Mapping[str, Country],
-    rules: Mapping[tuple[str, str], TariffRule],
+    rule: TariffRule | None,
 ) -> LandedCost:
     price, freight = offer.price_usd_per_t, offer.freight_usd_per_t
     if offer.country == data.buyer:
         return LandedCost(price, freight, 0.0, 0.0, 0.0)
     member = offer.country in countries and countries[offer.country].zone_member
-    rule = tariff_rule(rules, offer.country, offer.stage)
     rate = 0.0 if rule is None else (rule.zone_rate if joined and member else rule.mfn_rate)
     benchmark = data.benchmarks.get(offer.stage)
     levy = max(0.0, benchmark - price) if joined and not member and benchmark is not None else 0.0

@@ -110,10 +110,9 @@ def cost_by_stage(result: PlanResult) -> list[dict]:
     return rows
 
 
-def totals(result: PlanResult) -> dict[str, float]:
+def totals(result: PlanResult, stages: list[dict]) -> dict[str, float]:
     """Total cost and the duty and zone levy inside it (paid at the border; the levy is
-    what joining the zone adds on non-member supply)."""
-    stages = cost_by_stage(result)
+    what joining the zone adds on non-member supply), from the ``cost_by_stage`` rows."""
     duty = sum(r["of_which_duty_usd"] for r in stages)
     levy = sum(r["of_which_levy_usd"] for r in stages)
     total = float(result.solution.objective)
@@ -301,7 +300,8 @@ def summary(result: PlanResult) -> list[dict]:
             {"key": "message", "value": result.message}]
     if result.optimal:
         rows.append({"key": "objective_usd", "value": _clean(result.solution.objective, 2)})
-        rows += [{"key": key, "value": value} for key, value in totals(result).items()
+        rows += [{"key": key, "value": value}
+                 for key, value in totals(result, cost_by_stage(result)).items()
                  if key != "total_usd"]
     return rows
 
@@ -319,11 +319,12 @@ def as_json(result: PlanResult) -> dict:
                  "dataset": result.data.name, "zone": result.data.zone.value}
     if result.optimal:
         capacities = capacity_prices(result)
+        stages = cost_by_stage(result)
         out |= {
             "objective_usd": _clean(result.solution.objective, 6),
-            "totals": totals(result),
+            "totals": totals(result, stages),
             "purchases": purchases(result), "production": production(result),
-            "cost_by_stage": cost_by_stage(result), "shares": shares(result),
+            "cost_by_stage": stages, "shares": shares(result),
             "shadow_prices": {
                 "demand": demand_prices(result),
                 "capacity": [r for r in capacities if r["kind"] == "offer"],
