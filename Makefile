@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test conformance bench inputs-xlsx clean
+.PHONY: demo test test-fast conformance bench inputs-xlsx clean
 
 $(BIN)/planner: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ demo: $(BIN)/planner
 test: $(BIN)/planner
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# Local iteration: everything but the long randomised cross-checks (CI runs all).
+test-fast: $(BIN)/planner
+	$(BIN)/python -m pytest -m "not slow"
 
 conformance: $(BIN)/planner
 	$(BIN)/python ../shared/conformance/check.py $(BIN)/planner
