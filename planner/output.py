@@ -159,11 +159,10 @@ def write_dataset_workbook(path: Path, tables: dict[str, tuple[list[str], list[l
     book.remove(book.active)
     for name, (header, rows) in tables.items():
         sheet = book.create_sheet(title=name)
-        sheet.append(header)
-        for values in rows:
-            sheet.append(values)
-            for cell in sheet[sheet.max_row]:
-                if isinstance(cell.value, str):
+        for number, values in enumerate([header, *rows], start=1):
+            for column, value in enumerate(values, start=1):
+                cell = sheet.cell(row=number, column=column, value=value)
+                if isinstance(value, str):
                     cell.data_type = "s"  # never a formula
     _atomic(path, book.save)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from .output import columns_of
 
@@ -40,7 +41,7 @@ def render(tables: dict[str, list[dict]], console: Console) -> None:
                 r.get(column), bool) for r in rows if r.get(column) is not None)
             table.add_column(column, justify="right" if numeric else "left")
         for row in rows:
-            table.add_row(*[_text(row.get(c)) for c in header])
+            table.add_row(*[Text(_text(row.get(c))) for c in header])  # never markup
         console.print(table)
 
 

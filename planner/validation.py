@@ -5,12 +5,14 @@ collecting every problem, and build the typed ``Dataset``.
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
 
-from .loading import Cell, RawDataset, RawTable
+from .loading import Cell, Formula, Noted, RawDataset, RawTable
 from .models.data import (
     ALL_STAGES,
     EACH,
@@ -38,6 +40,18 @@ MAGNITUDE_LIMIT = 1e12  # USD/t or t: far above any real price or tonnage
 _BAD = object()  # marks a cell that failed to parse
 TRUE_WORDS = {"true", "yes", "1", "y", "t"}
 FALSE_WORDS = {"false", "no", "0", "n", "f"}
+MAX_ID_LENGTH = 200      # ids and stage names; longer is a pasted blob, not an id
+MAX_TEXT_LENGTH = 1000   # names and other text
+SHOWN_VALUE_LENGTH = 80  # longer values are clipped in messages
+# Characters that make two ids look equal while they differ (controls, zero-width and
+# other format characters, bidirectional overrides), refused in ids ...
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\xad\u034f\u061c\u115f\u1160\u17b4\u17b5"
+                        "\u180b-\u180f\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164"
+                        "\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb\U000e0000-\U000e0fff]")
+# ... and, in free text, controls (terminal escapes; tab and line breaks are fine)
+# and bidirectional overrides, which reorder what a report shows.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_ID_KINDS = (Kind.ID, Kind.STAGE, Kind.STAGE_OR_ANY)
 
 
 @dataclass
@@ -69,12 +83,20 @@ class Validator:
         self.raw = raw
         self.problems: list[Problem] = list(raw.problems)
         self.rows: dict[str, list[Row]] = {}
+        # tables that could not be read or lack columns: other tables are not checked
+        # against them (every reference would fail and bury the real problem)
+        self.broken: set[str] = set(raw.unreadable)
 
     def problem(self, table: str, expected: str, row: int | None = None,
                 column: str | None = None, value: object = None,
                 severity: Severity = Severity.ERROR) -> None:
-        """Record one problem."""
+        """Record one problem; a long value is clipped, non-ASCII characters are named."""
         shown = None if value is None else str(value)
+        if (shown is not None and severity is Severity.ERROR and not shown.isascii()
+                and "U+" not in expected):
+            expected += _non_ascii_note(shown)
+        if shown is not None and len(shown) > SHOWN_VALUE_LENGTH:
+            shown = f"{shown[:60]}… ({len(shown):,} characters)"
         self.problems.append(Problem(table, expected, row, column, shown, severity))
 
     # -- pass 1: each table alone -------------------------------------------------
@@ -83,7 +105,11 @@ class Validator:
         for spec in TABLES:
             table = self.raw.tables.get(spec.name)
             if table is None:
+                if spec.name in self.raw.unreadable:  # already reported by the reader
+                    self.rows[spec.name] = []
+                    continue
                 if spec.required:
+                    self.broken.add(spec.name)
                     self.problem(self.raw.source_of(spec.name), f"required table {spec.name} "
                                  f"is missing (in {self.raw.location})")
                 self.rows[spec.name] = []
@@ -99,8 +125,15 @@ class Validator:
             seen.setdefault(name, position)
         missing = [c for c in spec.columns if c.required and c.name not in table.header]
         for column in missing:
-            self.problem(table.source, f"a column {column.name} ({column.doc})", 1, column.name)
+            self.problem(table.source, f"a column {column.name} ({column.doc})"
+                         f"{_missing_column_hint(spec, table, column.name)}", 1, column.name)
         if missing:
+            self.broken.add(spec.name)
+            return []
+        if spec.required and not table.rows:
+            self.broken.add(spec.name)
+            self.problem(table.source, f"at least one row under the header (required table "
+                         f"{spec.name} has only its header)", 2)
             return []
         numbers = [number for number, _ in table.rows]
         columns = [self._parse_column(table, column, numbers) for column in spec.columns]
@@ -128,6 +161,11 @@ class Validator:
                 for number, cell in zip(numbers, cells, strict=True)]
 
     def _parse_cell(self, source: str, row: int, column: Column, cell: Cell) -> object:
+        if isinstance(cell, Formula):
+            self.problem(source, f"{column.expectation()}, not a formula without a saved result "
+                         "(the workbook was not saved by a program that computes formulas; "
+                         "open and save it in Excel, or type the value)", row, column.name, cell)
+            return _BAD
         text = cell.strip() if isinstance(cell, str) else cell
         if text is None or text == "":
             if column.default is MISSING:
@@ -138,8 +176,10 @@ class Validator:
         try:
             value = _convert(column, text)
         except ValueError as exc:
-            self.problem(source, f"{column.expectation()}{exc.args[0] if exc.args else ''}",
-                         row, column.name, cell)
+            note = exc.args[0] if exc.args else ""
+            if isinstance(cell, Noted):
+                note += f" (the cell is {cell.note}; type the value as the column expects)"
+            self.problem(source, f"{column.expectation()}{note}", row, column.name, cell)
             return _BAD
         return value
 
@@ -163,14 +203,17 @@ class Validator:
         """Stages, groups, countries, content, minimums, cycles, settings, scenarios."""
         stages = {r["stage"] for r in self.rows["stages"] if r.ok("stage")}
         self._check_orders()
-        self._check_stage_refs(stages)
+        if "stages" not in self.broken:
+            self._check_stage_refs(stages)
         self._check_offers()
         self._check_processes(stages)
         countries = {r["country"] for r in self.rows["countries"] if r.ok("country")}
         tags = {t for r in self.rows["countries"] if r.ok("groups") for t in _tags(r["groups"])}
-        self._check_unlisted_countries(countries)
+        groups_known = "countries" not in self.broken
+        if groups_known:
+            self._check_unlisted_countries(countries)
         for row in self.rows["limits"]:
-            if row.ok("group"):
+            if row.ok("group") and groups_known:
                 self._check_group(row.source, row.number, "group", row["group"], tags)
                 self._warn_unlisted_group(row.source, row.number, "group", row["group"],
                                           countries)
@@ -183,7 +226,8 @@ class Validator:
                              "min_share", lo)
         self._check_content()
         self._check_settings()
-        self._check_scenarios(stages, tags, countries)
+        self._check_scenarios(stages, tags, countries,
+                              groups_known and "stages" not in self.broken)
 
     def _check_orders(self) -> None:
         first: dict[int, int] = {}
@@ -273,7 +317,7 @@ class Validator:
         for row in self.rows["content"]:
             if not row.ok("offer", "share"):
                 continue
-            if row["offer"] not in offers:
+            if row["offer"] not in offers and "offers" not in self.broken:
                 self.problem(row.source, "an offer id from offers", row.number, "offer",
                              row["offer"])
             totals[row["offer"]] += row["share"]
@@ -294,15 +338,20 @@ class Validator:
             if key == "zone" and value not in (ZoneStatus.JOINED, ZoneStatus.OBSERVER):
                 self.problem(row.source, "joined or observer", row.number, "value", value)
 
-    def _check_scenarios(self, stages: set[str], tags: set[str], countries: set[str]) -> None:
+    def _check_scenarios(self, stages: set[str], tags: set[str], countries: set[str],
+                         targets: bool = True) -> None:
+        """Every scenario row; ``targets`` False skips the targets (stages or countries
+        could not be read, so they cannot be checked)."""
         for row in self.rows["scenarios"]:
             if not row.ok("setting", "target", "value"):
                 continue
-            if ":" in row["target"]:
+            if ":" in row["target"] and targets:
                 self._warn_unlisted_group(row.source, row.number, "target",
                                           row["target"].partition(":")[0], countries)
             for column, expected in scenario_step_problems(
                     row["setting"], row["target"], row["value"], stages, tags):
+                if column == "target" and not targets:
+                    continue
                 value = row[column]
                 self.problem(row.source, expected, row.number, column, value)
 
@@ -356,7 +405,8 @@ def _convert(column: Column, value: str | int | float | bool) -> object:
     if kind in (Kind.ID, Kind.TEXT, Kind.STAGE, Kind.STAGE_OR_ANY):
         if not isinstance(value, str):
             value = _number_text(value)
-        return value
+        _check_text(kind, value)
+        return str(value)  # plain text, also from an annotated Excel cell
     if kind is Kind.CHOICE:
         if str(value) not in column.choices:
             raise ValueError()
@@ -388,7 +438,7 @@ def _fast_column(column: Column, cells: list[Cell]) -> list | None:
     Covers the big columns (ids, text, country codes, numbers); anything unusual —
     a blank without a default, a bad number, a value out of range — returns None.
     """
-    if not all(isinstance(cell, str) for cell in cells):
+    if not all(type(cell) is str for cell in cells):  # not Excel values, dates, formulas
         return None
     texts = [cell.strip() for cell in cells]
     blank_ok = column.default is not MISSING
@@ -396,6 +446,10 @@ def _fast_column(column: Column, cells: list[Cell]) -> list | None:
         return None
     kind = column.kind
     if kind in (Kind.ID, Kind.TEXT, Kind.STAGE, Kind.STAGE_OR_ANY):
+        limit, odd = ((MAX_ID_LENGTH, _INVISIBLE) if kind in _ID_KINDS
+                      else (MAX_TEXT_LENGTH, _CONTROL))
+        if max(map(len, texts), default=0) > limit or odd.search("".join(texts)):
+            return None
         return [text if text else column.default for text in texts]
     if kind is Kind.COUNTRY:
         valid = all(COUNTRY_CODE.fullmatch(t) for t in texts if t)
@@ -424,7 +478,7 @@ def _number(value: str | int | float | bool) -> float:
     try:
         number = float(value)
     except ValueError:
-        raise ValueError() from None
+        raise ValueError(_number_hint(str(value))) from None
     if math.isnan(number):
         raise ValueError(" (NaN is not a number)")
     if math.isinf(number):
@@ -441,6 +495,75 @@ def _check_range(column: Column, number: float) -> None:
         raise ValueError()
     if high is not None and number > high:
         raise ValueError()
+
+
+def _check_text(kind: Kind, text: str) -> None:
+    """Ids: at most MAX_ID_LENGTH characters, none invisible; text: at most
+    MAX_TEXT_LENGTH characters, no control characters."""
+    limit, odd = (MAX_ID_LENGTH, _INVISIBLE) if kind in _ID_KINDS else (MAX_TEXT_LENGTH, _CONTROL)
+    if len(text) > limit:
+        raise ValueError(f" of at most {limit} characters (this one has {len(text):,})")
+    found = odd.search(text)
+    if found:
+        what, why = (("an invisible character", "ids that look the same would differ")
+                     if kind in _ID_KINDS else
+                     ("a control character", "it can change what a terminal or report shows"))
+        raise ValueError(f" without {what} (it has {_describe(found.group())} at position "
+                         f"{found.start() + 1}: {why})")
+
+
+def _describe(char: str) -> str:
+    """``U+200B ZERO WIDTH SPACE``; ``U+001B (a control character)``."""
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X} {name}" if name else f"U+{ord(char):04X} (a control character)"
+
+
+def _non_ascii_note(text: str) -> str:
+    """Name the non-ASCII characters of a rejected value: lookalikes such as Cyrillic С
+    for Latin C are invisible in a message otherwise."""
+    odd: list[str] = []
+    for char in text[:SHOWN_VALUE_LENGTH]:
+        if not char.isascii() and char not in odd:
+            odd.append(char)
+    if not odd:
+        return ""
+    names = ", ".join(f"{c!r} is {_describe(c)}" for c in odd[:3])
+    return f" (the value is not plain ASCII: {names}{', …' if len(odd) > 3 else ''})"
+
+
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:([,'\u00a0\u202f ])\d{3})(?:\1\d{3})*(?:\.\d+)?")
+_DECIMAL_COMMA = re.compile(r"[+-]?(?:\d{1,3}(?:[.\u00a0\u202f ]\d{3})+|\d+),\d+")
+_CURRENCY = re.compile(r"\s*(?:[$€£¥₩]|USD|US\$|EUR|KRW)\s*|\s*(?:USD|EUR|KRW|t|/t)\s*$")
+
+
+def _number_hint(text: str) -> str:
+    """Why a cell that looks numeric did not read as a number."""
+    text = text.strip()
+    if _THOUSANDS.fullmatch(text):
+        plain = re.sub(r"[,'\u00a0\u202f ]", "", text)
+        return (f" (write it without thousands separators: {plain}; '.' is the decimal "
+                "mark)")
+    if _DECIMAL_COMMA.fullmatch(text):
+        plain = re.sub(r"[.\u00a0\u202f ]", "", text).replace(",", ".")
+        return f" (use '.' as the decimal mark, without separators: {plain})"
+    if text.endswith("%") and _as_float(text[:-1]) is not None:
+        return f" (without a % sign: {text} is {_as_float(text[:-1]) / 100:g})"
+    stripped = _CURRENCY.sub("", text)
+    if stripped != text and _as_float(stripped) is not None:
+        return f" (a plain number, without a currency or unit: {stripped})"
+    return ""
+
+
+def _missing_column_hint(spec: Table, table: RawTable, name: str) -> str:
+    """Why a required column may seem absent: a different case, or a header below row 1."""
+    for found in table.header:
+        if found != name and found.lower().replace(" ", "_") == name:
+            return f" (found {found!r}: column names are lower case, as listed)"
+    required = {c.name for c in spec.columns if c.required}
+    for number, cells in table.rows[:20]:
+        if required <= {str(c).strip() for c in cells if isinstance(c, str)}:
+            return f" (the header seems to be on row {number}: it must be row 1)"
+    return ""
 
 
 def _number_text(value: int | float | bool) -> str:
