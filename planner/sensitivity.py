@@ -180,7 +180,10 @@ class Sensitivity:
         u_cols[self.basic[structural]] = u[structural]
         # primal: columns move by −x_T·u per unit τ, row activities by x_T·(e_row − A u)
         bounds = [_tau_bounds(sol.col_value, -x_t * u_cols, lp.col_lower, lp.col_upper)]
-        row_move = x_t * (e_row - lp.A @ u_cols)
+        # only basic rows can leave their bounds: a nonbasic row stays at its bound by
+        # construction, so its move is rounding noise (and would block τ spuriously)
+        basic_rows = sol.row_basis == BASIC
+        row_move = np.where(basic_rows, x_t * (e_row - lp.A @ u_cols), 0.0)
         bounds.append(_tau_bounds(sol.row_value, row_move, lp.row_lower, lp.row_upper))
         # dual: nonbasic reduced costs and row duals keep their signs
         y_row = float(sol.row_dual[row])
@@ -251,4 +254,6 @@ def _sign_bounds(dual, move, status, fixed) -> tuple[float, float]:
 
 
 def _close(a: float, b: float, tol: float = 1e-6) -> bool:
+    if np.isinf(a) or np.isinf(b):  # an impossible side is never "the same rate"
+        return a == b
     return abs(a - b) <= tol * max(1.0, abs(a), abs(b))

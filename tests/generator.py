@@ -1,0 +1,378 @@
+"""Seeded random datasets in the SPEC §2 format, for cross-checks and property tests.
+
+``random_dataset(seed, **knobs)`` returns a small ``Dataset`` (≤ ``max_offers``
+offers) that exercises every feature of SPEC §3 in direct scope:
+
+- 1–4 stages; domestic processes with yields: chains (i → i+1), skips (i → i+2) and
+  two processes into one stage; intermediate stages with zero final demand;
+- offers with and without capacity, contracted minimums, freight, domestic offers
+  (the buyer's own country);
+- a ``countries`` table with zone members, tags (``feoc``, ``ally``, ``asia``, ``g7``)
+  and some supplying countries left unlisted;
+- tariff rows of every specificity (``*``/``*``, ``*``/stage, country/``*``,
+  country/stage), benchmarks, buyer ``joined`` or ``observer``;
+- limits of every kind: min and max share, volume and value basis, groups of every
+  form (a supplying country, a country nobody supplies under, a tag, ``zone``,
+  ``non-zone``, ``each``) and stage ``*``;
+- a share of infeasible cases: demand beyond every capacity, ``each`` caps that
+  cannot all hold, a contracted minimum against a zero cap, a downstream demand that
+  the capped supply upstream of a process cannot feed (``infeasible`` knob),
+  besides the infeasibility that random limits produce on their own.
+
+Numbers are drawn as floats with a few decimals so that ties (and so degenerate
+optima) are rare, and shares with at most three decimals so reports that print
+them with ``:g`` print them exactly. The same seed and knobs give the same dataset.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from planner.models.data import (
+    Basis,
+    Country,
+    Dataset,
+    Limit,
+    Offer,
+    Process,
+    Stage,
+    TariffRule,
+    ZoneStatus,
+)
+
+BUYER = "KR"
+COUNTRY_POOL = ("CN", "AU", "US", "JP", "VN", "MY", "EE", "FR", "IN", "BR", "CA", "ZA", "PH")
+TAGS = ("feoc", "ally", "asia", "g7")
+STAGE_NAMES = ("ore", "oxide", "metal", "magnet")
+INFEASIBLE_KINDS = ("capacity", "each", "minimum", "chain")
+
+
+@dataclass(frozen=True)
+class Knobs:
+    """What ``random_dataset`` may vary; every field has a default."""
+
+    n_stages: int | None = None          # 1–4; None: drawn
+    max_offers: int = 40
+    zone: ZoneStatus | None = None       # None: drawn
+    infeasible: float = 0.1              # chance of an injected conflict
+    infeasible_kind: str | None = None   # one of INFEASIBLE_KINDS; None: drawn
+    limits: bool = True
+    processes: bool = True
+    minimums: bool = True
+    max_limits: int = 4
+
+
+def random_dataset(seed: int, **knobs) -> Dataset:
+    """A random, valid, small dataset; deterministic for a given seed and knobs."""
+    return _Generator(seed, Knobs(**knobs)).dataset()
+
+
+class _Generator:
+    def __init__(self, seed: int, knobs: Knobs):
+        self.rng = random.Random(seed)
+        self.seed = seed
+        self.k = knobs
+
+    # ------------------------------------------------------------ helpers
+
+    def uniform(self, low: float, high: float, digits: int = 3) -> float:
+        return round(self.rng.uniform(low, high), digits)
+
+    def chance(self, p: float) -> bool:
+        return self.rng.random() < p
+
+    # ------------------------------------------------------------ dataset
+
+    def dataset(self) -> Dataset:
+        rng, k = self.rng, self.k
+        n = k.n_stages if k.n_stages is not None else rng.randint(1, 4)
+        first = rng.randint(0, 4 - n)
+        names = list(STAGE_NAMES[first:first + n])
+        base = {s: 100.0 * 3.0 ** (first + i) for i, s in enumerate(names)}
+        orders = {s: 10 * i + rng.randint(0, 5) for i, s in enumerate(names)}
+        processes = self.processes(names, base) if k.processes and n > 1 else []
+        drawn_from = {p.from_stage for p in processes}
+        demand = {}
+        for i, s in enumerate(names):
+            zero = s in drawn_from and i < n - 1 and self.chance(0.35)
+            demand[s] = 0.0 if zero else self.uniform(5.0, 500.0)
+        offers = self.offers(names, base, demand)
+        zone = k.zone if k.zone is not None else rng.choice(list(ZoneStatus))
+        suppliers = sorted({o.country for o in offers} | {BUYER})
+        countries = self.countries(suppliers)
+        tariffs = self.tariffs(names, suppliers)
+        benchmarks = {s: self.uniform(0.8, 1.5, 2) * base[s] for s in names if self.chance(0.5)}
+        benchmarks = {s: round(v, 2) for s, v in benchmarks.items()}
+        limits = self.limits(names, offers, countries) if k.limits else []
+        stages = [Stage(s, orders[s], demand[s], f"stages row {i + 2}")
+                  for i, s in enumerate(names)]
+        data = Dataset(stages=tuple(stages), offers=tuple(offers), processes=tuple(processes),
+                       countries=tuple(countries), tariffs=tuple(tariffs),
+                       benchmarks=benchmarks, limits=tuple(limits), buyer=BUYER, zone=zone,
+                       name=f"random-{self.seed}")
+        if self.chance(k.infeasible):
+            data = self.make_infeasible(data)
+        return data
+
+    def processes(self, names: list[str], base: dict[str, float]) -> list[Process]:
+        rng, n = self.rng, len(names)
+        edges: list[tuple[int, int]] = []
+        for _ in range(rng.randint(0, 3)):
+            kind = rng.random()
+            if kind < 0.6 or n == 2:          # chain link i → i+1
+                i = rng.randint(0, n - 2)
+                edges.append((i, i + 1))
+            elif kind < 0.8:                  # skip a stage
+                i = rng.randint(0, n - 3)
+                edges.append((i, i + 2))
+            else:                             # two processes into one stage
+                j = rng.randint(1, n - 1)
+                edges += [(rng.randint(0, j - 1), j), (rng.randint(0, j - 1), j)]
+        result = []
+        for number, (i, j) in enumerate(edges):
+            to = names[j]
+            result.append(Process(
+                f"p{number}_{names[i]}_{to}", names[i], to, self.uniform(0.4, 1.2),
+                round(self.uniform(0.05, 0.8) * base[to], 2),
+                None if self.chance(0.3) else self.uniform(5.0, 300.0),
+                f"processes row {number + 2}"))
+        return result
+
+    def offers(self, names: list[str], base: dict[str, float],
+               demand: dict[str, float]) -> list[Offer]:
+        rng, k = self.rng, self.k
+        per_stage = max(2, k.max_offers // len(names))
+        result: list[Offer] = []
+        for s in names:
+            count = rng.randint(2, min(per_stage, 10))
+            pool = list(COUNTRY_POOL[:rng.randint(3, len(COUNTRY_POOL))])
+            scale = max(demand[s], 50.0)
+            unlimited_backup = self.chance(0.85)
+            for j in range(count):
+                country = BUYER if self.chance(0.08) else rng.choice(pool)
+                price = round(base[s] * rng.uniform(0.5, 1.8), 2)
+                freight = 0.0 if self.chance(0.4) else round(base[s] * rng.uniform(0, 0.1), 2)
+                unlimited = (j == count - 1 and unlimited_backup) or self.chance(0.15)
+                capacity = None if unlimited else self.uniform(0.05, 0.7) * scale
+                capacity = None if capacity is None else round(capacity, 3)
+                minimum = 0.0
+                if k.minimums and self.chance(0.12):
+                    cap = capacity if capacity is not None else 0.3 * scale
+                    minimum = self.uniform(0.05, 0.3) * cap
+                    minimum = round(minimum, 3)
+                if unlimited and j == count - 1:
+                    price = round(price * 1.6, 2)       # the backup is dear
+                result.append(Offer(f"{s}_{j}_{country.lower()}", s, f"supplier {s} {j}",
+                                    country, price, capacity, minimum, freight,
+                                    f"offers row {len(result) + 2}"))
+        return result
+
+    def countries(self, suppliers: list[str]) -> list[Country]:
+        rng = self.rng
+        listed = [c for c in suppliers if c == BUYER and self.chance(0.8)
+                  or c != BUYER and self.chance(0.85)]
+        result = []
+        for i, code in enumerate(listed):
+            tags = frozenset(t for t in TAGS if self.chance(0.3))
+            result.append(Country(code, f"country {code}", self.chance(0.5), tags,
+                                  f"countries row {i + 2}"))
+        rng.shuffle(result)
+        return result
+
+    def tariffs(self, names: list[str], suppliers: list[str]) -> list[TariffRule]:
+        rng = self.rng
+        keys: list[tuple[str, str]] = []
+        if self.chance(0.6):
+            keys.append(("*", "*"))
+        keys += [("*", s) for s in names if self.chance(0.4)]
+        keys += [(c, "*") for c in suppliers if self.chance(0.2)]
+        keys += [(c, s) for c in suppliers for s in names if self.chance(0.08)]
+        result = []
+        for i, (country, stage) in enumerate(dict.fromkeys(keys)):
+            mfn = 0.0 if self.chance(0.2) else self.uniform(0.0, 0.25, 4)
+            zone_rate = 0.0 if self.chance(0.5) else round(mfn * rng.uniform(0, 1), 4)
+            result.append(TariffRule(country, stage, mfn, zone_rate, f"tariffs row {i + 2}"))
+        return result
+
+    def limits(self, names: list[str], offers: list[Offer],
+               countries: list[Country]) -> list[Limit]:
+        rng, k = self.rng, self.k
+        if not self.chance(0.85):
+            return []
+        tags = sorted({t for c in countries for t in c.groups})
+        listed = {c.country: c for c in countries}
+
+        def member(group: str, country: str) -> bool:
+            record = listed.get(country)
+            if group == "zone":
+                return record is not None and record.zone_member
+            if group == "non-zone":
+                return record is None or not record.zone_member
+            if len(group) == 2 and group.isupper():
+                return group == country
+            return record is not None and group in record.groups
+
+        def supplied(group: str, stage: str) -> bool:
+            """Whether the group has an offer at every stage the limit covers."""
+            return group == "each" or all(
+                any(o.stage == s and member(group, o.country) for o in offers)
+                for s in (names if stage == "*" else [stage]))
+
+        result: list[Limit] = []
+        seen = set()
+        for _ in range(rng.randint(1, k.max_limits)):
+            stage = "*" if self.chance(0.25) else rng.choice(names)
+            at = [o.country for o in offers if stage in ("*", o.stage)]
+            forms = ["country", "country", "other-country", "zone", "non-zone", "each"]
+            forms += ["tag"] if tags else []
+            form = rng.choice(forms)
+            if form == "country":
+                group = rng.choice(at)
+            elif form == "other-country":
+                group = rng.choice(["RU", "ZA", "CN", "MY"])
+            elif form == "tag":
+                group = rng.choice(tags)
+            else:
+                group = form
+            basis = Basis.VALUE if self.chance(0.3) else Basis.VOLUME
+            if (group, stage, basis) in seen:
+                continue
+            seen.add((group, stage, basis))
+            kind = rng.random()
+            low = {"each": 0.4, "country": 0.35, "other-country": 0.0}.get(form, 0.5)
+            maximum = self.uniform(low, 0.95) if kind < 0.8 else None
+            minimum = None
+            if kind >= 0.55 and (supplied(group, stage) or self.chance(0.1)):
+                top = 0.15 if group == "each" else 0.35
+                minimum = self.uniform(0.01, top)
+                if maximum is not None and minimum > maximum:
+                    minimum, maximum = maximum, minimum
+            result.append(Limit(group, stage, minimum, maximum, basis,
+                                origin=f"limits row {len(result) + 2}"))
+        return result
+
+    # ------------------------------------------------------------ infeasible cases
+
+    def make_infeasible(self, data: Dataset) -> Dataset:
+        rng = self.rng
+        kind = self.k.infeasible_kind or rng.choice(INFEASIBLE_KINDS)
+        fed = {p.to_stage for p in data.processes}
+        if kind == "chain" and data.processes:
+            return self.starve_chain(data, rng.choice(data.processes))
+        if kind == "chain":
+            kind = "capacity"
+        if kind == "capacity":
+            # a stage no process feeds: every offer capped, demand beyond their sum
+            candidates = [s for s in data.stages if s.stage not in fed] or list(data.stages)
+            stage = rng.choice(candidates)
+            offers, total = [], 0.0
+            for o in data.offers:
+                if o.stage == stage.stage:
+                    cap = o.capacity_t if o.capacity_t is not None else self.uniform(5, 100)
+                    o = replace(o, capacity_t=cap, min_t=min(o.min_t, cap))
+                    total += cap
+                offers.append(o)
+            extra = sum(p.capacity_t or 1e4 for p in data.processes if p.to_stage == stage.stage)
+            demand = round(total + extra + self.uniform(1.0, 50.0), 3)
+            stages = tuple(replace(s, demand_t=demand) if s is stage else s for s in data.stages)
+            return replace(data, offers=tuple(offers), stages=stages)
+        if kind == "each":
+            # every supplying country at most 1/(n+1) of a stage with demand
+            stage = max(data.stages, key=lambda s: s.demand_t)
+            n = len({o.country for o in data.offers if o.stage == stage.stage}
+                    | ({data.buyer} if stage.stage in fed else set()))
+            share = round(0.9 / (n + 1), 3)
+            limits = [lim for lim in data.limits
+                      if (lim.group, lim.stage, lim.basis) != ("each", stage.stage, Basis.VOLUME)]
+            limits.append(Limit("each", stage.stage, None, share, origin="limits row 99"))
+            return replace(data, limits=tuple(limits))
+        # a contracted minimum from a country whose share of that stage is capped at 0
+        offer = rng.choice(data.offers)
+        cap = offer.capacity_t
+        minimum = round(self.uniform(0.2, 0.9) * (cap if cap is not None else 50.0), 3)
+        offers = tuple(replace(o, min_t=minimum) if o is offer else o for o in data.offers)
+        limits = [lim for lim in data.limits
+                  if (lim.group, lim.stage, lim.basis) != (offer.country, offer.stage,
+                                                          Basis.VOLUME)]
+        limits.append(Limit(offer.country, offer.stage, None, 0.0, origin="limits row 99"))
+        return replace(data, offers=offers, limits=tuple(limits))
+
+
+    def starve_chain(self, data: Dataset, process: Process) -> Dataset:
+        """Stage b = ``process.to_stage`` needs more than its capped offers, its other
+        capped processes and ``process`` (unlimited) fed by the capped supply of stage
+        a = ``process.from_stage`` can give: the balance of a is part of the conflict."""
+        a, b = process.from_stage, process.to_stage
+
+        def capped(o: Offer) -> Offer:
+            if o.stage not in (a, b):
+                return o
+            cap = o.capacity_t if o.capacity_t is not None else self.uniform(5.0, 100.0)
+            return replace(o, capacity_t=cap, min_t=min(o.min_t, cap))
+
+        offers = tuple(capped(o) for o in data.offers)
+        processes = []
+        for p in data.processes:
+            if p is process:
+                p = replace(p, capacity_t=None)
+            elif p.to_stage in (a, b) and p.capacity_t is None:
+                p = replace(p, capacity_t=self.uniform(5.0, 50.0))
+            processes.append(p)
+        demand = {s.stage: s.demand_t for s in data.stages}
+        supply_a = (sum(o.capacity_t for o in offers if o.stage == a)
+                    + sum(p.capacity_t for p in processes if p.to_stage == a))
+        most_b = (sum(o.capacity_t for o in offers if o.stage == b)
+                  + sum(p.capacity_t for p in processes
+                        if p.to_stage == b and p.process != process.process)
+                  + process.yield_t_per_t * max(0.0, supply_a - demand[a]))
+        need = round(most_b + self.uniform(1.0, 5.0), 3)
+        stages = tuple(replace(s, demand_t=need) if s.stage == b else s for s in data.stages)
+        return replace(data, stages=stages, offers=offers, processes=tuple(processes))
+
+# ---------------------------------------------------------------- as CSV files
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def write_csv(data: Dataset, folder: Path) -> None:
+    """Write ``data`` as a SPEC §2 folder of CSV files (for validation round trips)."""
+    tables = {
+        "stages": (["stage", "order", "demand_t"],
+                   [[s.stage, s.order, s.demand_t] for s in data.stages]),
+        "offers": (["offer", "stage", "supplier", "country", "price_usd_per_t", "capacity_t",
+                    "min_t", "freight_usd_per_t"],
+                   [[o.offer, o.stage, o.supplier, o.country, o.price_usd_per_t, o.capacity_t,
+                     o.min_t, o.freight_usd_per_t] for o in data.offers]),
+        "countries": (["country", "name", "zone_member", "groups"],
+                      [[c.country, c.name, c.zone_member, ";".join(sorted(c.groups))]
+                       for c in data.countries]),
+        "processes": (["process", "from_stage", "to_stage", "yield", "cost_usd_per_t",
+                       "capacity_t"],
+                      [[p.process, p.from_stage, p.to_stage, p.yield_t_per_t,
+                        p.cost_usd_per_t, p.capacity_t] for p in data.processes]),
+        "tariffs": (["country", "stage", "mfn_rate", "zone_rate"],
+                    [[t.country, t.stage, t.mfn_rate, t.zone_rate] for t in data.tariffs]),
+        "benchmarks": (["stage", "benchmark_usd_per_t"],
+                       [[s, v] for s, v in data.benchmarks.items()]),
+        "limits": (["group", "stage", "min_share", "max_share", "basis", "scope"],
+                   [[lim.group, lim.stage, lim.min_share, lim.max_share, lim.basis.value,
+                     lim.scope.value] for lim in data.limits]),
+        "settings": (["key", "value"], [["buyer", data.buyer], ["zone", data.zone.value],
+                                        ["name", data.name]]),
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, (header, rows) in tables.items():
+        with (folder / f"{name}.csv").open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(header)
+            writer.writerows([[_cell(v) for v in row] for row in rows])
