@@ -75,24 +75,69 @@ def unreachable_demand(data: Dataset) -> Diagnosis | None:
 
 
 def diagnose(result: PlanResult, solver: HighsSolver) -> Diagnosis:
-    """Map the IIS to input rows and find the tightest feasible value of each limit."""
-    iis = solver.iis()
-    conflicts: list[Conflict] = []
-    share_rows: list[tuple[int, int]] = []
+    """The input rows that cannot all hold, irreducibly, and the tightest feasible
+    value of each share limit among them."""
     index = {id(con): (component, key) for component, key, con in _rows_of(result)}
-    for row in iis.rows:
-        con = result.lp.rows[row]
-        component, key = index.get(id(con), (None, None))
-        conflict = _conflict(result, component, key)
-        if conflict is not None:
-            conflicts.append(conflict)
-        if component in ("share_max", "share_min"):
-            share_rows.append((row, key))
-    limits = [_tightest(result, row, key) for row, key in share_rows]
+    inputs = {row: index[id(con)] for row, con in enumerate(result.lp.rows)
+              if _is_input_row(result, *index[id(con)])}
+    start = [row for row in solver.iis().rows if row in inputs]
+    rows = ConflictFilter(result.lp, list(inputs)).irreducible(start)
+    conflicts = [_conflict(result, *inputs[row]) for row in rows]
+    limits = [_tightest(result, row, inputs[row][1]) for row in rows
+              if inputs[row][0] in ("share_max", "share_min")]
     names = "; ".join(f"{c.kind} {c.name} ({c.detail})" for c in conflicts)
     summary = ("these cannot all hold: " + names) if conflicts else (
         "the solver proved no plan exists but found no small conflicting set")
     return Diagnosis(summary, conflicts, limits)
+
+
+def _is_input_row(result: PlanResult, component: str, key) -> bool:
+    """Rows a planner can change: a positive demand, capacities, minimums, limits.
+    Definitions of aggregates and a zero-demand stage's material balance are physics."""
+    if component == "balance":
+        return result.built.model.demand[key] > 0
+    return component not in ("supply_total_def", "group_supply_def")
+
+
+class ConflictFilter:
+    """Deletion filter over input rows: relax one row at a time (a demand to 0, any
+    other row removed) and keep it relaxed while the rest stays infeasible. What is
+    left is irreducible: relaxing any one of its rows makes a plan possible."""
+
+    def __init__(self, lp: LinearProgram, input_rows: list[int]):
+        self.lp, self.input_rows = lp, input_rows
+        feasibility = LinearProgram(lp.A, np.zeros(lp.shape[1]), 0.0, lp.row_lower,
+                                    lp.row_upper, lp.col_lower, lp.col_upper, lp.rows,
+                                    lp.columns)
+        self.solver = HighsSolver(feasibility)
+
+    def irreducible(self, start: list[int]) -> list[int]:
+        """An irreducible conflicting subset, starting from ``start`` (HiGHS's IIS)."""
+        kept = set(start)
+        if not self._infeasible(kept):
+            kept = set(self.input_rows)      # the IIS leaned on rows we treat as physics
+            if not self._infeasible(kept):
+                return sorted(start)
+        for row in sorted(kept):
+            if self._infeasible(kept - {row}):
+                kept.discard(row)
+        return sorted(kept)
+
+    def _infeasible(self, kept: set[int]) -> bool:
+        for row in self.input_rows:
+            lower, upper = self.lp.row_lower[row], self.lp.row_upper[row]
+            if row not in kept:
+                lower, upper = _relaxed(lower, upper)
+            self.solver.set_row_bounds(row, lower, upper)
+        status, _ = self.solver.run(presolve=False)
+        return status is SolveStatus.INFEASIBLE
+
+
+def _relaxed(lower: float, upper: float) -> tuple[float, float]:
+    """A demand row (≥ d) becomes ≥ 0; any other input row is dropped."""
+    if np.isfinite(lower) and not np.isfinite(upper) and lower > 0:
+        return 0.0, upper
+    return -INF, INF
 
 
 def _rows_of(result: PlanResult):
@@ -146,6 +191,12 @@ def extreme_share(lp: LinearProgram, drop_row: int, group_col: int, total_col: i
     Charnes–Cooper: variables (y, t); each finite row bound becomes a homogeneous
     row a·y − bound·t (≥ or ≤) 0; each finite column bound likewise; y_T = 1.
     """
+    without = LinearProgram(lp.A, np.zeros(lp.shape[1]), 0.0, lp.row_lower.copy(),
+                            lp.row_upper.copy(), lp.col_lower, lp.col_upper, lp.rows,
+                            lp.columns)
+    without.row_lower[drop_row], without.row_upper[drop_row] = -INF, INF
+    if HighsSolver(without).run(presolve=False)[0] is not SolveStatus.OPTIMAL:
+        return None  # no plan even without this limit
     keep = np.array([r for r in range(lp.shape[0]) if r != drop_row], dtype=int)
     matrix_kept = sparse.csr_array(lp.A)[keep]
     lower, upper = lp.row_lower[keep], lp.row_upper[keep]
@@ -184,4 +235,4 @@ def extreme_share(lp: LinearProgram, drop_row: int, group_col: int, total_col: i
     solution = HighsSolver(aux).solve(presolve=False)
     if solution.status is not SolveStatus.OPTIMAL:
         return None
-    return round(float(solution.col_value[group_col]), 9)
+    return round(float(solution.col_value[group_col]), 9) + 0.0  # no -0.0

@@ -17,10 +17,9 @@ OR-Tools GLOP. For every seed of ``SEEDS`` (random datasets from ``generator``):
   the cost there is what the rate's formula says (linear in the right-hand side;
   linear-fractional in the share) and the local rate is the formula's.
 
-Known bugs, pinned by ``xfail(strict=True)`` tests (they fail today; when fixed they
-XPASS and the marker must go): share-limit ranges that collapse to [σ, σ] although the
-basis holds on both sides (so the ends are not where the rate changes, and, on curved
-value-basis costs, ``unique: false`` is reported where the rate is unique).
+Regression cases at the end pin bugs these checks found (fixed): share-limit ranges
+that collapsed to [σ, σ] on round-off in nonbasic rows, and a rate infinite on one
+side reported as unique.
 
 Reproduce the counts: ``python -m pytest tests/test_cross_check.py -q -rA -s``
 prints one line per test with the numbers of datasets and rows checked.

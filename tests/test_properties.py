@@ -20,13 +20,12 @@ plus a few small parameters, and checks one law of the LP (SPEC §3–§4):
 
 Fixed seed (``derandomize``), 200 examples each: ``python -m pytest
 tests/test_properties.py -q``. Limit rates the planner measured by re-solving (a range
-that ends at the limit itself) are left out of the scaling and permutation laws; see
-the known bugs below.
+that ends at the limit itself) are left out of the scaling and permutation laws.
 
-Known bugs are pinned by ``xfail(strict=True)`` tests: hand-made cases, and sweeps over
-the fixed seeds ``SWEEP`` rather than hypothesis (a known failure must fail on every
-run, and Hypothesis draws some integers from constants of the loaded modules, so its
-examples shift when the planner's code changes).
+The diagnosis laws run as sweeps over the fixed seeds ``SWEEP`` as well as under
+hypothesis, with hand-made regression cases for the bugs they found (fixed): a
+diagnosis that was not irreducible, a zero-demand material balance blamed as a
+demand, and a tightest feasible value where no plan exists without the limit.
 """
 
 from __future__ import annotations
@@ -463,7 +462,15 @@ def test_every_diagnosis_is_infeasible_on_its_own(seed):
     alone = only(data, keys)
     assert not solve(alone).optimal, "the conflicting rows alone have a plan"
     assert not sf.solve(alone).optimal
-    assert not sf.solve(data, keep=keys).optimal
+    assert not sf.solve(data, **as_lp_rows(data, keys)).optimal
+
+
+def as_lp_rows(data, keys) -> dict:
+    """The listed rows alone as LP rows of the second formulation: every stage's
+    material balance stays (physics), at demand 0 unless its demand is listed."""
+    balances = [("demand", s.stage) for s in data.stages]
+    return {"keep": list(dict.fromkeys([*keys, *balances])),
+            "rhs": {key: 0.0 for key in balances if key not in keys}}
 
 
 def infeasible_seeds():
@@ -474,27 +481,17 @@ def infeasible_seeds():
             yield (seed, *found)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the diagnosis is not always irreducible: HiGHS's IIS of the planner's LP may "
-    "leave out an aggregate definition row (supply_total_def), so it is irreducible only "
-    "with the stage total T decoupled from the flows; in input rows it can hold two "
-    "conflicts (see test_diagnosis_lists_a_reducible_set)"))
 def test_every_diagnosis_is_irreducible_as_lp_rows():
-    """Keeping only the listed rows in the second formulation (balance rows of other
-    stages removed too) and dropping any one of them leaves a feasible LP. (A seed
-    sweep, not hypothesis: a known failure must fail on every run.)"""
+    """Keeping only the listed rows in the second formulation (other stages' material
+    balances kept at demand 0) and dropping any one of them leaves a feasible LP."""
     failures = []
     for seed, data, _, keys in infeasible_seeds():
         failures += [f"seed {seed}: still infeasible without {key}" for key in keys
-                     if not sf.solve(data, keep=[k for k in keys if k != key]).optimal]
+                     if not sf.solve(data, **as_lp_rows(
+                         data, [k for k in keys if k != key])).optimal]
     assert not failures, "\n".join(failures)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a stage's material balance is reported as its demand: the diagnosis lists "
-    "'demand oxide (demand 0 t)' (or a positive demand) where the conflict is that the "
-    "process feeding a later stage cannot draw more oxide than oxide's capacities; "
-    "setting that demand to 0 leaves the plan infeasible (plus the reducible IIS above)"))
 def test_every_diagnosis_loses_infeasibility_when_any_row_is_dropped():
     """Of the listed rows alone, dropping any one (capacity → unlimited, minimum → 0,
     limit → removed, demand → 0) leaves a feasible plan. (A seed sweep.)"""
@@ -547,10 +544,6 @@ def test_tightest_feasible_value_is_exactly_feasible(seed):
             assert not sf.solve(data, share={key: tighter}).optimal, (key, value)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: tightest_feasible is a number (often 0, printed -0.0) where no plan exists "
-    "even without the limit (another conflict remains); README: null. The auxiliary "
-    "Charnes-Cooper LP admits t = 0, i.e. directions, not plans"))
 def test_tightest_feasible_is_null_when_no_plan_exists_without_the_limit():
     """(A seed sweep.)"""
     failures = [f"seed {seed} {key}: {row['tightest_feasible']!r}"
@@ -590,11 +583,6 @@ def test_reducible_case_has_small_conflicts():
             assert sf.solve(REDUCIBLE, keep=[k for k in keys if k != key]).optimal
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the diagnosis is not irreducible: it lists demand oxide, zone:oxide max 0.653, "
-    "AU:oxide max 0.225, JP:oxide max 0.225 and AU:oxide min 0.319, which hold two "
-    "conflicts ({demand, AU max, AU min} and {demand, zone max, JP max}); dropping "
-    "zone:oxide (or AU:oxide min, ...) leaves the listed rows infeasible"))
 def test_diagnosis_lists_a_reducible_set():
     keys = reported_keys(REDUCIBLE)
     assert not sf.solve(REDUCIBLE, keep=keys).optimal
@@ -611,10 +599,6 @@ STARVED = Dataset(
 8 t: magnet demand and AU's capacity conflict. Oxide has no demand of its own."""
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the diagnosis lists 'demand oxide (demand 0 t)' as a conflicting input row; "
-    "oxide's demand is 0 and plays no part (the conflict is magnet demand 10 t vs ox_au "
-    "capacity 8 t at yield 0.5, through oxide's material balance)"))
 def test_diagnosis_does_not_blame_a_zero_demand():
     conflicts = as_json(solve(STARVED))["diagnosis"]["conflicts"]
     assert {(c["kind"], c["name"]) for c in conflicts} >= {("demand", "magnet"),
@@ -640,10 +624,6 @@ def test_two_stages_each_conflict_alone():
                                 drop=[("share", group, stage, "max", "volume", 0)]).optimal
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: tightest_feasible of CN:oxide max is 0.5 and of AU:oxide max 1.0, but no plan "
-    "exists at any value of either (the ore caps still conflict); README: null when the "
-    "plan is infeasible even without that limit"))
 def test_tightest_feasible_is_null_when_another_stage_still_conflicts():
     limits = as_json(solve(TWO_STAGES))["diagnosis"]["limits"]
     assert limits
