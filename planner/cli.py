@@ -94,7 +94,7 @@ def solve(inputs, scenario, caps, zone, fmt, output, time_limit, debug) -> None:
         if output is not None:
             output_check(output, inputs, folder=fmt == "csv")
         data = _prepare(inputs, scenario, caps, zone)
-        result = solve_plan(data, time_limit=time_limit)
+        result = solve_plan(data, time_limit=time_limit, context=True)
         _emit(result, fmt, output)
         click.echo(outcome_line(result), err=True)
         if result.optimal:

@@ -6,14 +6,14 @@ analysis and the infeasibility diagnosis; reports read its ``PlanResult``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
 
 from .diagnosis import Diagnosis, diagnose, unreachable_demand
 from .models.build import SourcingModel, create_model
-from .models.data import Dataset
+from .models.data import Dataset, ZoneStatus
 from .models.highs import (
     HighsSolver,
     LinearProgram,
@@ -40,6 +40,10 @@ class PlanResult:
     residuals: dict[str, float] = field(default_factory=dict)
     row_rates: dict[int, RowRate] = field(default_factory=dict)     # by LP row
     share_ranges: dict[int, ShareRange] = field(default_factory=dict)  # by share row
+    rule_costs: dict[int, float | None] = field(default_factory=dict)  # by share row
+    unconstrained: PlanResult | None = None      # the same data without share limits
+    other_zone_objective: float | None = None    # optimum under the other zone status
+    other_zone_infeasible: bool = False
     diagnosis: Diagnosis | None = None
 
     @property
@@ -104,8 +108,26 @@ class PlanResult:
 
 
 def solve_plan(data: Dataset, time_limit: float | None = None,
-               sensitivity: bool = True) -> PlanResult:
-    """Build and solve ``data``; verify the optimum and analyse it, or diagnose."""
+               sensitivity: bool = True, context: bool = False) -> PlanResult:
+    """Build and solve ``data``; verify the optimum and analyse it, or diagnose.
+
+    ``context`` adds two comparison solves to an optimal plan: the same data without
+    share limits (concentration before/after) and under the other zone status (what
+    joining the zone costs).
+    """
+    result = _solve(data, time_limit, sensitivity)
+    if context and result.optimal:
+        if data.limits:
+            free = _solve(replace(data, limits=()), time_limit, sensitivity=False)
+            result.unconstrained = free if free.optimal else None
+        other = ZoneStatus.OBSERVER if data.zone is ZoneStatus.JOINED else ZoneStatus.JOINED
+        flipped = _solve(replace(data, zone=other), time_limit, sensitivity=False)
+        result.other_zone_objective = flipped.solution.objective if flipped.optimal else None
+        result.other_zone_infeasible = flipped.diagnosis is not None
+    return result
+
+
+def _solve(data: Dataset, time_limit: float | None, sensitivity: bool) -> PlanResult:
     missing = unreachable_demand(data)
     if missing:
         return PlanResult(SolveStatus.INFEASIBLE, "no feasible plan", data, diagnosis=missing)
@@ -176,3 +198,4 @@ def _analyse(result: PlanResult, solver: HighsSolver) -> None:
                 continue  # slack: no rate to range
             column = result._columns[id(total_var)]
             result.share_ranges[i] = analysis.share_range(row, column, share_row.share, total)
+            result.rule_costs[i] = analysis.whole_cost(row)

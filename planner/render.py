@@ -23,6 +23,8 @@ TITLES = {
     "limit_prices": "Share limits: USD per percentage point of tightening (valid over share "
                     "range)",
     "reduced_costs": "Unused offers: USD/t their cost must fall before the plan uses them",
+    "concentration": "Concentration by stage: HHI (0–10,000), top-3 share, China share — "
+                     "least-cost plan without share limits (before) vs this plan (after)",
     "conflicts": "Why no plan exists: these cannot all hold",
     "tightest_feasible": "Tightest feasible value of each violated limit",
 }

@@ -116,8 +116,15 @@ def totals(result: PlanResult, stages: list[dict]) -> dict[str, float]:
     duty = sum(r["of_which_duty_usd"] for r in stages)
     levy = sum(r["of_which_levy_usd"] for r in stages)
     total = float(result.solution.objective)
-    return {"total_usd": _clean(total, 2), "duty_usd": _clean(duty, 2),
-            "levy_usd": _clean(levy, 2), "total_less_levy_usd": _clean(total - levy, 2)}
+    out = {"total_usd": _clean(total, 2), "duty_usd": _clean(duty, 2),
+           "levy_usd": _clean(levy, 2), "total_less_levy_usd": _clean(total - levy, 2)}
+    if result.other_zone_objective is not None or result.other_zone_infeasible:
+        other = result.other_zone_objective
+        joined, observer = (total, other) if result.data.zone.value == "joined" else (
+            other, total)
+        out["cost_of_joining_usd"] = (None if joined is None or observer is None
+                                      else _clean(joined - observer, 2))
+    return out
 
 
 def shares(result: PlanResult) -> list[dict]:
@@ -230,6 +237,7 @@ def limit_prices(result: PlanResult) -> list[dict]:
                   "binding": share_range is not None,
                   "usd_per_pp": 0.0 if share_range is None else _one_sided_pp(
                       row.bound, share_range)["usd_per_pp_tighter"],
+                  "whole_cost_usd": _whole_cost(result, i),
                   "origin": row.limit.origin}
         if share_range is not None:
             record |= {"valid_from": _clean(share_range.valid_from),
@@ -242,6 +250,46 @@ def limit_prices(result: PlanResult) -> list[dict]:
             record |= {"valid_from": _clean(lo), "valid_to": _clean(hi), "unique": True}
         rows.append(record)
     return rows
+
+
+def _whole_cost(result: PlanResult, i: int) -> float | None:
+    """Total cost of limit row ``i``: 0 when slack; None when it could not be measured."""
+    if i not in result.share_ranges:
+        return 0.0
+    cost = result.rule_costs.get(i)
+    return None if cost is None else _clean(cost, 2)
+
+
+def concentration(result: PlanResult) -> list[dict]:
+    """Per stage: Herfindahl–Hirschman index of country shares (0–10,000), top-3
+    countries' share and China's share, for the least-cost plan without any share
+    limit ("before") and for this plan ("after"). Volume basis, direct scope."""
+    after = _country_shares(result)
+    before = _country_shares(result.unconstrained) if result.unconstrained else after
+    rows = []
+    for stage in sorted(result.data.stages, key=lambda s: s.order):
+        row = {"stage": stage.stage}
+        for label, shares_by_country in (("before", before), ("after", after)):
+            values = sorted(shares_by_country.get(stage.stage, {}).values(), reverse=True)
+            row |= {f"hhi_{label}": _clean(sum((100 * v) ** 2 for v in values), 2),
+                    f"top3_{label}": _clean(sum(values[:3])),
+                    f"cn_{label}": _clean(shares_by_country.get(stage.stage, {}).get("CN", 0.0))}
+        rows.append(row)
+    return rows
+
+
+def _country_shares(result: PlanResult) -> dict[str, dict[str, float]]:
+    flows: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for offer, t in zip(result.data.offers, result.bought, strict=True):
+        flows[offer.stage][offer.country] += t
+    for process, t in zip(result.data.processes, result.made, strict=True):
+        flows[process.to_stage][result.data.buyer] += t
+    shares_by_stage = {}
+    for stage, by_country in flows.items():
+        total = sum(by_country.values())
+        shares_by_stage[stage] = {c: t / total for c, t in by_country.items()
+                                  if total > 0 and t > TONNES_EPS}
+    return shares_by_stage
 
 
 def _one_sided_pp(bound: Bound, share_range) -> dict:
@@ -284,7 +332,8 @@ def report_tables(result: PlanResult) -> dict[str, list[dict]]:
             "capacity_prices": [r for r in capacities if r["kind"] == "offer"],
             "process_capacity_prices": [r for r in capacities if r["kind"] == "process"],
             "minimum_prices": minimum_prices(result), "limit_prices": limit_prices(result),
-            "reduced_costs": reduced_costs(result)}
+            "reduced_costs": reduced_costs(result),
+            "concentration": concentration(result)}
     if result.diagnosis is not None:
         tables["conflicts"] = [vars(c) for c in result.diagnosis.conflicts]
         tables["tightest_feasible"] = [vars(t) for t in result.diagnosis.limits]
@@ -325,12 +374,14 @@ def as_json(result: PlanResult) -> dict:
             "totals": totals(result, stages),
             "purchases": purchases(result), "production": production(result),
             "cost_by_stage": stages, "shares": shares(result),
+            "concentration": concentration(result),
             "shadow_prices": {
                 "demand": demand_prices(result),
                 "capacity": [r for r in capacities if r["kind"] == "offer"],
                 "process_capacity": [r for r in capacities if r["kind"] == "process"],
                 "minimum": minimum_prices(result), "limits": limit_prices(result),
-                "reduced_costs": reduced_costs(result)},
+                "reduced_costs": reduced_costs(result),
+            "concentration": concentration(result)},
             "verification": {k: float(v) for k, v in result.residuals.items()}}
     else:
         out["objective_usd"] = None

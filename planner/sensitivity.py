@@ -122,6 +122,14 @@ class Sensitivity:
             lambda: self.solver.set_row_bounds(row, lower, upper))
         return _rate(objective, self.solution.objective, step)
 
+    def whole_cost(self, row: int) -> float | None:
+        """What the rule of ``row`` costs in total: the optimum with the row removed,
+        subtracted from the optimum with it (≥ 0); None if the plan without it fails."""
+        lower, upper = self.lp.row_lower[row], self.lp.row_upper[row]
+        without = self._resolve_with(lambda: self.solver.set_row_bounds(row, -INF, INF),
+                                     lambda: self.solver.set_row_bounds(row, lower, upper))
+        return None if without is None else self.solution.objective - without
+
     def _resolve_with(self, change, undo) -> float | None:
         """Objective after ``change`` (warm from the optimal basis; None if not optimal),
         then undo it and re-solve, so the optimal basis is factored again."""
