@@ -20,6 +20,7 @@ from rich.console import Console
 
 from . import output
 from . import output as output_module
+from .compare import compare_scenarios, comparison, comparison_rows, default_names
 from .engine import solve_plan
 from .loading import dataset_cells, read_dataset
 from .models.data import Dataset, ZoneStatus
@@ -135,6 +136,45 @@ def check(inputs) -> None:
                    f"{len(data.processes)} processes, {len(data.limits)} limits, "
                    f"{len(names)} scenarios" + (f" ({', '.join(names)})" if names else "")
                    + (f", {len(warnings)} warning(s)" if warnings else ""))
+
+
+@main.command()
+@inputs_option
+@click.argument("names", nargs=-1, metavar="[SCENARIO]...")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
+              default="table", show_default=True, help="Output format.")
+@click.option("--output", type=click.Path(path_type=Path),
+              help="Write here instead of the terminal (a folder for csv, a file otherwise).")
+def compare(inputs, names, fmt, output) -> None:
+    """Solve scenarios side by side (default: the base dataset, then every scenario)."""
+    inputs = inputs or default_inputs()
+    with _Guard(False, fmt):
+        if fmt in ("csv", "xlsx") and output is None:
+            raise click.UsageError(f"--format {fmt} writes files: give --output PATH")
+        if output is not None:
+            output_check(output, inputs, folder=fmt == "csv")
+        data, warnings = load(inputs)
+        for problem in warnings:
+            click.echo(str(problem), err=True)
+        wanted = list(names) or default_names(data)
+        report = comparison(compare_scenarios(data, wanted))
+        stages = [s.stage for s in sorted(data.stages, key=lambda s: s.order)]
+        tables = {"comparison": comparison_rows(report, stages)}
+        if fmt == "json":
+            text = output_module.write_json(report)
+            if output is None:
+                click.echo(text)
+            else:
+                output_module.write_text(output, text + "\n")
+        elif fmt == "csv":
+            output_module.write_csv_folder(output, tables)
+        elif fmt == "xlsx":
+            output_module.write_workbook(output, tables)
+        else:
+            render({"comparison": tables["comparison"]}, Console(
+                width=None if sys.stdout.isatty() else 200))
+        solved = sum(c["status"] == "optimal" for c in report["columns"])
+        click.echo(f"compared {len(wanted)} scenarios: {solved} with a plan", err=True)
 
 
 @main.command()

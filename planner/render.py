@@ -26,6 +26,7 @@ TITLES = {
     "concentration": "Concentration by stage: HHI (0–10,000), top-3 share, China share — "
                      "least-cost plan without share limits (before) vs this plan (after)",
     "conflicts": "Why no plan exists: these cannot all hold",
+    "comparison": "Scenarios side by side",
     "tightest_feasible": "Tightest feasible value of each violated limit",
 }
 HIDDEN = {"unique"}
