@@ -133,7 +133,7 @@ def check(inputs) -> None:
             apply_scenario(data, name)
         names = scenario_names(data)
         click.echo(f"{inputs}: OK — {len(data.stages)} stages, {len(data.offers)} offers, "
-                   f"{len(data.processes)} processes, {len(data.limits)} limits, "
+                   f"{len(data.processes)} process(es), {len(data.limits)} limit(s), "
                    f"{len(names)} scenarios" + (f" ({', '.join(names)})" if names else "")
                    + (f", {len(warnings)} warning(s)" if warnings else ""))
 

@@ -380,8 +380,7 @@ def as_json(result: PlanResult) -> dict:
                 "capacity": [r for r in capacities if r["kind"] == "offer"],
                 "process_capacity": [r for r in capacities if r["kind"] == "process"],
                 "minimum": minimum_prices(result), "limits": limit_prices(result),
-                "reduced_costs": reduced_costs(result),
-            "concentration": concentration(result)},
+                "reduced_costs": reduced_costs(result)},
             "verification": {k: float(v) for k, v in result.residuals.items()}}
     else:
         out["objective_usd"] = None
