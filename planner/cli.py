@@ -18,8 +18,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from . import output
-from . import output as output_module
+from . import output as writers
 from .compare import compare_scenarios, comparison, comparison_rows, default_names
 from .engine import solve_plan
 from .loading import dataset_cells, read_dataset
@@ -90,13 +89,10 @@ def solve(inputs, scenario, caps, zone, fmt, output, time_limit, debug) -> None:
     """Solve the sourcing plan and report the mix and its shadow prices."""
     inputs = inputs or default_inputs()
     with _Guard(debug, fmt):
-        if fmt in ("csv", "xlsx") and output is None:
-            raise click.UsageError(f"--format {fmt} writes files: give --output PATH")
-        if output is not None:
-            output_check(output, inputs, folder=fmt == "csv")
+        output_check(fmt, output, inputs)
         data = _prepare(inputs, scenario, caps, zone)
         result = solve_plan(data, time_limit=time_limit, context=True)
-        _emit(result, fmt, output)
+        emit(fmt, output, lambda: as_json(result), lambda: report_tables(result))
         click.echo(outcome_line(result), err=True)
         if result.optimal:
             sys.exit(EXIT_PLAN)
@@ -112,11 +108,16 @@ def outcome_line(result) -> str:
     return f"error: {result.message}"
 
 
-def output_check(path: Path, inputs: Path, folder: bool) -> None:
-    """Usage error when --output would land in the inputs or cannot be written."""
+def output_check(fmt: str, path: Path | None, inputs: Path) -> None:
+    """Usage error when a file format has no --output, or --output would land in the
+    inputs or cannot be written."""
+    if fmt in ("csv", "xlsx") and path is None:
+        raise click.UsageError(f"--format {fmt} writes files: give --output PATH")
+    if path is None:
+        return
     try:
-        output.check_target(path, inputs, folder)
-    except output.OutputError as exc:
+        writers.check_target(path, inputs, folder=fmt == "csv")
+    except writers.OutputError as exc:
         raise click.UsageError(str(exc)) from None
 
 
@@ -149,30 +150,15 @@ def compare(inputs, names, fmt, output) -> None:
     """Solve scenarios side by side (default: the base dataset, then every scenario)."""
     inputs = inputs or default_inputs()
     with _Guard(False, fmt):
-        if fmt in ("csv", "xlsx") and output is None:
-            raise click.UsageError(f"--format {fmt} writes files: give --output PATH")
-        if output is not None:
-            output_check(output, inputs, folder=fmt == "csv")
+        output_check(fmt, output, inputs)
         data, warnings = load(inputs)
         for problem in warnings:
             click.echo(str(problem), err=True)
         wanted = list(names) or default_names(data)
         report = comparison(compare_scenarios(data, wanted))
         stages = [s.stage for s in sorted(data.stages, key=lambda s: s.order)]
-        tables = {"comparison": comparison_rows(report, stages)}
-        if fmt == "json":
-            text = output_module.write_json(report)
-            if output is None:
-                click.echo(text)
-            else:
-                output_module.write_text(output, text + "\n")
-        elif fmt == "csv":
-            output_module.write_csv_folder(output, tables)
-        elif fmt == "xlsx":
-            output_module.write_workbook(output, tables)
-        else:
-            render({"comparison": tables["comparison"]}, Console(
-                width=None if sys.stdout.isatty() else 200))
+        emit(fmt, output, lambda: report,
+             lambda: {"comparison": comparison_rows(report, stages)})
         solved = sum(c["status"] == "optimal" for c in report["columns"])
         click.echo(f"compared {len(wanted)} scenarios: {solved} with a plan", err=True)
 
@@ -186,13 +172,13 @@ def convert(inputs, output) -> None:
     inputs = inputs or default_inputs()
     with _Guard(False, "table"):
         to_workbook = output.suffix.lower() == ".xlsx"
-        output_check(output, inputs, folder=not to_workbook)
+        output_check("xlsx" if to_workbook else "csv", output, inputs)
         load(inputs)  # refuse to convert a dataset with errors
         tables = dataset_cells(read_dataset(inputs))
         if to_workbook:
-            output_module.write_dataset_workbook(output, tables)
+            writers.write_dataset_workbook(output, tables)
         else:
-            output_module.write_dataset_folder(output, tables)
+            writers.write_dataset_folder(output, tables)
         click.echo(f"wrote {len(tables)} tables to {output}")
 
 
@@ -224,28 +210,26 @@ def _prepare(inputs: Path, scenario: str | None, caps: list[CapOverride],
     return data
 
 
-def _emit(result, fmt: str, path: Path | None) -> None:
+def emit(fmt: str, path: Path | None, json_object, tables) -> None:
+    """Write a report: ``json_object()`` for json, ``tables()`` for every other format."""
     if fmt == "json":
-        text = output.write_json(as_json(result))
+        text = writers.write_json(json_object())
         if path is None:
             click.echo(text)
-        else:
-            output.write_text(path, text + "\n")
-            click.echo(f"wrote json to {path}", err=True)
-        return
-    tables = report_tables(result)
-    if fmt == "csv":
-        output.write_csv_folder(path, tables)
+            return
+        writers.write_text(path, text + "\n")
+    elif fmt == "csv":
+        writers.write_csv_folder(path, tables())
     elif fmt == "xlsx":
-        output.write_workbook(path, tables)
+        writers.write_workbook(path, tables())
     elif path is None:
-        render(tables, Console(width=None if sys.stdout.isatty() else 200))
+        render(tables(), Console(width=None if sys.stdout.isatty() else 200))
+        return
     else:
         buffer = Console(record=True, width=200, file=io.StringIO())
-        render(tables, buffer)
-        output.write_text(path, buffer.export_text())
-    if fmt in ("csv", "xlsx") or path is not None:
-        click.echo(f"wrote {fmt} to {path}", err=True)
+        render(tables(), buffer)
+        writers.write_text(path, buffer.export_text())
+    click.echo(f"wrote {fmt} to {path}", err=True)
 
 
 class _Guard:
@@ -266,12 +250,12 @@ class _Guard:
             count = sum(p.severity is Severity.ERROR for p in error.problems)
             click.echo(f"{count} error(s) in the input; nothing was solved.", err=True)
             if self.fmt == "json":
-                click.echo(output.write_json({"status": "error", "problems": [
+                click.echo(writers.write_json({"status": "error", "problems": [
                     {"table": p.table, "row": p.row, "column": p.column, "value": p.value,
                      "expected": p.expected, "severity": p.severity.value}
                     for p in error.problems]}))
             sys.exit(EXIT_BAD_INPUT)
-        if isinstance(error, output.OutputError):
+        if isinstance(error, writers.OutputError):
             click.echo(f"error: {error}", err=True)
             sys.exit(EXIT_BAD_INPUT)
         if self.debug:
