@@ -254,6 +254,11 @@ class HighsSolver:
         """Change one matrix entry (keeps the basis for a warm re-solve)."""
         self.highs.changeCoeff(row, col, value)
 
+    def set_costs(self, cols: np.ndarray, costs: np.ndarray) -> None:
+        """Change objective coefficients of ``cols`` (keeps the basis for a warm re-solve)."""
+        cols = np.asarray(cols, dtype=np.int32)
+        self.highs.changeColsCost(len(cols), cols, np.asarray(costs, dtype=float))
+
     def set_row_bounds(self, row: int, lower: float, upper: float) -> None:
         """Change one row's bounds (keeps the basis for a warm re-solve)."""
         self.highs.changeRowBounds(row, lower, upper)

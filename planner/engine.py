@@ -13,8 +13,10 @@ import numpy as np
 
 from .diagnosis import Diagnosis, diagnose, unreachable_demand
 from .models.build import SourcingModel, create_model
+from .models.costs import landed_costs
 from .models.data import Dataset, ZoneStatus
 from .models.highs import (
+    INF,
     HighsSolver,
     LinearProgram,
     LpSolution,
@@ -41,9 +43,8 @@ class PlanResult:
     row_rates: dict[int, RowRate] = field(default_factory=dict)     # by LP row
     share_ranges: dict[int, ShareRange] = field(default_factory=dict)  # by share row
     rule_costs: dict[int, float | None] = field(default_factory=dict)  # by share row
-    unconstrained: PlanResult | None = None      # the same data without share limits
+    unconstrained: tuple[np.ndarray, np.ndarray] | None = None  # (bought, made), no limits
     other_zone_objective: float | None = None    # optimum under the other zone status
-    other_zone_infeasible: bool = False
     diagnosis: Diagnosis | None = None
 
     @property
@@ -111,29 +112,58 @@ def solve_plan(data: Dataset, time_limit: float | None = None,
                sensitivity: bool = True, context: bool = False) -> PlanResult:
     """Build and solve ``data``; verify the optimum and analyse it, or diagnose.
 
-    ``context`` adds two comparison solves to an optimal plan: the same data without
-    share limits (concentration before/after) and under the other zone status (what
-    joining the zone costs).
+    ``context`` adds two comparisons to an optimal plan, re-solved warm on the same
+    solver: the plan without share limits (concentration before/after) and the
+    optimum under the other zone status (what joining the zone costs).
     """
-    result = _solve(data, time_limit, sensitivity)
-    if context and result.optimal:
-        if data.limits:
-            free = _solve(replace(data, limits=()), time_limit, sensitivity=False)
-            result.unconstrained = free if free.optimal else None
-        other = ZoneStatus.OBSERVER if data.zone is ZoneStatus.JOINED else ZoneStatus.JOINED
-        flipped = _solve(replace(data, zone=other), time_limit, sensitivity=False)
-        result.other_zone_objective = flipped.solution.objective if flipped.optimal else None
-        result.other_zone_infeasible = flipped.diagnosis is not None
-    return result
-
-
-def _solve(data: Dataset, time_limit: float | None, sensitivity: bool) -> PlanResult:
     missing = unreachable_demand(data)
     if missing:
         return PlanResult(SolveStatus.INFEASIBLE, "no feasible plan", data, diagnosis=missing)
     built = create_model(data)
     lp = compile_lp(built.model)
     solver = HighsSolver(lp, time_limit=time_limit)
+    result = _solve(data, built, lp, solver, time_limit)
+    if result.optimal and sensitivity:
+        _analyse(result, solver)
+    if result.optimal and context:
+        _add_context(result, solver)
+    return result
+
+
+def _add_context(result: PlanResult, solver: HighsSolver) -> None:
+    """Re-solve warm from the optimum (no rebuild): once with every share row relaxed,
+    once with the offers' landed costs under the other zone status; restore after."""
+    lp, data, m = result.lp, result.data, result.built.model
+    base_basis = solver.basis()
+    rows = [result.row(con) for component in (m.share_max, m.share_min)
+            for con in component.values()]
+    if rows:
+        for row in rows:
+            solver.set_row_bounds(row, -INF, INF)
+        free = solver.solve(presolve=False)
+        for row in rows:
+            solver.set_row_bounds(row, lp.row_lower[row], lp.row_upper[row])
+        solver.set_basis(base_basis)
+        if free.status is SolveStatus.OPTIMAL:
+            result.unconstrained = (result._take(free.col_value, result._offer_columns),
+                                    result._take(free.col_value, result._process_columns))
+    other = ZoneStatus.OBSERVER if data.zone is ZoneStatus.JOINED else ZoneStatus.JOINED
+    flipped = landed_costs(replace(data, zone=other))
+    columns = result._offer_columns
+    used = columns >= 0
+    costs = np.array([flipped[o.offer].total for o in data.offers])
+    solver.set_costs(columns[used], costs[used])
+    status, _ = solver.run(presolve=False)
+    if status is SolveStatus.OPTIMAL:
+        result.other_zone_objective = solver.objective()
+    solver.set_costs(columns[used], lp.c[columns[used]])
+    solver.set_basis(base_basis)
+    solver.run(presolve=False)
+
+
+def _solve(data: Dataset, built: SourcingModel, lp: LinearProgram, solver: HighsSolver,
+           time_limit: float | None) -> PlanResult:
+    """Solve, confirm infeasibility without presolve, verify an optimum, or diagnose."""
     solution = solver.solve(presolve=True)
     if solution.status in (SolveStatus.INFEASIBLE, SolveStatus.INFEASIBLE_OR_UNBOUNDED,
                            SolveStatus.UNBOUNDED):
@@ -153,9 +183,6 @@ def _solve(data: Dataset, time_limit: float | None, sensitivity: bool) -> PlanRe
         result.message = ("the solver's answer failed verification (residuals "
                           + ", ".join(f"{k} {v:.2e}" for k, v in result.residuals.items())
                           + "); no plan is reported")
-        return result
-    if sensitivity:
-        _analyse(result, solver)
     return result
 
 

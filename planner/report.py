@@ -118,12 +118,11 @@ def totals(result: PlanResult, stages: list[dict]) -> dict[str, float]:
     total = float(result.solution.objective)
     out = {"total_usd": _clean(total, 2), "duty_usd": _clean(duty, 2),
            "levy_usd": _clean(levy, 2), "total_less_levy_usd": _clean(total - levy, 2)}
-    if result.other_zone_objective is not None or result.other_zone_infeasible:
-        other = result.other_zone_objective
+    other = result.other_zone_objective  # same feasible set: only prices differ
+    if other is not None:
         joined, observer = (total, other) if result.data.zone.value == "joined" else (
             other, total)
-        out["cost_of_joining_usd"] = (None if joined is None or observer is None
-                                      else _clean(joined - observer, 2))
+        out["cost_of_joining_usd"] = _clean(joined - observer, 2)
     return out
 
 
@@ -264,8 +263,9 @@ def concentration(result: PlanResult) -> list[dict]:
     """Per stage: Herfindahl–Hirschman index of country shares (0–10,000), top-3
     countries' share and China's share, for the least-cost plan without any share
     limit ("before") and for this plan ("after"). Volume basis, direct scope."""
-    after = _country_shares(result)
-    before = _country_shares(result.unconstrained) if result.unconstrained else after
+    after = _country_shares(result.data, result.bought, result.made)
+    before = (_country_shares(result.data, *result.unconstrained) if result.unconstrained
+              else after)
     rows = []
     for stage in sorted(result.data.stages, key=lambda s: s.order):
         row = {"stage": stage.stage}
@@ -278,12 +278,12 @@ def concentration(result: PlanResult) -> list[dict]:
     return rows
 
 
-def _country_shares(result: PlanResult) -> dict[str, dict[str, float]]:
+def _country_shares(data, bought, made) -> dict[str, dict[str, float]]:
     flows: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for offer, t in zip(result.data.offers, result.bought, strict=True):
+    for offer, t in zip(data.offers, bought, strict=True):
         flows[offer.stage][offer.country] += t
-    for process, t in zip(result.data.processes, result.made, strict=True):
-        flows[process.to_stage][result.data.buyer] += t
+    for process, t in zip(data.processes, made, strict=True):
+        flows[process.to_stage][data.buyer] += t
     shares_by_stage = {}
     for stage, by_country in flows.items():
         total = sum(by_country.values())
