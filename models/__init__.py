@@ -21,8 +21,12 @@ cap_o, min_o       ``capacity[o]``,            offers.capacity_t, min_t         
 cap_p              ``process_capacity[p]``     processes.capacity_t                   t
 w^b                aggregate coefficient       limits.basis (1 or USD/t)              –
 T_{s,b}            ``supply_total[s,b]``       –                                      t or USD
-G_{g,s,b}          ``group_supply[g,s,b]``     limits.group, countries                t or USD
+G_{g,s,b,scope}    ``group_supply[g,s,b,sc]``  limits.group, scope, countries         t or USD
+φ_g(o)             aggregate coefficient       content (origin, share)                fraction
+u_{g,p}            ``origin_input[g,p]``       limits with scope embedded             t input
 σ̄, σ̲              ``share_max[i]``,           limits.max_share, min_share            fraction
                    ``share_min[i]``
+e_i                ``excess[i]``               limits.max_cost_usd_per_pp             t or USD
+k_i = 100π/T_ref   objective coefficient       limits.max_cost_usd_per_pp             USD/unit
 =================  ==========================  =====================================  ========
 """

@@ -8,14 +8,15 @@ with its formula.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pyomo.environ as pyo
 
 from . import constraints as rules
 from .costs import LandedCost, landed_costs
-from .data import Basis, Bound, Dataset, Scope
-from .groups import ShareRow, in_group, share_rows
+from .data import Basis, Bound, Dataset
+from .groups import ShareRow, in_group, origin_mix, share_rows
 
 
 @dataclass(frozen=True)
@@ -26,8 +27,9 @@ class ChainIndex:
     processes_into: dict[str, list[str]]
     processes_from: dict[str, list[str]]
     weight: dict[tuple[str, str], float]        # (basis, offer or process) -> w
-    group_offers: dict[tuple[str, str, str], list[str]]   # (group, stage, basis) -> offers
-    group_has_buyer: dict[tuple[str, str, str], bool]
+    group_offers: dict[tuple[str, str, str, str], list[str]]  # aggregate key -> offers
+    group_has_buyer: dict[tuple[str, str, str, str], bool]
+    origin_offers: dict[tuple[str, str], list[tuple[str, float]]]  # (g, s) -> (o, φ_g(o))
 
 
 @dataclass(frozen=True)
@@ -41,10 +43,14 @@ class SourcingModel:
     index: ChainIndex
 
 
-def create_model(data: Dataset) -> SourcingModel:
-    """Build the LP for ``data``; embedded-scope limits are not part of this model."""
-    if any(limit.scope is Scope.EMBEDDED for limit in data.limits):
-        raise NotImplementedError("embedded-scope limits are not supported yet")
+def create_model(data: Dataset, reference_totals: Mapping[int, float] | None = None
+                 ) -> SourcingModel:
+    """Build the LP for ``data``.
+
+    ``reference_totals`` maps a soft share row (its index in ``share_rows``) to the
+    stage total T_ref its penalty per percentage point is converted with (default 1;
+    ``planner.engine`` re-solves until T_ref is the plan's own total).
+    """
     landed = landed_costs(data)
     rows = share_rows(data)
     index = _chain_index(data, landed, rows)
@@ -60,15 +66,24 @@ def create_model(data: Dataset) -> SourcingModel:
         initialize=[p.process for p in data.processes if p.capacity_t is not None])
     m.SUPPLY_TOTALS = pyo.Set(dimen=2, initialize=sorted({(r.stage, r.limit.basis.value)
                                                           for r in rows}))
-    m.GROUP_SUPPLIES = pyo.Set(dimen=3, initialize=sorted({r.aggregate for r in rows}))
+    m.GROUP_SUPPLIES = pyo.Set(dimen=4, initialize=sorted({r.aggregate for r in rows}))
     m.SHARE_MAX = pyo.Set(initialize=[i for i, r in enumerate(rows) if r.bound is Bound.MAX])
     m.SHARE_MIN = pyo.Set(initialize=[i for i, r in enumerate(rows) if r.bound is Bound.MIN])
+    m.SOFT_ROWS = pyo.Set(initialize=[i for i, r in enumerate(rows)
+                                      if r.penalty_usd_per_pp is not None])
+    origin_groups = sorted({r.group for r in rows if r.embedded})
+    m.ORIGIN_SPLITS = pyo.Set(dimen=2, initialize=[(g, p.process) for g in origin_groups
+                                                   for p in data.processes])
+    m.ORIGIN_POOLS = pyo.Set(dimen=2, initialize=[(g, s) for g in origin_groups
+                                                  for s in index.processes_from])
 
     m.offer = {o.offer: o for o in data.offers}
     m.process = {p.process: p for p in data.processes}
     m.demand = {s.stage: s.demand_t for s in data.stages}
     m.landed = {o: c.total for o, c in landed.items()}
     m.rows = rows
+    totals = reference_totals or {}
+    m.penalty = {i: penalty_per_unit(rows[i], totals.get(i, 1.0)) for i in m.SOFT_ROWS}
 
     m.buy = pyo.Var(m.OFFERS, domain=pyo.NonNegativeReals, doc="x[o], t bought via offer o")
     m.make = pyo.Var(m.PROCESSES, domain=pyo.NonNegativeReals,
@@ -76,7 +91,12 @@ def create_model(data: Dataset) -> SourcingModel:
     m.supply_total = pyo.Var(m.SUPPLY_TOTALS, domain=pyo.NonNegativeReals,
                              doc="T[s,b], weighted supply into stage s")
     m.group_supply = pyo.Var(m.GROUP_SUPPLIES, domain=pyo.NonNegativeReals,
-                             doc="G[g,s,b], weighted supply into stage s from group g")
+                             doc="G[g,s,b,scope], weighted supply into stage s from "
+                                 "group g (by seller or by upstream origin)")
+    m.origin_input = pyo.Var(m.ORIGIN_SPLITS, domain=pyo.NonNegativeReals,
+                             doc="u[g,p], t of process p's input whose origin is in group g")
+    m.excess = pyo.Var(m.SOFT_ROWS, domain=pyo.NonNegativeReals,
+                       doc="e[i], allowance bought beyond soft share row i (t or USD)")
 
     m.buy_var = dict(m.buy.items())
     m.make_var = dict(m.make.items())
@@ -88,9 +108,21 @@ def create_model(data: Dataset) -> SourcingModel:
     m.process_capacity = pyo.Constraint(m.CAPPED_PROCESSES, rule=rules.process_capacity)
     m.supply_total_def = pyo.Constraint(m.SUPPLY_TOTALS, rule=rules.supply_total_definition)
     m.group_supply_def = pyo.Constraint(m.GROUP_SUPPLIES, rule=rules.group_supply_definition)
+    m.origin_input_limit = pyo.Constraint(m.ORIGIN_SPLITS, rule=rules.origin_input_limit)
+    m.origin_outflow = pyo.Constraint(m.ORIGIN_POOLS, rule=rules.origin_outflow)
+    m.other_origin_outflow = pyo.Constraint(m.ORIGIN_POOLS, rule=rules.other_origin_outflow)
     m.share_max = pyo.Constraint(m.SHARE_MAX, rule=rules.group_share_max)
     m.share_min = pyo.Constraint(m.SHARE_MIN, rule=rules.group_share_min)
     return SourcingModel(m, data, landed, rows, index)
+
+
+def penalty_per_unit(row: ShareRow, reference_total: float) -> float:
+    """Objective cost of one unit of allowance (t or USD) beyond a soft share row.
+
+    One percentage point of a stage whose weighted total is T is T/100 units, so a
+    willingness to pay of π USD/pp is 100·π/T per unit, at T = ``reference_total``.
+    """
+    return 100.0 * row.penalty_usd_per_pp / max(reference_total, 1e-9)
 
 
 def _chain_index(data: Dataset, landed: dict[str, LandedCost],
@@ -112,13 +144,21 @@ def _chain_index(data: Dataset, landed: dict[str, LandedCost],
     offers_by_origin: dict[tuple[str, str], list[str]] = defaultdict(list)
     for o in data.offers:
         offers_by_origin[(o.stage, o.country)].append(o.offer)
-    group_offers: dict[tuple[str, str, str], list[str]] = {}
-    group_has_buyer: dict[tuple[str, str, str], bool] = {}
+    group_offers: dict[tuple[str, str, str, str], list[str]] = {}
+    group_has_buyer: dict[tuple[str, str, str, str], bool] = {}
     for key in sorted({r.aggregate for r in rows}):
-        group, stage, _ = key
+        group, stage, _, _ = key
         group_offers[key] = [offer for (at, country), offers in offers_by_origin.items()
                              if at == stage and in_group(group, country, countries)
                              for offer in offers]
         group_has_buyer[key] = in_group(group, data.buyer, countries)
+    mix = origin_mix(data)
+    origin_offers: dict[tuple[str, str], list[tuple[str, float]]] = {}
+    for group in sorted({r.group for r in rows if r.embedded}):
+        for stage in (s.stage for s in data.stages):
+            origin_offers[(group, stage)] = [
+                (o, phi) for o in offers_at.get(stage, [])
+                if (phi := sum(share for origin, share in mix[o].items()
+                               if in_group(group, origin, countries))) > 0]
     return ChainIndex(dict(offers_at), dict(processes_into), dict(processes_from), weight,
-                      group_offers, group_has_buyer)
+                      group_offers, group_has_buyer, origin_offers)

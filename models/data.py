@@ -109,7 +109,11 @@ class TariffRule:
 
 @dataclass(frozen=True, slots=True)
 class Limit:
-    """A share limit for a group at a stage (or ``*``, every stage)."""
+    """A share limit for a group at a stage (or ``*``, every stage).
+
+    ``max_cost_usd_per_pp`` makes it soft: the plan may pass the share by paying
+    that much per percentage point (None: a hard limit).
+    """
 
     group: str
     stage: str
@@ -118,6 +122,7 @@ class Limit:
     basis: Basis = Basis.VOLUME
     scope: Scope = Scope.DIRECT
     origin: str = ""
+    max_cost_usd_per_pp: float | None = None
 
     @property
     def key(self) -> tuple[str, str, Basis, Scope]:

@@ -20,7 +20,7 @@ from .models.data import (
 )
 from .models.groups import in_group
 from .problems import InputError, Problem
-from .validation import scenario_step_problems
+from .validation import SHARE_SETTINGS, scenario_step_problems
 
 
 @dataclass(frozen=True)
@@ -70,8 +70,10 @@ def apply_step(data: Dataset, step: ScenarioStep) -> Dataset:
     if setting in ("benchmark", "demand_factor"):
         return _stage_setting(data, setting, step.target, value)
     group, _, stage = step.target.partition(":")
-    if setting in ("max_share", "min_share"):
-        return set_share(data, group, stage, setting, value, step.origin)
+    if setting in SHARE_SETTINGS:
+        scope = Scope.EMBEDDED if setting.startswith("embedded_") else Scope.DIRECT
+        return set_share(data, group, stage, setting.removeprefix("embedded_"), value,
+                         step.origin, scope)
     return _scale_offers(data, setting, group, stage, value)
 
 
@@ -83,10 +85,10 @@ def apply_caps(data: Dataset, caps: list[CapOverride]) -> Dataset:
 
 
 def set_share(data: Dataset, group: str, stage: str, which: str, share: float,
-              origin: str) -> Dataset:
-    """Replace ``which`` (max_share/min_share) of the direct, volume-basis limit for
-    exactly this group and stage, or add such a limit; other limits still apply."""
-    key = (group, stage, Basis.VOLUME, Scope.DIRECT)
+              origin: str, scope: Scope = Scope.DIRECT) -> Dataset:
+    """Replace ``which`` (max_share/min_share) of the volume-basis limit of ``scope``
+    for exactly this group and stage, or add such a limit; other limits still apply."""
+    key = (group, stage, Basis.VOLUME, scope)
     limits = list(data.limits)
     for i, limit in enumerate(limits):
         if limit.key == key:
@@ -94,7 +96,7 @@ def set_share(data: Dataset, group: str, stage: str, which: str, share: float,
                                 **{which: share})
             break
     else:
-        limits.append(Limit(group, stage, origin=origin, **{which: share}))
+        limits.append(Limit(group, stage, scope=scope, origin=origin, **{which: share}))
     return replace(data, limits=tuple(limits))
 
 

@@ -140,6 +140,8 @@ LIMITS = Table("limits", False, (
            doc="weigh by tonnes or by value"),
     Column("scope", Kind.CHOICE, "direct", choices=("direct", "embedded"),
            doc="seller's country, or upstream origin"),
+    _nonneg("max_cost_usd_per_pp", None,
+            doc="soft limit: USD per pp the plan may pay to pass the share (blank: hard)"),
 ), key=("group", "stage", "basis", "scope"), doc="share limits")
 
 CONTENT = Table("content", False, (
@@ -156,8 +158,8 @@ SETTINGS = Table("settings", False, (
 SCENARIOS = Table("scenarios", False, (
     Column("scenario", Kind.ID, doc="scenario name"),
     Column("setting", Kind.CHOICE, choices=(
-        "zone", "max_share", "min_share", "capacity_factor", "price_factor", "benchmark",
-        "demand_factor"), doc="what the row changes"),
+        "zone", "max_share", "min_share", "embedded_max_share", "embedded_min_share",
+        "capacity_factor", "price_factor", "benchmark", "demand_factor"), doc="what the row changes"),
     Column("target", Kind.TEXT, "", doc="GROUP:STAGE or STAGE, by setting"),
     Column("value", Kind.TEXT, doc="new value or factor"),
 ), doc="named variations of the base dataset, applied in row order")

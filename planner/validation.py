@@ -217,9 +217,6 @@ class Validator:
                 self._check_group(row.source, row.number, "group", row["group"], tags)
                 self._warn_unlisted_group(row.source, row.number, "group", row["group"],
                                           countries)
-            if row.ok("scope") and row["scope"] == "embedded":
-                self.problem(row.source, "scope direct (embedded scope is not available in "
-                             "this version)", row.number, "scope", row["scope"])
             lo, hi = row["min_share"], row["max_share"]
             if row.ok("min_share", "max_share") and lo is not None and hi is not None and lo > hi:
                 self.problem(row.source, f"min_share ≤ max_share ({hi})", row.number,
@@ -356,6 +353,9 @@ class Validator:
                 self.problem(row.source, expected, row.number, column, value)
 
 
+SHARE_SETTINGS = ("max_share", "min_share", "embedded_max_share", "embedded_min_share")
+
+
 def scenario_step_problems(setting: str, target: str, value: str, stages: set[str],
                            tags: set[str]) -> list[tuple[str, str]]:
     """Problems of one scenario step as (column, expectation); empty when valid."""
@@ -383,7 +383,7 @@ def scenario_step_problems(setting: str, target: str, value: str, stages: set[st
     number = _as_float(value)
     if number is None:
         found.append(("value", "a number"))
-    elif setting in ("max_share", "min_share") and not 0.0 <= number <= 1.0:
+    elif setting in SHARE_SETTINGS and not 0.0 <= number <= 1.0:
         found.append(("value", "a share in [0, 1]"))
     elif number < 0:
         found.append(("value", "a number ≥ 0"))
@@ -629,7 +629,8 @@ def _dataset(rows: dict[str, list[Row]]) -> Dataset:
                                  r.origin) for r in rows["tariffs"]),
         benchmarks={r["stage"]: r["benchmark_usd_per_t"] for r in rows["benchmarks"]},
         limits=tuple(Limit(r["group"], r["stage"], r["min_share"], r["max_share"],
-                           Basis(r["basis"]), Scope(r["scope"]), r.origin)
+                           Basis(r["basis"]), Scope(r["scope"]), r.origin,
+                           r["max_cost_usd_per_pp"])
                      for r in rows["limits"]),
         content=tuple(ContentShare(r["offer"], r["origin"], r["share"], r.origin)
                       for r in rows["content"]),

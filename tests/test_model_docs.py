@@ -9,10 +9,11 @@ import pyomo.environ as pyo
 import pytest
 from planner.models import constraints
 from planner.models.build import create_model
-from planner.models.data import Country, Dataset, Limit, Offer, Process, Stage
+from planner.models.data import Country, Dataset, Limit, Offer, Process, Scope, Stage
 
 RULES = [f for name, f in inspect.getmembers(constraints, inspect.isfunction)
-         if f.__module__ == constraints.__name__ and name != "linear"]
+         if f.__module__ == constraints.__name__ and name != "linear"
+         and not name.startswith("_")]
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda f: f.__name__)
@@ -31,11 +32,13 @@ def test_every_model_component_is_built_by_a_documented_rule():
                 Offer("o2", "b", "s", "JP", 2.0)),
         processes=(Process("p", "a", "b", 1.0, 1.0, capacity_t=3.0),),
         countries=(Country("CN"), Country("JP")),
-        limits=(Limit("CN", "a", min_share=0.1, max_share=0.9),))
+        limits=(Limit("CN", "a", min_share=0.1, max_share=0.9),
+                Limit("CN", "b", max_share=0.5, scope=Scope.EMBEDDED,
+                      max_cost_usd_per_pp=3.0)))
     m = create_model(data).model
     documented = set(RULES)
     components = list(m.component_objects((pyo.Constraint, pyo.Objective), active=True))
-    assert len(components) == 9
+    assert len(components) == 12
     for component in components:
         assert component.rule is not None, component.name
         assert component.rule._fcn in documented, component.name
