@@ -102,7 +102,7 @@ def solve(inputs, scenario, caps, zone, fmt, output, time_limit, debug) -> None:
 def outcome_line(result) -> str:
     """The one line that closes every solve: status and what it means."""
     if result.optimal:
-        return f"optimal: total landed cost {result.solution.objective:,.2f} USD"
+        return f"optimal: total landed cost {result.cost_usd:,.2f} USD"
     if result.diagnosis is not None:
         return f"infeasible: {result.diagnosis.summary}"
     return f"error: {result.message}"

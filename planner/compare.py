@@ -78,7 +78,7 @@ def scenario_column(outcome: ScenarioOutcome, first_cost: float | None) -> dict:
 def comparison(outcomes: list[ScenarioOutcome]) -> dict:
     """The JSON object of ``planner compare``."""
     first = outcomes[0].result
-    first_cost = first.solution.objective if first.optimal else None
+    first_cost = first.cost_usd if first.optimal else None
     return {"scenarios": [o.name for o in outcomes],
             "columns": [scenario_column(o, first_cost) for o in outcomes]}
 

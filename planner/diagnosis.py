@@ -91,12 +91,17 @@ def diagnose(result: PlanResult, solver: HighsSolver) -> Diagnosis:
     return Diagnosis(summary, conflicts, limits)
 
 
+# definitions of aggregates and the origin split of embedded scope: no input row to change
+STRUCTURAL = ("supply_total_def", "group_supply_def", "origin_input_limit", "origin_outflow",
+              "other_origin_outflow")
+
+
 def _is_input_row(result: PlanResult, component: str, key) -> bool:
     """Rows a planner can change: a positive demand, capacities, minimums, limits.
     Definitions of aggregates and a zero-demand stage's material balance are physics."""
     if component == "balance":
         return result.built.model.demand[key] > 0
-    return component not in ("supply_total_def", "group_supply_def")
+    return component not in STRUCTURAL
 
 
 class ConflictFilter:
@@ -143,7 +148,7 @@ def _relaxed(lower: float, upper: float) -> tuple[float, float]:
 def _rows_of(result: PlanResult):
     m = result.built.model
     for name in ("balance", "capacity", "minimum", "process_capacity", "share_max",
-                 "share_min", "supply_total_def", "group_supply_def"):
+                 "share_min", *STRUCTURAL):
         for key, con in getattr(m, name).items():
             yield name, key, con
 

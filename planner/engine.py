@@ -12,7 +12,7 @@ from functools import cached_property
 import numpy as np
 
 from .diagnosis import Diagnosis, diagnose, unreachable_demand
-from .models.build import SourcingModel, create_model
+from .models.build import SourcingModel, create_model, penalty_per_unit
 from .models.costs import landed_costs
 from .models.data import Dataset, ZoneStatus
 from .models.highs import (
@@ -27,6 +27,7 @@ from .models.highs import (
 from .sensitivity import RowRate, Sensitivity, ShareRange
 
 RESIDUAL_TOLERANCE = 1e-6
+PENALTY_ROUNDS = 30  # re-solves allowed for soft-limit penalties to settle
 
 
 @dataclass
@@ -88,6 +89,17 @@ class PlanResult:
         return np.where(columns >= 0, values[columns] if len(values) else 0.0, 0.0)
 
     @property
+    def penalty_usd(self) -> float:
+        """What the plan pays, in the objective, for passing soft share limits."""
+        m = self.built.model
+        return sum(m.penalty[i] * self.value(m.excess[i]) for i in m.SOFT_ROWS)
+
+    @property
+    def cost_usd(self) -> float:
+        """Landed cost of the plan: purchases and processing, without soft-limit penalties."""
+        return float(self.solution.objective) - self.penalty_usd
+
+    @property
     def bought(self) -> np.ndarray:
         """Tonnes bought via each offer, in ``data.offers`` order."""
         return self._take(self.solution.col_value, self._offer_columns)
@@ -123,6 +135,8 @@ def solve_plan(data: Dataset, time_limit: float | None = None,
     lp = compile_lp(built.model)
     solver = HighsSolver(lp, time_limit=time_limit)
     result = _solve(data, built, lp, solver, time_limit)
+    if result.optimal and built.model.SOFT_ROWS:
+        result = _settle_penalties(result, solver, time_limit)
     if result.optimal and sensitivity:
         _analyse(result, solver)
     if result.optimal and context:
@@ -161,10 +175,46 @@ def _add_context(result: PlanResult, solver: HighsSolver) -> None:
     solver.run(presolve=False)
 
 
+def _settle_penalties(result: PlanResult, solver: HighsSolver,
+                      time_limit: float | None) -> PlanResult:
+    """Soft limits: re-solve warm until each penalty is priced at the plan's own total.
+
+    A willingness to pay π USD/pp costs 100·π/T per unit of allowance, and T (the
+    stage's weighted total) is part of the plan: start at T = 1, set T to the plan's
+    total and re-solve, until no coefficient moves (relative 1e-9). At that fixed
+    point the limit is passed exactly while keeping it would cost more than π per pp
+    at the margin, and the penalty reported is π times the pp passed.
+    """
+    m, lp = result.built.model, result.lp
+    soft = list(m.SOFT_ROWS)
+    columns = np.array([result._columns[id(m.excess[i])] for i in soft], dtype=np.int64)
+    for _ in range(PENALTY_ROUNDS):
+        costs = np.array([_settled_penalty(result, i) for i in soft])
+        if np.allclose(costs, lp.c[columns], rtol=1e-9, atol=0.0):
+            return result
+        lp.c[columns] = costs
+        m.penalty.update(zip(soft, costs.tolist(), strict=True))
+        solver.set_costs(columns, costs)
+        result = _solve(result.data, result.built, lp, solver, time_limit, presolve=False)
+        if not result.optimal:
+            return result
+    result.message = (f"soft-limit penalties still moving after {PENALTY_ROUNDS} re-solves; "
+                      "the plan prices them at the last stage totals")
+    return result
+
+
+def _settled_penalty(result: PlanResult, i: int) -> float:
+    """Penalty per unit of soft row ``i`` at the plan's total (kept where the total is 0)."""
+    m = result.built.model
+    row = result.built.share_rows[i]
+    total = result.value(m.supply_total[row.stage, row.limit.basis.value])
+    return penalty_per_unit(row, total) if total > 1e-9 else m.penalty[i]
+
+
 def _solve(data: Dataset, built: SourcingModel, lp: LinearProgram, solver: HighsSolver,
-           time_limit: float | None) -> PlanResult:
+           time_limit: float | None, presolve: bool = True) -> PlanResult:
     """Solve, confirm infeasibility without presolve, verify an optimum, or diagnose."""
-    solution = solver.solve(presolve=True)
+    solution = solver.solve(presolve=presolve)
     if solution.status in (SolveStatus.INFEASIBLE, SolveStatus.INFEASIBLE_OR_UNBOUNDED,
                            SolveStatus.UNBOUNDED):
         solution = solver.solve(presolve=False)  # confirm without presolve before we say so

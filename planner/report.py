@@ -22,6 +22,7 @@ from collections import defaultdict
 from .engine import PlanResult
 from .models.data import Basis, Bound, Scope
 from .models.groups import in_group, is_country_code
+from .origins import origin_shares, segregated_share
 
 TONNES_EPS = 1e-9
 PP = 0.01  # one percentage point of share
@@ -115,9 +116,12 @@ def totals(result: PlanResult, stages: list[dict]) -> dict[str, float]:
     what joining the zone adds on non-member supply), from the ``cost_by_stage`` rows."""
     duty = sum(r["of_which_duty_usd"] for r in stages)
     levy = sum(r["of_which_levy_usd"] for r in stages)
-    total = float(result.solution.objective)
+    total = result.cost_usd
     out = {"total_usd": _clean(total, 2), "duty_usd": _clean(duty, 2),
            "levy_usd": _clean(levy, 2), "total_less_levy_usd": _clean(total - levy, 2)}
+    if result.built.model.SOFT_ROWS:
+        out["penalty_usd"] = _clean(result.penalty_usd, 2)
+        out["total_with_penalties_usd"] = _clean(result.solution.objective, 2)
     other = result.other_zone_objective  # same feasible set: only prices differ
     if other is not None:
         joined, observer = (total, other) if result.data.zone.value == "joined" else (
@@ -130,7 +134,8 @@ def shares(result: PlanResult) -> list[dict]:
     """Share of each stage's supply by every supplying country and every limited group.
 
     Volume basis, direct scope for countries and limit groups; plus each limit's
-    own basis and scope. Computed from the plan, independently of the LP's rows.
+    own basis and scope. Direct shares are computed from the plan, independently of
+    the LP's rows; embedded shares of a limited group read the plan's origin split.
     """
     data = result.data
     countries = {c.country: c for c in data.countries}
@@ -146,28 +151,40 @@ def shares(result: PlanResult) -> list[dict]:
     flows: dict[str, list[tuple[str, float, float]]] = defaultdict(list)  # (country, t, USD)
     for (stage, country), (t, usd) in by_country.items():
         flows[stage].append((country, t, usd))
-    wanted: list[tuple[str, str, Basis]] = []
+    wanted: list[tuple[str, str, Basis, Scope]] = []
     for row in result.built.share_rows:
-        for basis in {Basis.VOLUME, row.limit.basis}:
-            wanted.append((row.group, row.stage, basis))
+        for basis in (Basis.VOLUME, row.limit.basis):
+            wanted.append((row.group, row.stage, basis, row.limit.scope))
     rows, seen = [], set()
     for stage in sorted(data.stages, key=lambda s: s.order):
         stage_flows = flows[stage.stage]
         suppliers = sorted({c for c, t, _ in stage_flows if t > TONNES_EPS})
-        groups = [(c, stage.stage, Basis.VOLUME) for c in suppliers]
+        groups = [(c, stage.stage, Basis.VOLUME, Scope.DIRECT) for c in suppliers]
         groups += [w for w in wanted if w[1] == stage.stage]
-        for group, _, basis in groups:
-            if (group, stage.stage, basis) in seen:
+        for key in groups:
+            if key in seen:
                 continue
-            seen.add((group, stage.stage, basis))
-            pick = 1 if basis is Basis.VOLUME else 2
-            total = sum(f[pick] for f in stage_flows)
-            part = sum(f[pick] for f in stage_flows if in_group(group, f[0], countries))
-            rows.append({"group": group, "stage": stage.stage,
-                         "share": _clean(part / total) if total > 0 else 0.0,
-                         "basis": basis.value, "scope": Scope.DIRECT.value,
+            seen.add(key)
+            group, _, basis, scope = key
+            if scope is Scope.EMBEDDED:
+                share = segregated_share(result, group, stage.stage, basis)
+            else:
+                pick = 1 if basis is Basis.VOLUME else 2
+                total = sum(f[pick] for f in stage_flows)
+                part = sum(f[pick] for f in stage_flows if in_group(group, f[0], countries))
+                share = part / total if total > 0 else 0.0
+            rows.append({"group": group, "stage": stage.stage, "share": _clean(share),
+                         "basis": basis.value, "scope": scope.value,
                          "kind": "country" if is_country_code(group) else "group"})
     return rows
+
+
+def direct_and_embedded(result: PlanResult, share_table: list[dict]) -> list[dict]:
+    """Direct and embedded (upstream-origin) volume shares side by side, per stage."""
+    direct = {(r["group"], r["stage"]): r["share"] for r in share_table
+              if r["basis"] == Basis.VOLUME and r["scope"] == Scope.DIRECT}
+    return [{**row, "embedded_share": _clean(row["embedded_share"])}
+            for row in origin_shares(result, direct)]
 
 
 def demand_prices(result: PlanResult) -> list[dict]:
@@ -238,6 +255,8 @@ def limit_prices(result: PlanResult) -> list[dict]:
                       row.bound, share_range)["usd_per_pp_tighter"],
                   "whole_cost_usd": _whole_cost(result, i),
                   "origin": row.limit.origin}
+        if row.penalty_usd_per_pp is not None:
+            record |= _soft_fields(result, i, total)
         if share_range is not None:
             record |= {"valid_from": _clean(share_range.valid_from),
                        "valid_to": _clean(share_range.valid_to),
@@ -249,6 +268,17 @@ def limit_prices(result: PlanResult) -> list[dict]:
             record |= {"valid_from": _clean(lo), "valid_to": _clean(hi), "unique": True}
         rows.append(record)
     return rows
+
+
+def _soft_fields(result: PlanResult, i: int, total: float) -> dict:
+    """A soft limit: how far the plan passed it (pp of the stage's total) and the
+    penalty paid for that, at the willingness to pay per pp."""
+    m = result.built.model
+    excess = result.value(m.excess[i])
+    return {"soft": True,
+            "max_cost_usd_per_pp": _clean(result.built.share_rows[i].penalty_usd_per_pp),
+            "exceeded_pp": _clean(100.0 * excess / total) if total > 0 else 0.0,
+            "penalty_usd": _clean(m.penalty[i] * excess, 2)}
 
 
 def _whole_cost(result: PlanResult, i: int) -> float | None:
@@ -325,9 +355,11 @@ def report_tables(result: PlanResult) -> dict[str, list[dict]]:
     tables = {"summary": summary(result)}
     if result.optimal:
         capacities = capacity_prices(result)
+        share_table = shares(result)
         tables |= {
             "purchases": purchases(result), "production": production(result),
-            "cost_by_stage": cost_by_stage(result), "shares": shares(result),
+            "cost_by_stage": cost_by_stage(result), "shares": share_table,
+            "direct_and_embedded": direct_and_embedded(result, share_table),
             "demand_prices": demand_prices(result),
             "capacity_prices": [r for r in capacities if r["kind"] == "offer"],
             "process_capacity_prices": [r for r in capacities if r["kind"] == "process"],
@@ -348,7 +380,7 @@ def summary(result: PlanResult) -> list[dict]:
             {"key": "status", "value": json_status(result)},
             {"key": "message", "value": result.message}]
     if result.optimal:
-        rows.append({"key": "objective_usd", "value": _clean(result.solution.objective, 2)})
+        rows.append({"key": "objective_usd", "value": _clean(result.cost_usd, 2)})
         rows += [{"key": key, "value": value}
                  for key, value in totals(result, cost_by_stage(result)).items()
                  if key != "total_usd"]
@@ -369,11 +401,13 @@ def as_json(result: PlanResult) -> dict:
     if result.optimal:
         capacities = capacity_prices(result)
         stages = cost_by_stage(result)
+        share_table = shares(result)
         out |= {
-            "objective_usd": _clean(result.solution.objective, 6),
+            "objective_usd": _clean(result.cost_usd, 6),
             "totals": totals(result, stages),
             "purchases": purchases(result), "production": production(result),
-            "cost_by_stage": stages, "shares": shares(result),
+            "cost_by_stage": stages, "shares": share_table,
+            "direct_and_embedded": direct_and_embedded(result, share_table),
             "concentration": concentration(result),
             "shadow_prices": {
                 "demand": demand_prices(result),
