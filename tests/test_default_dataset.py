@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from planner.cli import default_inputs, load
+from planner.cli import default_inputs, load, main
 from planner.engine import solve_plan
 from planner.loading import dataset_cells, read_dataset
 from planner.report import shares
@@ -29,8 +32,9 @@ def dataset():
 
 
 def china_shares(result) -> dict[str, float]:
+    """China's direct (seller's country), volume share of each stage."""
     return {r["stage"]: r["share"] for r in shares(result)
-            if r["group"] == "CN" and r["basis"] == "volume"}
+            if r["group"] == "CN" and r["basis"] == "volume" and r["scope"] == "direct"}
 
 
 def test_baseline_reproduces_observed_dependence_on_china(dataset):
@@ -55,7 +59,8 @@ def test_every_scenario_solves_or_explains_itself(dataset, name):
 def test_target_2030_keeps_every_country_at_or_below_half(dataset):
     result = solve_plan(apply_scenario(dataset, "target-2030"))
     assert result.optimal
-    top = max(r["share"] for r in shares(result) if r["kind"] == "country")
+    top = max(r["share"] for r in shares(result)
+              if r["kind"] == "country" and r["scope"] == "direct")
     assert top <= 0.5 + 1e-9
 
 
@@ -67,6 +72,49 @@ def test_joining_costs_more_than_observing_and_levies_chinese_oxide(dataset):
               if o.country == "CN" and o.stage == "oxide"]
     assert levies
     assert all(levy > 0 for levy in levies)
+
+
+def solve_json(*args: str) -> dict:
+    """`planner solve --format json` on the shipped dataset (exit 0 expected)."""
+    run = CliRunner().invoke(main, ["solve", "--format", "json", *args])
+    assert run.exit_code == 0, run.output
+    return json.loads(run.stdout)
+
+
+def test_content_changes_no_direct_scope_plan(dataset):
+    """`content.csv` (upstream origin) is read only by embedded-scope limits: the
+    baseline and a direct-scope scenario solve to the same cost without it."""
+    assert dataset.content
+    for data in (dataset, apply_scenario(dataset, "target-2030")):
+        with_content = solve_plan(data, sensitivity=False)
+        without = solve_plan(replace(data, content=()), sensitivity=False)
+        assert with_content.optimal
+        assert without.optimal
+        assert with_content.solution.objective == pytest.approx(
+            without.solution.objective, rel=1e-9)
+
+
+@pytest.mark.parametrize(("name", "reference"), [("eu-style-65", None),
+                                                 ("joined-eu-style-65", "joined")])
+def test_eu_style_rule_keeps_every_origin_at_or_below_65_percent(name, reference):
+    """EU-CRMA-style rule: no country above 65 % of any stage by upstream origin.
+    Optimal, every embedded country share within the cap at every stage, and it
+    costs at least as much as the same zone status without the rule."""
+    plan = solve_json("--scenario", name)
+    assert plan["status"] == "optimal"
+    embedded = [r for r in plan["shares"]
+                if r["scope"] == "embedded" and r["kind"] == "country"
+                and r["basis"] == "volume"]
+    stages = {r["stage"] for r in embedded}
+    assert stages == {"ore", "oxide", "metal", "magnet"}
+    assert {r["stage"] for r in embedded if r["group"] == "CN"} == stages
+    for row in embedded:
+        assert row["share"] <= 0.65 + 1e-6, row
+    base = solve_json(*(("--scenario", reference) if reference else ()))
+    assert plan["objective_usd"] >= base["objective_usd"] - 1e-6
+    # The rule binds for China: upstream origin reaches the cap somewhere.
+    assert max(r["share"] for r in embedded if r["group"] == "CN") == pytest.approx(0.65,
+                                                                                    abs=1e-6)
 
 
 def test_shipped_workbook_is_the_csv_tables(tmp_path):

@@ -14,6 +14,9 @@ plus a few small parameters, and checks one law of the LP (SPEC §3–§4):
   rates by key);
 - strong duality: the planner's own gap is ≤ 1e-6, and the dual objective rebuilt
   from the reported rates (b·y) equals the cost;
+- embedded scope without ``content``: for a group without the buyer, the embedded
+  share is never below the direct share, and the same cap counted by origin never
+  costs less than counted by seller;
 - every infeasibility diagnosis is infeasible on its own and becomes feasible when
   any one of its rows is dropped; each violated limit is feasible at its tightest
   feasible value and not beyond it.
@@ -40,7 +43,17 @@ import second_formulation as sf
 from generator import COUNTRY_POOL, random_dataset
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from planner.models.data import Basis, Country, Dataset, Limit, Offer, Process, Stage
+from planner.models.data import (
+    Basis,
+    Country,
+    Dataset,
+    Limit,
+    Offer,
+    Process,
+    Scope,
+    Stage,
+)
+from planner.models.groups import in_group
 
 from planner.engine import PlanResult, solve_plan
 from planner.report import as_json
@@ -628,3 +641,61 @@ def test_tightest_feasible_is_null_when_another_stage_still_conflicts():
     limits = as_json(solve(TWO_STAGES))["diagnosis"]["limits"]
     assert limits
     assert [r["tightest_feasible"] for r in limits] == [None] * len(limits)
+
+
+# ---------------------------------------------------------------- embedded scope
+
+def buyer_outside(data: Dataset, group: str) -> bool:
+    countries = {c.country: c for c in data.countries}
+    return not in_group(group, data.buyer, countries)
+
+
+def as_embedded(data: Dataset, pick: int) -> Dataset:
+    """One of the dataset's limits (by ``pick``) moved to embedded scope."""
+    limits = list(data.limits)
+    if limits:
+        i = pick % len(limits)
+        limits[i] = replace(limits[i], scope=Scope.EMBEDDED)
+    return replace(data, limits=tuple(limits))
+
+
+@given(seed=SEEDS, pick=PICK)
+@EXAMPLES
+def test_embedded_share_is_at_least_the_direct_share_without_content(seed, pick):
+    """Without ``content``, an import's origin is its seller's country and domestic
+    output is traced back to imports: for a group without the buyer, the embedded
+    share of every stage (mixed pool or the plan's own segregated split) is at least
+    the direct share."""
+    data = as_embedded(random_dataset(seed, infeasible=0.0), pick)
+    assert not data.content
+    result = solve(data, sensitivity=True)
+    if not result.optimal:
+        return
+    out = as_json(result)
+    for row in out["direct_and_embedded"]:
+        if buyer_outside(data, row["group"]):
+            assert row["embedded_share"] >= row["direct_share"] - 1e-7, row
+    direct = {(r["group"], r["stage"], r["basis"]): r["share"] for r in out["shares"]
+              if r["scope"] == "direct"}
+    for r in out["shares"]:
+        if r["scope"] == "embedded" and buyer_outside(data, r["group"]) and (
+                key := (r["group"], r["stage"], r["basis"])) in direct:
+            assert r["share"] >= direct[key] - 1e-7, r
+
+
+@given(seed=SEEDS, pick=PICK)
+@EXAMPLES
+def test_embedded_cap_costs_at_least_the_direct_cap_without_content(seed, pick):
+    """The same max share on a group without the buyer, counted by origin instead of by
+    seller, can only cost more (or become infeasible): the embedded share is larger."""
+    data = random_dataset(seed, infeasible=0.0)
+    caps = [i for i, limit in enumerate(data.limits)
+            if limit.max_share is not None and limit.min_share is None
+            and limit.group != "each" and buyer_outside(data, limit.group)]
+    if not caps:
+        return
+    base, embedded = cost(data), cost(as_embedded(data, caps[pick % len(caps)]))
+    if math.isinf(base):
+        assert math.isinf(embedded)
+    else:
+        assert embedded >= base - REL * max(1.0, abs(base))
