@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -77,6 +78,12 @@ class LinearProgram:
     def shape(self) -> tuple[int, int]:
         """(rows, columns)."""
         return self.A.shape
+
+    def set_entry(self, row: int, col: int, value: float) -> None:
+        """Change (or add) one matrix entry in place."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", sparse.SparseEfficiencyWarning)
+            self.A[row, col] = value
 
     def row_of(self) -> dict[int, int]:
         """Map id(ConstraintData) → row index."""

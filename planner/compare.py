@@ -1,9 +1,10 @@
 """Policy scenarios side by side (``planner compare``, issue 4 part 2).
 
-Each scenario is solved in full (plan, verification, shadow prices); the
-comparison keeps what a planner reads across columns: total cost and its change
-against the first column, cost per stage, China's share per stage, the top
-suppliers by spend, the binding limits with their USD per pp and whole cost,
+Each scenario is solved in full (plan, verification, shadow prices), on one
+built model where only numbers differ (``planner.variants``); the comparison
+keeps what a planner reads across columns: total cost and its change against the
+first column, cost per stage, China's share per stage (direct and embedded), the
+top suppliers by spend, the binding limits with their USD per pp and whole cost,
 and, for an infeasible scenario, its diagnosis in one line.
 """
 
@@ -12,10 +13,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from .engine import PlanResult, solve_plan
 from .models.data import Dataset
 from .report import as_json
 from .scenarios import apply_scenario, scenario_names
+from .variants import VariantSolver
 
 BASE = "base"
 TOP_SUPPLIERS = 3
@@ -23,21 +24,26 @@ TOP_SUPPLIERS = 3
 
 @dataclass
 class ScenarioOutcome:
-    """One column of the comparison."""
+    """One column of the comparison: the scenario's full report (``as_json``)."""
 
     name: str
-    result: PlanResult
+    report: dict
     seconds: float
+    reused_model: bool
 
 
 def compare_scenarios(data: Dataset, names: list[str]) -> list[ScenarioOutcome]:
-    """Solve the base dataset (``base``) or a named scenario for each name, in order."""
+    """Solve the base dataset (``base``) or a named scenario for each name, in order,
+    reusing the built model between scenarios that differ only in numbers."""
+    solver = VariantSolver()
     outcomes = []
     for name in names:
         start = time.perf_counter()
         scenario = data if name == BASE else apply_scenario(data, name)
-        result = solve_plan(scenario, context=False)
-        outcomes.append(ScenarioOutcome(name, result, time.perf_counter() - start))
+        reused = solver.reused
+        report = as_json(solver.solve(scenario))   # read now: the next solve reuses the model
+        outcomes.append(ScenarioOutcome(name, report, time.perf_counter() - start,
+                                        solver.reused > reused))
     return outcomes
 
 
@@ -48,9 +54,10 @@ def default_names(data: Dataset) -> list[str]:
 
 def scenario_column(outcome: ScenarioOutcome, first_cost: float | None) -> dict:
     """What one scenario contributes: JSON-ready, one entry per metric."""
-    out = as_json(outcome.result)
+    out = outcome.report
     column: dict = {"scenario": outcome.name, "status": out["status"],
-                    "objective_usd": out["objective_usd"], "seconds": round(outcome.seconds, 3)}
+                    "objective_usd": out["objective_usd"], "seconds": round(outcome.seconds, 3),
+                    "reused_model": outcome.reused_model}
     if out["status"] != "optimal":
         diagnosis = out.get("diagnosis", {})
         column["diagnosis"] = diagnosis.get("summary", out.get("message"))
@@ -60,6 +67,10 @@ def scenario_column(outcome: ScenarioOutcome, first_cost: float | None) -> dict:
     column["levy_usd"] = out["totals"]["levy_usd"]
     column["cost_by_stage_usd"] = {r["stage"]: r["total_usd"] for r in out["cost_by_stage"]}
     column["cn_share"] = {r["stage"]: r["cn_after"] for r in out["concentration"]}
+    column["cn_embedded_share"] = {r["stage"]: r["embedded_share"]
+                                   for r in out["direct_and_embedded"] if r["group"] == "CN"}
+    if "penalty_usd" in out["totals"]:
+        column["penalty_usd"] = out["totals"]["penalty_usd"]
     column["hhi"] = {r["stage"]: r["hhi_after"] for r in out["concentration"]}
     spend: dict[str, float] = {}
     for row in out["purchases"]:
@@ -69,7 +80,9 @@ def scenario_column(outcome: ScenarioOutcome, first_cost: float | None) -> dict:
     column["top_suppliers"] = [{"supplier": s, "share_of_cost": round(v / cost, 4)}
                                for s, v in top]
     column["binding_limits"] = [
-        {"limit": f"{r['group']}:{r['stage']} {r['bound']} {r['limit']:g}",
+        {"limit": f"{r['group']}:{r['stage']} {r['bound']} {r['limit']:g}"
+                  + ("" if (r["basis"], r["scope"]) == ("volume", "direct")
+                     else f" ({r['basis']}, {r['scope']})"),
          "usd_per_pp": r["usd_per_pp"], "whole_cost_usd": r["whole_cost_usd"]}
         for r in out["shadow_prices"]["limits"] if r["binding"]]
     return column
@@ -77,8 +90,7 @@ def scenario_column(outcome: ScenarioOutcome, first_cost: float | None) -> dict:
 
 def comparison(outcomes: list[ScenarioOutcome]) -> dict:
     """The JSON object of ``planner compare``."""
-    first = outcomes[0].result
-    first_cost = first.cost_usd if first.optimal else None
+    first_cost = outcomes[0].report["objective_usd"]
     return {"scenarios": [o.name for o in outcomes],
             "columns": [scenario_column(o, first_cost) for o in outcomes]}
 
@@ -94,10 +106,14 @@ def comparison_rows(report: dict, stages: list[str]) -> list[dict]:
             row("total cost (USD)", lambda c: c.get("objective_usd")),
             row("change vs first (USD)", lambda c: c.get("change_usd")),
             row("of which zone levy (USD)", lambda c: c.get("levy_usd"))]
+    if any("penalty_usd" in c for c in columns):
+        rows.append(row("soft-limit penalties, not paid (USD)", lambda c: c.get("penalty_usd")))
     rows += [row(f"cost {s} (USD)", lambda c, s=s: c.get("cost_by_stage_usd", {}).get(s))
              for s in stages]
     rows += [row(f"China share {s}", lambda c, s=s: c.get("cn_share", {}).get(s))
              for s in stages]
+    rows += [row(f"China share {s}, by origin", lambda c, s=s: c.get(
+        "cn_embedded_share", {}).get(s)) for s in stages]
     rows += [row(f"HHI {s}", lambda c, s=s: c.get("hhi", {}).get(s)) for s in stages]
     rows.append(row("top suppliers (share of cost)", lambda c: "; ".join(
         f"{t['supplier']} {100 * t['share_of_cost']:.0f} %" for t in c.get("top_suppliers",

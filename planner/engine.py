@@ -128,14 +128,32 @@ def solve_plan(data: Dataset, time_limit: float | None = None,
     solver: the plan without share limits (concentration before/after) and the
     optimum under the other zone status (what joining the zone costs).
     """
+    result, solver = start(data, time_limit)
+    return finish(result, solver, time_limit, sensitivity, context)
+
+
+def start(data: Dataset, time_limit: float | None,
+          loaded: tuple[SourcingModel, LinearProgram, HighsSolver] | None = None
+          ) -> tuple[PlanResult, HighsSolver | None]:
+    """First solve of ``data``: on a new model, or warm on ``loaded`` (a built model,
+    its LP and solver that already hold ``data``'s numbers, see ``planner.variants``)."""
     missing = unreachable_demand(data)
     if missing:
-        return PlanResult(SolveStatus.INFEASIBLE, "no feasible plan", data, diagnosis=missing)
-    built = create_model(data)
-    lp = compile_lp(built.model)
-    solver = HighsSolver(lp, time_limit=time_limit)
-    result = _solve(data, built, lp, solver, time_limit)
-    if result.optimal and built.model.SOFT_ROWS:
+        return PlanResult(SolveStatus.INFEASIBLE, "no feasible plan", data,
+                          diagnosis=missing), None
+    if loaded is None:
+        built = create_model(data)
+        lp = compile_lp(built.model)
+        solver = HighsSolver(lp, time_limit=time_limit)
+        return _solve(data, built, lp, solver, time_limit), solver
+    built, lp, solver = loaded
+    return _solve(data, built, lp, solver, time_limit, presolve=False), solver
+
+
+def finish(result: PlanResult, solver: HighsSolver | None, time_limit: float | None,
+           sensitivity: bool = True, context: bool = False) -> PlanResult:
+    """Settle soft-limit penalties, then shadow prices and context of an optimal plan."""
+    if result.optimal and result.built.model.SOFT_ROWS:
         result = _settle_penalties(result, solver, time_limit)
     if result.optimal and sensitivity:
         _analyse(result, solver)

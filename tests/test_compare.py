@@ -12,12 +12,18 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from planner.models.data import Basis, Limit, ZoneStatus
 
-from planner.cli import main
+from planner.cli import default_inputs, load, main
+from planner.engine import solve_plan
+from planner.report import as_json
+from planner.scenarios import apply_scenario, scenario_names
+from planner.variants import VariantSolver, structure
 
 TINY = Path(__file__).parent / "data" / "tiny-chain"
 
@@ -86,3 +92,66 @@ def test_csv_output_is_one_table_scenario_per_column(tmp_path):
     assert list(rows[0]) == ["metric", "base", "join"]
     total = next(r for r in rows if r["metric"] == "total cost (USD)")
     assert float(total["join"]) == pytest.approx(4840.0)
+
+
+# ------------------------------------------------- one built model for many scenarios
+
+def fresh_and_reused(data, names):
+    """Each scenario solved from scratch, and all of them in turn on one VariantSolver."""
+    variants = VariantSolver()
+    pairs = []
+    for name in names:
+        scenario = apply_scenario(data, name) if name != "base" else data
+        reused = as_json(variants.solve(scenario))
+        pairs.append((name, as_json(solve_plan(scenario)), reused))
+    return pairs, variants.reused
+
+
+def unique_rates(out: dict) -> dict[tuple, float]:
+    prices = out["shadow_prices"]
+    rates = {("demand", r["stage"]): r["usd_per_t"] for r in prices["demand"] if r["unique"]}
+    rates |= {("capacity", r["offer"]): r["usd_per_t"] for r in prices["capacity"]
+              if r["unique"]}
+    rates |= {("limit", r["group"], r["stage"], r["bound"], r["scope"]): r["usd_per_pp"]
+              for r in prices["limits"] if r["unique"]}
+    return rates
+
+
+@pytest.mark.parametrize("dataset", ["tiny", "default"])
+def test_reused_model_gives_the_same_answers_as_fresh_solves(dataset):
+    """Every scenario, in the order ``compare`` takes them (infeasible ones included):
+    status, cost and every unique rate equal a solve from scratch."""
+    data, _ = load(TINY if dataset == "tiny" else default_inputs())
+    pairs, reused = fresh_and_reused(data, ["base", *scenario_names(data)])
+    assert reused >= 4          # most scenarios only change numbers
+    for name, fresh, again in pairs:
+        assert again["status"] == fresh["status"], name
+        if fresh["status"] != "optimal":
+            continue
+        assert again["objective_usd"] == pytest.approx(fresh["objective_usd"], rel=1e-9), name
+        expected, got = unique_rates(fresh), unique_rates(again)
+        for key in expected.keys() & got.keys():
+            assert got[key] == pytest.approx(expected[key], rel=1e-7, abs=1e-6), (name, key)
+
+
+def test_a_new_structure_is_built_not_reused():
+
+
+    data, _ = load(TINY)
+    assert structure(replace(data, zone=ZoneStatus.JOINED)) == structure(data)
+    extra = replace(data, limits=(*data.limits, Limit("AU", "magnet", max_share=0.5)))
+    assert structure(extra) != structure(data)
+    valued = replace(data, limits=(Limit("CN", "oxide", max_share=0.4, basis=Basis.VALUE),))
+    joined = replace(valued, zone=ZoneStatus.JOINED)
+    assert structure(joined) != structure(valued)   # value weights are in the matrix
+
+
+def test_compare_reports_embedded_china_share_and_scope_of_limits():
+    result = CliRunner().invoke(main, ["compare", "--inputs", str(default_inputs()),
+                                       "--format", "json", "base", "eu-style-65"])
+    columns = {c["scenario"]: c for c in json.loads(result.stdout)["columns"]}
+    eu = columns["eu-style-65"]
+    assert max(eu["cn_embedded_share"].values()) <= 0.65 + 1e-9
+    assert columns["base"]["cn_embedded_share"]["magnet"] >= columns["base"]["cn_share"]["magnet"]
+    assert any("embedded" in b["limit"] for b in eu["binding_limits"])
+    assert eu["reused_model"] is False

@@ -1,0 +1,116 @@
+"""Solve variants of one dataset on one built model (``planner compare``).
+
+Scenarios mostly change numbers, not the shape of the LP: prices, the zone status,
+benchmarks, capacities, demands, share values. When a variant has the same
+structure as a model already built (same stages, offers, processes, countries,
+content and share rows, and no value-basis weight that would move), its numbers
+are written into the compiled LP and the HiGHS instance and the LP is re-solved
+warm from the previous basis; otherwise the variant is built from scratch.
+
+A result is valid until the next variant of the same structure is solved (the
+model and the LP are shared): read (report) each result before the next solve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from .diagnosis import unreachable_demand
+from .engine import PlanResult, finish, start
+from .models.build import SourcingModel
+from .models.costs import landed_costs
+from .models.data import Basis, Dataset
+from .models.groups import share_rows
+from .models.highs import INF, HighsSolver
+
+
+class VariantSolver:
+    """Solves datasets in turn, reusing the last built model when only numbers differ."""
+
+    def __init__(self, time_limit: float | None = None):
+        self.time_limit = time_limit
+        self.models: dict[tuple, tuple[PlanResult, HighsSolver]] = {}  # by structure
+        self.reused = 0
+
+    def solve(self, data: Dataset) -> PlanResult:
+        """Solve ``data`` in full (plan, verification, shadow prices, or diagnosis)."""
+        if unreachable_demand(data):
+            return finish(start(data, self.time_limit)[0], None, self.time_limit)
+        key = structure(data)
+        if key in self.models:
+            last, solver = self.models[key]
+            built = _retarget(last.built, data)
+            _write_numbers(last, solver, built)
+            result, _ = start(data, self.time_limit, (built, last.lp, solver))
+            self.reused += 1
+        else:
+            result, solver = start(data, self.time_limit)
+        result = finish(result, solver, self.time_limit)
+        self.models[key] = (result, solver)
+        return result
+
+
+def structure(data: Dataset) -> tuple:
+    """Everything that shapes the LP's rows, columns and sparsity; the numbers a
+    variant may change (prices, capacities, minimums, demands, shares) are left out,
+    except value-basis weights (landed costs, process costs), which sit in the matrix."""
+    rows = share_rows(data)
+    value_weights = ()
+    if any(row.limit.basis is Basis.VALUE for row in rows):
+        landed = landed_costs(data)
+        value_weights = (tuple(landed[o.offer].total for o in data.offers),
+                         tuple(p.cost_usd_per_t for p in data.processes))
+    return (
+        tuple((s.stage, s.order) for s in data.stages),
+        tuple((o.offer, o.stage, o.country, o.capacity_t is None, o.min_t > 0)
+              for o in data.offers),
+        tuple((p.process, p.from_stage, p.to_stage, p.yield_t_per_t, p.capacity_t is None)
+              for p in data.processes),
+        data.countries, tuple((c.offer, c.origin_country, c.share) for c in data.content),
+        data.buyer,
+        tuple((r.group, r.stage, r.bound, r.limit.basis, r.limit.scope,
+               r.penalty_usd_per_pp is None) for r in rows),
+        value_weights,
+    )
+
+
+def _retarget(built: SourcingModel, data: Dataset) -> SourcingModel:
+    """The built model, its records and coefficients pointed at ``data``."""
+    m = built.model
+    landed = landed_costs(data)
+    rows = share_rows(data)
+    m.offer = {o.offer: o for o in data.offers}
+    m.process = {p.process: p for p in data.processes}
+    m.demand = {s.stage: s.demand_t for s in data.stages}
+    m.landed = {o: c.total for o, c in landed.items()}
+    m.rows = rows
+    return replace(built, data=data, landed=landed, share_rows=rows)
+
+
+def _write_numbers(last: PlanResult, solver: HighsSolver, built: SourcingModel) -> None:
+    """Costs, right-hand sides and share coefficients of ``built`` into the LP and HiGHS."""
+    m, lp = built.model, last.lp
+    columns, rows = lp.column_of(), lp.row_of()
+    cost_of = {id(m.buy[o]): c for o, c in m.landed.items()}
+    cost_of |= {id(m.make[p]): rec.cost_usd_per_t for p, rec in m.process.items()}
+    cols = np.array([columns[key] for key in cost_of if key in columns], dtype=np.int64)
+    lp.c[cols] = [cost_of[id(lp.columns[j])] for j in cols]
+    solver.set_costs(cols, lp.c[cols])
+    bounds = [(m.balance[s], m.demand[s], INF) for s in m.balance]
+    bounds += [(m.capacity[o], -INF, m.offer[o].capacity_t) for o in m.capacity]
+    bounds += [(m.minimum[o], m.offer[o].min_t, INF) for o in m.minimum]
+    bounds += [(m.process_capacity[p], -INF, m.process[p].capacity_t)
+               for p in m.process_capacity]
+    for con, lower, upper in bounds:
+        row = rows[id(con)]
+        lp.row_lower[row], lp.row_upper[row] = lower, upper
+        solver.set_row_bounds(row, lower, upper)
+    for component in (m.share_max, m.share_min):
+        for i, con in component.items():
+            share_row = built.share_rows[i]
+            total = columns[id(m.supply_total[share_row.stage, share_row.limit.basis.value])]
+            lp.set_entry(rows[id(con)], total, -share_row.share)
+            solver.set_coefficient(rows[id(con)], total, -share_row.share)
+
