@@ -15,6 +15,8 @@ TITLES = {
     "production": "Domestic production (t of output)",
     "cost_by_stage": "Cost by stage (USD)",
     "shares": "Shares of each stage's supply",
+    "direct_and_embedded": "Bought from (direct) vs originating in (embedded), volume share "
+                           "of each stage; custody: how origin is traced",
     "demand_prices": "Demand: USD per t of extra final demand (valid over demand_t range)",
     "capacity_prices": "Capacity: USD saved per t of extra offer capacity (valid over "
                        "capacity range)",
