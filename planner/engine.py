@@ -292,5 +292,5 @@ def _analyse(result: PlanResult, solver: HighsSolver) -> None:
             if abs(result.solution.row_dual[row]) <= 1e-9 and slack > 1e-9 * max(1.0, total):
                 continue  # slack: no rate to range
             column = result._columns[id(total_var)]
-            result.share_ranges[i] = analysis.share_range(row, column, share_row.share, total)
+            result.share_ranges[i] = analysis.share_range(row, column, share_row.share)
             result.rule_costs[i] = analysis.whole_cost(row)

@@ -71,7 +71,6 @@ class Sensitivity:
         self.solver.highs.setOptionValue("presolve", "off")
         self.budget = ONE_SIDED_BUDGET
         self.basic = solver.basic_variables()
-        self._u_k = 0.0
 
     def row_rates(self, rows: list[int]) -> dict[int, RowRate]:
         """Dual, RHS range and uniqueness of each ``≤``/``≥`` row, by LP row index.
@@ -142,7 +141,7 @@ class Sensitivity:
         self.solver.run(presolve=False)
         return objective
 
-    def share_range(self, row: int, total_col: int, share: float, total: float) -> ShareRange:
+    def share_range(self, row: int, total_col: int, share: float) -> ShareRange:
         """Interval of σ (the coefficient −σ of T in ``row``) with the same optimal basis.
 
         Exact, from the basis: moving σ changes one entry of B (T's column in the
@@ -156,15 +155,9 @@ class Sensitivity:
         in τ map back to σ. Where an end is σ itself (degenerate optimum) the
         one-sided rates are measured by re-solving.
         """
-        rate = float(self.solution.row_dual[row]) * total   # d(cost)/dσ at the basis
-        positions = np.flatnonzero(self.basic == total_col)
-        if total <= 0 or positions.size == 0:  # no supply at the stage: σ is idle
-            return ShareRange(0.0, 1.0, True, rate, rate)
-        k = int(positions[0])
-        tau_low, tau_high = self._tau_interval(row, k, total_col)
-        u_k = self._u_k
-        low = max(0.0, share - _delta(tau_high, u_k))
-        high = min(1.0, share - _delta(tau_low, u_k))
+        piece = basis_share_interval(self.solver, self.lp, self.solution, self.basic, row,
+                                     total_col, share)
+        rate, (low, high) = piece.rate, piece.interval   # rate: d(cost)/dσ at the basis
         step = 1e-5
         rate_down = rate_up = rate
         if share - low <= SHARE_TOLERANCE and share > 0:
@@ -174,47 +167,92 @@ class Sensitivity:
         unique = _close(rate_down, rate) and _close(rate_up, rate)
         return ShareRange(low, high, unique, rate_down, rate_up)
 
-    def _tau_interval(self, row: int, k: int, total_col: int) -> tuple[float, float]:
-        """[τ_low, τ_high] ∋ 0 over which the basis stays primal and dual feasible."""
-        sol, lp = self.solution, self.lp
-        m, n = lp.shape
-        e_row = np.zeros(m)
-        e_row[row] = 1.0
-        u = self.solver.basis_solve(e_row)
-        self._u_k = float(u[k])
-        x_t = float(sol.col_value[total_col])
-        structural = self.basic >= 0
-        u_cols = np.zeros(n)
-        u_cols[self.basic[structural]] = u[structural]
-        # primal: columns move by −x_T·u per unit τ, row activities by x_T·(e_row − A u)
-        bounds = [_tau_bounds(sol.col_value, -x_t * u_cols, lp.col_lower, lp.col_upper)]
-        # only basic rows can leave their bounds: a nonbasic row stays at its bound by
-        # construction, so its move is rounding noise (and would block τ spuriously)
-        basic_rows = sol.row_basis == BASIC
-        row_move = np.where(basic_rows, x_t * (e_row - lp.A @ u_cols), 0.0)
-        bounds.append(_tau_bounds(sol.row_value, row_move, lp.row_lower, lp.row_upper))
-        # dual: nonbasic reduced costs and row duals keep their signs
-        y_row = float(sol.row_dual[row])
-        col_move = y_row * self.solver.reduced_row(k)
-        row_dual_move = -y_row * self.solver.basis_inverse_row(k)
-        bounds.append(_sign_bounds(sol.col_dual, col_move, sol.col_basis,
-                                   lp.col_lower == lp.col_upper))
-        bounds.append(_sign_bounds(sol.row_dual, row_dual_move, sol.row_basis,
-                                   lp.row_lower == lp.row_upper))
-        low = max(b[0] for b in bounds)
-        high = min(b[1] for b in bounds)
-        if self._u_k > 0:   # keep 1 − τ·u_k > 0 (B stays invertible along the path)
-            high = min(high, (1.0 - 1e-12) / self._u_k)
-        elif self._u_k < 0:
-            low = max(low, (1.0 - 1e-12) / self._u_k)
-        return min(low, 0.0), max(high, 0.0)
-
     def _share_rate(self, row: int, col: int, share: float, step: float) -> float:
         """Finite-difference rate d(cost)/dσ over [σ, σ + step]."""
         objective = self._resolve_with(
             lambda: self.solver.set_coefficient(row, col, -(share + step)),
             lambda: self.solver.set_coefficient(row, col, -share))
         return _rate(objective, self.solution.objective, step)
+
+
+@dataclass(frozen=True)
+class SharePiece:
+    """The optimal cost as a function of a share limit σ' while one basis stays optimal.
+
+    With δ = σ − σ' (σ the share the basis was found at), by Sherman–Morrison the cost
+    is linear in τ = δ/(1 + δ·u_k), so it is linear-fractional in σ':
+
+        cost(σ') = cost(σ) − rate·δ/(1 + δ·u_k),   rate = d(cost)/dσ at σ = dual·T*.
+    """
+
+    share: float
+    cost: float
+    rate: float
+    u_k: float
+    interval: tuple[float, float]   # σ' over which the basis stays optimal, within [0, 1]
+
+    def cost_at(self, share: float) -> float:
+        """Optimal cost at ``share`` (inside ``interval``)."""
+        delta = self.share - share
+        return self.cost - self.rate * delta / (1.0 + delta * self.u_k)
+
+    def rate_at(self, share: float) -> float:
+        """d(cost)/dσ' at ``share`` (inside ``interval``)."""
+        delta = self.share - share
+        return self.rate / (1.0 + delta * self.u_k) ** 2
+
+
+def basis_share_interval(solver: HighsSolver, lp: LinearProgram, solution: LpSolution,
+                         basic: np.ndarray, row: int, total_col: int,
+                         share: float) -> SharePiece:
+    """Interval of σ (the coefficient −σ of T in ``row``) with the same optimal basis,
+    and the cost function over it (see ``SharePiece``)."""
+    total = float(solution.col_value[total_col])
+    rate = float(solution.row_dual[row]) * total
+    positions = np.flatnonzero(basic == total_col)
+    if total <= 0 or positions.size == 0:  # no supply at the stage: σ is idle
+        return SharePiece(share, solution.objective, rate, 0.0, (0.0, 1.0))
+    k = int(positions[0])
+    (tau_low, tau_high), u_k = _tau_interval(solver, lp, solution, basic, row, k, total_col)
+    low = max(0.0, share - _delta(tau_high, u_k))
+    high = min(1.0, share - _delta(tau_low, u_k))
+    return SharePiece(share, solution.objective, rate, u_k, (low, high))
+
+
+def _tau_interval(solver: HighsSolver, lp: LinearProgram, sol: LpSolution, basic: np.ndarray,
+                  row: int, k: int, total_col: int) -> tuple[tuple[float, float], float]:
+    """[τ_low, τ_high] ∋ 0 over which the basis stays primal and dual feasible, and u_k."""
+    m, n = lp.shape
+    e_row = np.zeros(m)
+    e_row[row] = 1.0
+    u = solver.basis_solve(e_row)
+    u_k = float(u[k])
+    x_t = float(sol.col_value[total_col])
+    structural = basic >= 0
+    u_cols = np.zeros(n)
+    u_cols[basic[structural]] = u[structural]
+    # primal: columns move by −x_T·u per unit τ, row activities by x_T·(e_row − A u)
+    bounds = [_tau_bounds(sol.col_value, -x_t * u_cols, lp.col_lower, lp.col_upper)]
+    # only basic rows can leave their bounds: a nonbasic row stays at its bound by
+    # construction, so its move is rounding noise (and would block τ spuriously)
+    basic_rows = sol.row_basis == BASIC
+    row_move = np.where(basic_rows, x_t * (e_row - lp.A @ u_cols), 0.0)
+    bounds.append(_tau_bounds(sol.row_value, row_move, lp.row_lower, lp.row_upper))
+    # dual: nonbasic reduced costs and row duals keep their signs
+    y_row = float(sol.row_dual[row])
+    col_move = y_row * solver.reduced_row(k)
+    row_dual_move = -y_row * solver.basis_inverse_row(k)
+    bounds.append(_sign_bounds(sol.col_dual, col_move, sol.col_basis,
+                               lp.col_lower == lp.col_upper))
+    bounds.append(_sign_bounds(sol.row_dual, row_dual_move, sol.row_basis,
+                               lp.row_lower == lp.row_upper))
+    low = max(b[0] for b in bounds)
+    high = min(b[1] for b in bounds)
+    if u_k > 0:   # keep 1 − τ·u_k > 0 (B stays invertible along the path)
+        high = min(high, (1.0 - 1e-12) / u_k)
+    elif u_k < 0:
+        low = max(low, (1.0 - 1e-12) / u_k)
+    return (min(low, 0.0), max(high, 0.0)), u_k
 
 
 def _rate(moved: float | None, base: float, step: float) -> float:
