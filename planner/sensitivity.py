@@ -168,11 +168,25 @@ class Sensitivity:
         return ShareRange(low, high, unique, rate_down, rate_up)
 
     def _share_rate(self, row: int, col: int, share: float, step: float) -> float:
-        """Finite-difference rate d(cost)/dσ over [σ, σ + step]."""
-        objective = self._resolve_with(
-            lambda: self.solver.set_coefficient(row, col, -(share + step)),
-            lambda: self.solver.set_coefficient(row, col, -share))
-        return _rate(objective, self.solution.objective, step)
+        """One-sided d(cost)/dσ at σ toward σ + step: the derivative at σ of the cost
+        function of the basis optimal at σ + step (exact, no difference quotient);
+        ±∞ when no plan exists there or that function does not meet the optimum at σ
+        (the cost jumps at σ)."""
+        base = self.solution.objective
+        self.solver.set_coefficient(row, col, -(share + step))
+        self.solver.set_basis(self.base_basis)
+        moved = self.solver.solve(presolve=False)
+        if moved.status is SolveStatus.OPTIMAL:
+            piece = adjacent_piece(self.solver, moved, row, col, share + step)
+            jump = abs(piece.cost_at(share) - base) > 1e-9 * max(1.0, abs(base))
+            rising = (moved.objective - base) / step > 0
+            rate = (INF if rising else -INF) if jump else piece.rate_at(share)
+        else:
+            rate = _rate(None, base, step)
+        self.solver.set_coefficient(row, col, -share)
+        self.solver.set_basis(self.base_basis)
+        self.solver.run(presolve=False)
+        return rate
 
 
 @dataclass(frozen=True)
@@ -206,17 +220,53 @@ def basis_share_interval(solver: HighsSolver, lp: LinearProgram, solution: LpSol
                          basic: np.ndarray, row: int, total_col: int,
                          share: float) -> SharePiece:
     """Interval of σ (the coefficient −σ of T in ``row``) with the same optimal basis,
-    and the cost function over it (see ``SharePiece``)."""
-    total = float(solution.col_value[total_col])
-    rate = float(solution.row_dual[row]) * total
+    and the cost function over it (see ``SharePiece``).
+
+    T nonbasic (at 0: nothing flows into the stage): B does not change with σ, so
+    neither do the plan and the cost; only T's reduced cost moves,
+    d_T(σ') = d_T + y_row·(σ' − σ), and the basis holds while it stays ≥ 0. Past
+    that point supply into the stage pays, and the cost may drop at once.
+    """
     positions = np.flatnonzero(basic == total_col)
-    if total <= 0 or positions.size == 0:  # no supply at the stage: σ is idle
-        return SharePiece(share, solution.objective, rate, 0.0, (0.0, 1.0))
+    if positions.size == 0:
+        return SharePiece(share, solution.objective, 0.0, 0.0,
+                          _idle_interval(solution, row, total_col, share))
     k = int(positions[0])
     (tau_low, tau_high), u_k = _tau_interval(solver, lp, solution, basic, row, k, total_col)
     low = max(0.0, share - _delta(tau_high, u_k))
     high = min(1.0, share - _delta(tau_low, u_k))
-    return SharePiece(share, solution.objective, rate, u_k, (low, high))
+    return _piece(solution, row, total_col, share, u_k, (low, high))
+
+
+def adjacent_piece(solver: HighsSolver, solution: LpSolution, row: int, total_col: int,
+                   share: float) -> SharePiece:
+    """The cost function of ``solution``'s basis (its interval not computed)."""
+    basic = solver.basic_variables()
+    positions = np.flatnonzero(basic == total_col)
+    if positions.size == 0:
+        return SharePiece(share, solution.objective, 0.0, 0.0, (share, share))
+    e_row = np.zeros(len(solution.row_value))
+    e_row[row] = 1.0
+    u_k = float(solver.basis_solve(e_row)[int(positions[0])])
+    return _piece(solution, row, total_col, share, u_k, (share, share))
+
+
+def _piece(solution: LpSolution, row: int, total_col: int, share: float, u_k: float,
+           interval: tuple[float, float]) -> SharePiece:
+    rate = float(solution.row_dual[row]) * float(solution.col_value[total_col])
+    return SharePiece(share, solution.objective, rate, u_k, interval)
+
+
+def _idle_interval(solution: LpSolution, row: int, total_col: int,
+                   share: float) -> tuple[float, float]:
+    """Where d_T(σ') = d_T + y_row·(σ' − σ) stays ≥ 0 (T nonbasic at its bound 0)."""
+    reduced = max(float(solution.col_dual[total_col]), 0.0)
+    y_row = float(solution.row_dual[row])
+    if y_row > MOVE_TOLERANCE:
+        return max(0.0, share - reduced / y_row), 1.0
+    if y_row < -MOVE_TOLERANCE:
+        return 0.0, min(1.0, share + reduced / -y_row)
+    return 0.0, 1.0
 
 
 def _tau_interval(solver: HighsSolver, lp: LinearProgram, sol: LpSolution, basic: np.ndarray,

@@ -19,6 +19,14 @@ offers) that exercises every feature of SPEC §3 in direct scope:
   the capped supply upstream of a process cannot feed (``infeasible`` knob),
   besides the infeasibility that random limits produce on their own.
 
+With ``embedded=True`` (default off: the datasets above are unchanged, draw for draw)
+the same dataset gets, from a second random stream, a ``content`` table (some offers
+made of 2–3 upstream origins, some entirely of another country's material, some
+with a zero-share row; shares with three decimals summing to exactly 1.0) and 1–3
+limits with ``scope`` embedded of every form (an origin country, a country nobody
+supplies under, a tag, ``zone``, ``non-zone``, ``each``; stage ``*``; volume and value;
+min and max; sometimes on the same group and stage as a direct limit).
+
 Numbers are drawn as floats with a few decimals so that ties (and so degenerate
 optima) are rare, and shares with at most three decimals so reports that print
 them with ``:g`` print them exactly. The same seed and knobs give the same dataset.
@@ -27,17 +35,20 @@ them with ``:g`` print them exactly. The same seed and knobs give the same datas
 from __future__ import annotations
 
 import csv
+import math
 import random
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from planner.models.data import (
     Basis,
+    ContentShare,
     Country,
     Dataset,
     Limit,
     Offer,
     Process,
+    Scope,
     Stage,
     TariffRule,
     ZoneStatus,
@@ -63,6 +74,7 @@ class Knobs:
     processes: bool = True
     minimums: bool = True
     max_limits: int = 4
+    embedded: bool = False               # add content rows and embedded-scope limits
 
 
 def random_dataset(seed: int, **knobs) -> Dataset:
@@ -115,6 +127,8 @@ class _Generator:
                        name=f"random-{self.seed}")
         if self.chance(k.infeasible):
             data = self.make_infeasible(data)
+        if k.embedded:
+            data = _Embedder(random.Random(f"embedded-{self.seed}")).embed(data)
         return data
 
     def processes(self, names: list[str], base: dict[str, float]) -> list[Process]:
@@ -206,14 +220,7 @@ class _Generator:
         listed = {c.country: c for c in countries}
 
         def member(group: str, country: str) -> bool:
-            record = listed.get(country)
-            if group == "zone":
-                return record is not None and record.zone_member
-            if group == "non-zone":
-                return record is None or not record.zone_member
-            if len(group) == 2 and group.isupper():
-                return group == country
-            return record is not None and group in record.groups
+            return _member(listed, group, country)
 
         def supplied(group: str, stage: str) -> bool:
             """Whether the group has an offer at every stage the limit covers."""
@@ -332,6 +339,126 @@ class _Generator:
         stages = tuple(replace(s, demand_t=need) if s.stage == b else s for s in data.stages)
         return replace(data, stages=stages, offers=offers, processes=tuple(processes))
 
+
+def _member(listed: dict[str, Country], group: str, country: str) -> bool:
+    record = listed.get(country)
+    if group == "zone":
+        return record is not None and record.zone_member
+    if group == "non-zone":
+        return record is None or not record.zone_member
+    if len(group) == 2 and group.isupper():
+        return group == country
+    return record is not None and group in record.groups
+
+
+class _Embedder:
+    """Content rows and embedded-scope limits, drawn from their own random stream."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+
+    def chance(self, p: float) -> bool:
+        return self.rng.random() < p
+
+    def embed(self, data: Dataset) -> Dataset:
+        content = self.content(data)
+        limits = self.limits(replace(data, content=tuple(content)))
+        return replace(data, content=tuple(content), limits=data.limits + tuple(limits))
+
+    def shares(self, n: int) -> list[float]:
+        """n shares in thousandths, each ≥ 0.001, summing to exactly 1.0 in float."""
+        while True:
+            cuts = sorted(self.rng.sample(range(1, 1000), n - 1))
+            parts = [b - a for a, b in zip([0, *cuts], [*cuts, 1000], strict=True)]
+            shares = [p / 1000 for p in parts[:-1]]
+            shares.append(round(1.0 - sum(shares), 3))
+            if sum(shares) == 1.0 and math.fsum(shares) == 1.0 and min(shares) > 0:
+                return shares
+
+    def content(self, data: Dataset) -> list[ContentShare]:
+        rng = self.rng
+        pool = [*COUNTRY_POOL[:8], data.buyer, "RU"]     # RU: listed nowhere
+        rows: list[ContentShare] = []
+        for o in data.offers:
+            if not self.chance(0.45):
+                continue
+            n = rng.choice((1, 2, 2, 2, 3, 3))
+            others = [c for c in pool if c != o.country]
+            if n == 1:          # entirely another country's material
+                origins = [rng.choice(others)]
+            else:
+                origins = rng.sample(others, n - 1)
+                origins.insert(rng.randint(0, n - 1),
+                               o.country if self.chance(0.7) else rng.choice(
+                                   [c for c in others if c not in origins]))
+            for origin, share in zip(origins, self.shares(n), strict=True):
+                rows.append(ContentShare(o.offer, origin, share,
+                                         f"content row {len(rows) + 2}"))
+            if self.chance(0.1):
+                unused = [c for c in pool if c not in origins]
+                rows.append(ContentShare(o.offer, rng.choice(unused), 0.0,
+                                         f"content row {len(rows) + 2}"))
+        return rows
+
+    def limits(self, data: Dataset) -> list[Limit]:
+        rng = self.rng
+        names = [s.stage for s in sorted(data.stages, key=lambda s: s.order)]
+        tags = sorted({t for c in data.countries for t in c.groups})
+        mix: dict[str, list[str]] = {}
+        for row in data.content:
+            if row.share > 0:
+                mix.setdefault(row.offer, []).append(row.origin_country)
+        reach: dict[str, set[str]] = {}
+        for s in names:                       # upstream first: origins that reach s
+            reach[s] = {c for o in data.offers if o.stage == s
+                        for c in mix.get(o.offer, [o.country])}
+            for p in data.processes:
+                if p.to_stage == s:
+                    reach[s] |= reach[p.from_stage]
+        taken = {lim.key for lim in data.limits}
+        result: list[Limit] = []
+        for _ in range(rng.randint(1, 3)):
+            direct = [lim for lim in data.limits if lim.group != "each"]
+            if direct and self.chance(0.2):   # the same group and stage as a direct limit
+                twin = rng.choice(direct)
+                group, stage = twin.group, twin.stage
+                form = "country" if len(group) == 2 and group.isupper() else "other"
+            else:
+                stage = "*" if self.chance(0.25) else rng.choice(names)
+                at = sorted(set().union(*(reach[s] for s in names if stage in ("*", s))))
+                forms = ["country", "country", "other-country", "zone", "non-zone", "each"]
+                forms += ["tag"] if tags else []
+                form = rng.choice(forms)
+                if form == "country":
+                    group = rng.choice(at) if at else "CN"
+                elif form == "other-country":
+                    group = rng.choice(["ZA", "MY", "GB"])
+                elif form == "tag":
+                    group = rng.choice(tags)
+                else:
+                    group = form
+            basis = Basis.VALUE if self.chance(0.35) else Basis.VOLUME
+            key = (group, stage, basis, Scope.EMBEDDED)
+            if key in taken:
+                continue
+            taken.add(key)
+            kind = rng.random()
+            low = {"each": 0.45, "country": 0.35, "other-country": 0.0}.get(form, 0.5)
+            maximum = round(rng.uniform(low, 0.97), 3) if kind < 0.8 else None
+            minimum = None
+            everywhere = all(group in reach[s] for s in names if stage in ("*", s))
+            if kind >= 0.6 and form == "other-country":
+                minimum = 0.0                       # a row that always holds
+            elif kind >= 0.6 and (form != "country" or everywhere):
+                top = {"each": 0.03, "country": 0.15}.get(form, 0.3)
+                minimum = round(rng.uniform(0.005, top), 3)
+                if maximum is not None and minimum > maximum:
+                    minimum, maximum = maximum, minimum
+            result.append(Limit(group, stage, minimum, maximum, basis, Scope.EMBEDDED,
+                                origin=f"limits row {len(data.limits) + len(result) + 2}"))
+        return result
+
+
 # ---------------------------------------------------------------- as CSV files
 
 def _cell(value) -> str:
@@ -367,6 +494,8 @@ def write_csv(data: Dataset, folder: Path) -> None:
         "limits": (["group", "stage", "min_share", "max_share", "basis", "scope"],
                    [[lim.group, lim.stage, lim.min_share, lim.max_share, lim.basis.value,
                      lim.scope.value] for lim in data.limits]),
+        "content": (["offer", "origin", "share"],
+                    [[r.offer, r.origin_country, r.share] for r in data.content]),
         "settings": (["key", "value"], [["buyer", data.buyer], ["zone", data.zone.value],
                                         ["name", data.name]]),
     }

@@ -35,7 +35,16 @@ import numpy as np
 import pytest
 import second_formulation as sf
 from generator import random_dataset, write_csv
-from planner.models.data import Basis, Dataset, Limit, Offer, Process, Stage
+from planner.models.data import (
+    Basis,
+    ContentShare,
+    Dataset,
+    Limit,
+    Offer,
+    Process,
+    Scope,
+    Stage,
+)
 
 from planner.cli import load
 from planner.engine import PlanResult, solve_plan
@@ -218,7 +227,7 @@ class Rate:
 
     @property
     def share(self) -> bool:
-        return self.key[0] == "share"
+        return self.key[0] in ("share", "embedded")
 
     def changes(self, value: float) -> dict:
         return {"share": {self.key: value}} if self.share else {"rhs": {self.key: value}}
@@ -236,9 +245,14 @@ class Rate:
 
 
 def share_key(c: Case, row: dict) -> tuple | None:
-    """The second formulation's row for a reported limit row (None if ambiguous)."""
-    keys = [k for k in c.second.lp.keys if k[0] == "share"
+    """The second formulation's row for a reported limit row: same scope, group, stage,
+    bound and basis, and where a limit repeats (a row for ``*`` and one for the stage,
+    ``each`` and a country) the one with the reported share; None if still ambiguous."""
+    head = "embedded" if row.get("scope") == "embedded" else "share"
+    keys = [k for k in c.second.lp.keys if k[0] == head
             and k[1:5] == (row["group"], row["stage"], row["bound"], row["basis"])]
+    if len(keys) > 1:
+        keys = [k for k in keys if c.second.lp.sigma[k] == row["limit"]]
     return keys[0] if len(keys) == 1 else None
 
 
@@ -310,11 +324,12 @@ def test_duals_equal_finite_differences_of_the_second_formulation():
 # ---------------------------------------------------------------- ranges
 
 def range_ends(rate: Rate) -> list[tuple[float, float]]:
-    """(end, outward direction) of the reported range; an open end becomes a far point."""
+    """(end, outward direction) of the reported range; an open end becomes a far point;
+    ends beyond the value's domain are taken at the domain's end."""
     low, high = rate.row["valid_from"], rate.row["valid_to"]
     far = 10.0 * max(1.0, abs(rate.value))
-    return [(rate.value - far if low is None else low, -1.0),
-            (rate.value + far if high is None else high, 1.0)]
+    return [(max(rate.value - far if low is None else low, rate.low), -1.0),
+            (min(rate.value + far if high is None else high, rate.high), 1.0)]
 
 
 @pytest.mark.slow
@@ -322,7 +337,8 @@ def test_range_ends_hold_just_inside():
     """Just inside each end of each demand range and binding limit range, the cost is
     the rate's formula (linear in demand; for a share σ, with Δ = σ' − σ and f the
     cost, f(σ') = f(σ) + gΔ/(1 − uΔ), u fitted at the midpoint) and the local rate
-    is the formula's: g for demand, g/(1 − uΔ)² for a share."""
+    is the formula's: g for demand, g/(1 − uΔ)² for a share (compared as difference
+    quotients over the same points)."""
     ends = collapsed = cases = 0
     failures = []
     for seed in SEEDS:
@@ -330,45 +346,66 @@ def test_range_ends_hold_just_inside():
         if not c.result.optimal or not c.unique:
             continue
         cases += 1
-        base = c.second.objective
-        for rate in rates(c):
-            if rate.key[0] not in ("demand", "share") or rate.rate is None:
-                continue
-            g = rate.rate * rate.unit / rate.sign        # f'(value)
-            for end, outward in range_ends(rate):
-                width = abs(end - rate.value)
-                if width <= 1e-9 * max(1.0, abs(rate.value)):
-                    collapsed += 1
-                    continue
-                eps = min(STEP * max(1.0, abs(end)), width / 4)
-                inside = end - outward * eps
-                ends += 1
-                actual = cost(c, rate, inside)
-                delta = inside - rate.value
-                if rate.share:
-                    mid = rate.value + delta / 2
-                    f_mid = cost(c, rate, mid) - base
-                    u = 0.0 if abs(f_mid) < 1e-12 else (1 - g * (delta / 2) / f_mid) / (delta / 2)
-                    expected = base + g * delta / (1 - u * delta)
-                    local = rate.rate / (1 - u * delta) ** 2
-                else:
-                    expected, local = base + g * delta, rate.rate
-                allowed = 1e-6 * abs(expected - base) + 1e-9 * (1 + abs(base))
-                if not abs(actual - expected) <= allowed:
-                    failures.append(f"seed {seed} {rate.key} end {end!r}: cost at {inside!r} is "
-                                    f"{actual!r}, the rate's formula says {expected!r}")
-                    continue
-                measured = slope(c, rate, inside, eps / 2)
-                if abs(measured - local) > tolerance(c, rate, eps / 2, local):
-                    failures.append(f"seed {seed} {rate.key} end {end!r}: rate at {inside!r} "
-                                    f"is {measured!r}, the formula says {local!r}")
+        counts = range_end_failures(c, failures)
+        ends, collapsed = ends + counts[0], collapsed + counts[1]
     assert not failures, "\n".join(failures)
     report("range-ends-inside", datasets=cases, ends=ends, collapsed=collapsed)
 
 
+def range_end_failures(c: Case, failures: list[str],
+                       heads: tuple[str, ...] = ("demand", "share", "embedded"),
+                       found: list[Rate] | None = None) -> tuple[int, int]:
+    """Check each end of each demand and binding limit range of ``c`` (rows whose key
+    starts with one of ``heads``; ``found``: these rates instead of ``rates(c)``),
+    appending to ``failures``; (ends, collapsed)."""
+    ends = collapsed = 0
+    seed = c.seed
+    base = c.second.objective
+    for rate in rates(c) if found is None else found:
+        if rate.key[0] not in heads or rate.rate is None:
+            continue
+        g = rate.rate * rate.unit / rate.sign        # f'(value)
+        for end, outward in range_ends(rate):
+            width = abs(end - rate.value)
+            if width <= 1e-9 * max(1.0, abs(rate.value)):
+                collapsed += 1
+                continue
+            eps = min(STEP * max(1.0, abs(end)), width / 4)
+            inside = end - outward * eps
+            ends += 1
+            actual = cost(c, rate, inside)
+            delta = inside - rate.value
+            u = 0.0
+            if rate.share:
+                mid = rate.value + delta / 2
+                f_mid = cost(c, rate, mid) - base
+                u = 0.0 if abs(f_mid) < 1e-12 else (1 - g * (delta / 2) / f_mid) / (delta / 2)
+
+            def formula(value: float, g: float = g, u: float = u, rate: Rate = rate) -> float:
+                d = value - rate.value
+                return base + g * d / (1 - u * d)
+
+            expected = formula(inside)
+            allowed = 1e-6 * abs(expected - base) + 1e-9 * (1 + abs(base))
+            if not abs(actual - expected) <= allowed:
+                failures.append(f"seed {seed} {rate.key} end {end!r}: cost at {inside!r} is "
+                                f"{actual!r}, the rate's formula says {expected!r}")
+                continue
+            # the formula's own difference quotient over the points ``slope`` uses (its
+            # derivative, g/(1 − uΔ)², would differ by O(step²) near a pole of f)
+            lo, hi = max(inside - eps / 2, rate.low), min(inside + eps / 2, rate.high)
+            local = rate.sign * (formula(hi) - formula(lo)) / (hi - lo) / rate.unit
+            measured = slope(c, rate, inside, eps / 2)
+            if abs(measured - local) > tolerance(c, rate, eps / 2, local):
+                failures.append(f"seed {seed} {rate.key} end {end!r}: rate at {inside!r} "
+                                f"is {measured!r}, the formula says {local!r}")
+    return ends, collapsed
+
+
 def one_sided(c: Case, rate: Rate, side: float, h: float) -> float:
     """sign · (one-sided derivative of f on ``side`` of the value) / unit, Richardson-
-    extrapolated (2·D(h/2) − D(h)) so a curved cost adds no O(h) error; inf: infeasible."""
+    extrapolated (2·D(h/2) − D(h)) so a curved cost adds no O(h) error; inf: infeasible,
+    or the cost jumps there (see ``jump``)."""
     base = c.second.objective
 
     def d(step: float) -> float:
@@ -377,8 +414,26 @@ def one_sided(c: Case, rate: Rate, side: float, h: float) -> float:
             return math.inf
         return side * (cost(c, rate, moved) - base) / step
 
+    if jump(c, rate, side, h) is not None:
+        return math.inf
     value = 2 * d(h / 2) - d(h)
     return rate.sign * value / rate.unit if math.isfinite(value) else math.inf
+
+
+def jump(c: Case, rate: Rate, side: float, h: float) -> float | None:
+    """The step of f right at the value on ``side`` (the change of cost over h/2 and over
+    h agree, instead of doubling), or None: no jump."""
+    base = c.second.objective
+    moved = [rate.value + side * step for step in (h / 2, h)]
+    if not all(rate.low <= m <= rate.high for m in moved):
+        return None
+    half, full = (cost(c, rate, m) - base for m in moved)
+    if not (math.isfinite(half) and math.isfinite(full)):
+        return None
+    noise = 1e-9 * (1.0 + abs(base))
+    if abs(half) > noise and abs(full - half) <= 0.01 * abs(half):
+        return half
+    return None
 
 
 ONE_SIDED_FIELDS = {   # (field for the lower side, field for the upper side)
@@ -388,12 +443,16 @@ ONE_SIDED_FIELDS = {   # (field for the lower side, field for the upper side)
 }
 
 
-def one_sided_failures(c: Case, rate: Rate) -> list[str]:
+def one_sided_failures(c: Case, rate: Rate, inside_only: bool = False) -> list[str]:
+    """``inside_only``: a side beyond the value's domain (demand below 0, a share below 0
+    or above 1) is not measured."""
     fields = ONE_SIDED_FIELDS[rate.row["bound"] if rate.share else "rhs"]
     h = rate.step()
     measured = [one_sided(c, rate, side, h) for side in (-1.0, 1.0)]
     problems = []
-    for field, value in zip(fields, measured, strict=True):
+    for field, value, side in zip(fields, measured, (-1.0, 1.0), strict=True):
+        if inside_only and not rate.low <= rate.value + side * h / 2 <= rate.high:
+            continue
         reported = rate.row[field]
         reported = math.inf if reported is None else reported
         if math.isinf(value) or math.isinf(reported):
@@ -401,7 +460,9 @@ def one_sided_failures(c: Case, rate: Rate) -> list[str]:
         else:
             ok = abs(value - reported) <= 3 * tolerance(c, rate, h / 2, value)
         if not ok:
-            problems.append(f"{field} reported {reported!r}, re-solves give {value!r}")
+            step = jump(c, rate, -1.0 if field == fields[0] else 1.0, h)
+            note = "" if step is None else f" (the cost jumps by {step:.6g} USD there)"
+            problems.append(f"{field} reported {reported!r}, re-solves give {value!r}{note}")
     a, b = measured
     if all(map(math.isfinite, measured)) and abs(a - b) <= 3 * tolerance(c, rate, h / 2, a):
         problems.append(f"reported not unique, but both sides measure {a!r} / {b!r}")
@@ -552,3 +613,422 @@ def test_an_infeasible_side_makes_a_rate_not_unique():
     cn = next(r for r in prices["capacity"] if r["offer"] == "ore_cn")
     assert cn["usd_per_t"] == pytest.approx(10.0, rel=1e-9)
     assert cn["unique"] is False
+
+
+# ---------------------------------------------------------------- embedded scope
+
+EMBEDDED_SEEDS = range(150)
+EMBEDDED_FEATURES = {
+    "content-1-origin", "content-2-origins", "content-3-origins", "content-zero-share",
+    "content-own-country", "content-buyer-origin", "content-unlisted-origin",
+    "embedded-each", "embedded-zone", "embedded-non-zone", "embedded-country",
+    "embedded-tag", "embedded-stage-*", "embedded-volume", "embedded-value",
+    "embedded-min", "embedded-max", "embedded-twin-of-direct", "embedded-with-process"}
+
+
+@cache
+def embedded_case(seed: int) -> Case | str:
+    """The seed's case, or the planner's exception as text (reported, not raised, so
+    one crash does not hide the other seeds' numbers)."""
+    data = random_dataset(seed, embedded=True)
+    try:
+        result = solve_plan(data, sensitivity=True)
+        out = as_json(result)
+    except Exception as error:
+        return f"seed {seed}: the planner raised {type(error).__name__}: {error}"
+    return Case(seed, data, result, out, sf.solve(data))
+
+
+def embedded_cases(crashes: list[str]) -> list[Case]:
+    """Every embedded seed's case; the planner's crashes go to ``crashes``."""
+    found = []
+    for seed in EMBEDDED_SEEDS:
+        c = embedded_case(seed)
+        if isinstance(c, str):
+            crashes.append(c)
+        else:
+            found.append(c)
+    return found
+
+
+def domain_rates(c: Case) -> list[Rate]:
+    """``rates(c)`` with demand's domain, demand ≥ 0 (SPEC §2), as the rate's domain:
+    finite differences at demand 0 are one-sided, and a range end below 0 is taken
+    at 0."""
+    return [replace(rate, low=0.0) if rate.key[0] == "demand" else rate for rate in rates(c)]
+
+
+def unique_inside_domain(c: Case) -> bool:
+    """Like ``Case.unique``, but a rate flagged not unique at the edge of its value's
+    domain (demand 0, a share of 0 or 1: the other side does not exist) passes. With
+    embedded limits, an intermediate stage's zero demand is such a row: the custody
+    rows forbid drawing more out of a stage than arrives, so demand below 0 saves
+    nothing and the planner reports ``usd_per_t_down`` 0."""
+    prices = c.out.get("shadow_prices", {})
+    for kind in KINDS:
+        for row in prices.get(kind, []):
+            if row.get("unique") is True or (kind == "limits" and not row["binding"]):
+                continue
+            edge = (row.get("demand_t") == 0.0 if kind == "demand" else
+                    row["limit"] in (0.0, 1.0) if kind == "limits" else False)
+            if not edge:
+                return False
+    return True
+
+
+def embedded_limits(data: Dataset) -> list[Limit]:
+    return [lim for lim in data.limits if lim.scope == Scope.EMBEDDED]
+
+
+def test_embedded_knob_only_adds_content_and_embedded_limits():
+    """``embedded=True`` draws from its own stream: the rest of the dataset is the seed's
+    direct-scope dataset; shares have three decimals and sum to exactly 1.0."""
+    seen: set[str] = set()
+    for seed in EMBEDDED_SEEDS:
+        d, base = random_dataset(seed, embedded=True), random_dataset(seed)
+        assert d == random_dataset(seed, embedded=True)
+        assert replace(d, content=(), limits=d.limits[:len(base.limits)]) == base, seed
+        assert all(lim.scope == Scope.EMBEDDED for lim in d.limits[len(base.limits):])
+        keys = [lim.key for lim in d.limits]
+        assert len(keys) == len(set(keys)), seed
+        by_offer: dict[str, list] = {}
+        for row in d.content:
+            by_offer.setdefault(row.offer, []).append(row)
+            assert row.share == round(row.share, 3)
+        listed = {c.country for c in d.countries}
+        offers = {o.offer: o for o in d.offers}
+        for offer, rows in by_offer.items():
+            shares = [r.share for r in rows]
+            assert sum(shares) == 1.0, (seed, offer, shares)
+            assert math.fsum(shares) == 1.0, (seed, offer, shares)
+            positive = [r for r in rows if r.share > 0]
+            seen.add(f"content-{len(positive)}-origin{'s' if len(positive) > 1 else ''}")
+            seen |= {"content-zero-share"} if len(positive) < len(rows) else set()
+            origins = {r.origin_country for r in rows}
+            seen |= {"content-own-country"} if offers[offer].country in origins else set()
+            seen |= {"content-buyer-origin"} if d.buyer in origins else set()
+            seen |= {"content-unlisted-origin"} if origins - listed else set()
+        direct = {(lim.group, lim.stage) for lim in d.limits if lim.scope == Scope.DIRECT}
+        for lim in embedded_limits(d):
+            g = lim.group
+            seen.add("embedded-" + (g if g in ("each", "zone", "non-zone") else
+                                    "country" if len(g) == 2 and g.isupper() else "tag"))
+            seen |= {"embedded-stage-*"} if lim.stage == "*" else set()
+            seen.add(f"embedded-{lim.basis.value}")
+            seen |= {"embedded-min"} if lim.min_share is not None else set()
+            seen |= {"embedded-max"} if lim.max_share is not None else set()
+            seen |= {"embedded-twin-of-direct"} if (g, lim.stage) in direct else set()
+            seen |= {"embedded-with-process"} if d.processes else set()
+    assert seen >= EMBEDDED_FEATURES, sorted(EMBEDDED_FEATURES - seen)
+
+
+def test_embedded_datasets_are_valid_input(tmp_path):
+    """Written as CSV files (content.csv and the scope column included), the embedded
+    datasets pass the planner's validation unchanged."""
+    def strip(records):
+        return tuple(replace(r, origin="") for r in records)
+
+    for seed in range(0, 150, 10):
+        data = random_dataset(seed, embedded=True)
+        write_csv(data, tmp_path / str(seed))
+        back, _warnings = load(tmp_path / str(seed))
+        for table in ("stages", "offers", "processes", "countries", "tariffs", "limits",
+                      "content"):
+            assert strip(getattr(back, table)) == strip(getattr(data, table)), (seed, table)
+
+
+HAND = Dataset(
+    stages=(Stage("oxide", 0, 0.0), Stage("magnet", 1, 100.0)),
+    offers=(Offer("ox_cn", "oxide", "s", "CN", 10.0), Offer("ox_au", "oxide", "s", "AU", 14.0),
+            Offer("mg_cn", "magnet", "s", "CN", 90.0),
+            Offer("mg_jp", "magnet", "s", "JP", 100.0)),
+    processes=(Process("kr_magnet", "oxide", "magnet", 0.5, 20.0, 60.0),),
+    content=(ContentShare("mg_jp", "CN", 0.5), ContentShare("mg_jp", "JP", 0.5)),
+    limits=(Limit("CN", "magnet", max_share=0.5, scope=Scope.EMBEDDED),),
+)
+"""Solved by hand. A magnet made at home costs 2 t of oxide + 20: 40 USD/t from CN
+oxide, 48 from AU oxide; CN magnets 90, JP magnets 100 (half CN material). Without
+the cap: 60 t at home from CN oxide + 40 t CN magnets = 6,000, all CN origin. With
+CN's embedded share of magnets ≤ 50 %: the 60 t made at home stay (cheapest either
+way), 50 t of them from 100 t AU oxide, 10 t from 20 t CN oxide, 40 t CN magnets:
+6,000 + 50 · 8 = 6,400. A pp looser lets 1 t of magnet switch back to CN oxide:
+8 USD/pp while the AU-made part a = 100 (1 − σ) stays in [0, 60], σ ∈ [0.4, 1.0];
+below 0.4 JP magnets replace CN ones at 10 USD/t for half a tonne of CN: 20 USD/pp."""
+HAND_KEY = ("embedded", "CN", "magnet", "max", "volume", 0)
+
+
+def test_hand_solved_embedded_case_second_formulation():
+    out = sf.solve(HAND)
+    assert out.optimal
+    assert out.objective == pytest.approx(6400.0, rel=1e-12)
+    assert out.x == pytest.approx([20.0, 100.0, 40.0, 0.0], abs=1e-9)
+    assert out.z == pytest.approx([60.0], abs=1e-9)
+    for sigma, expected in ((1.0, 6000.0), (0.9, 6080.0), (0.4, 6480.0), (0.3, 6680.0)):
+        assert sf.solve(HAND, share={HAND_KEY: sigma}).objective == pytest.approx(expected,
+                                                                                  rel=1e-12)
+    # a plan feasible in volume but not in custody: 60 t made from CN oxide only
+    assert out.violation([120.0, 0.0, 0.0, 40.0], [60.0]) > FEASIBLE   # CN share 80 %
+    assert out.violation([20.0, 100.0, 40.0, 0.0], [60.0]) <= FEASIBLE
+    assert out.violation([20.0, 99.0, 40.0, 0.0], [60.0]) > FEASIBLE    # short of oxide
+
+
+
+HAND_AU_100 = replace(HAND, offers=tuple(replace(o, capacity_t=100.0) if o.offer == "ox_au"
+                                         else o for o in HAND.offers),
+                      processes=(replace(HAND.processes[0], capacity_t=None),))
+"""HAND with AU oxide capped at 100 t and the process unlimited: only 50 t of magnet can
+be made of non-CN material (CN oxide cannot be relabelled "other origin"). CN's share
+at 0 is then impossible (JP magnets are half CN); at 25 %: 50 t made from AU oxide
+(2,400) + 50 t JP magnets (5,000, 25 t CN) = 7,400."""
+
+
+def test_hand_solved_other_origin_custody():
+    assert sf.solve(HAND_AU_100, share={HAND_KEY: 0.0}).status == sf.INFEASIBLE
+    out = sf.solve(HAND_AU_100, share={HAND_KEY: 0.25})
+    assert out.objective == pytest.approx(7400.0, rel=1e-12)
+    assert out.x == pytest.approx([0.0, 100.0, 0.0, 50.0], abs=1e-9)
+    capped = replace(HAND_AU_100, limits=(replace(HAND.limits[0], max_share=0.25),))
+    planned = as_json(solve_plan(capped))
+    assert planned["objective_usd"] == pytest.approx(7400.0, rel=1e-9)
+    nothing = replace(HAND_AU_100, limits=(replace(HAND.limits[0], max_share=0.0),))
+    assert as_json(solve_plan(nothing))["status"] == "infeasible"
+
+
+def test_hand_solved_embedded_case_planner():
+    out = as_json(solve_plan(HAND))
+    assert out["status"] == "optimal"
+    assert out["objective_usd"] == pytest.approx(6400.0, rel=1e-9)
+    tonnes = {r["offer"]: r["tonnes"] for r in out["purchases"]}
+    assert tonnes.get("ox_au") == pytest.approx(100.0, rel=1e-9)
+    assert tonnes.get("ox_cn") == pytest.approx(20.0, rel=1e-9)
+    assert tonnes.get("mg_cn") == pytest.approx(40.0, rel=1e-9)
+    row = next(r for r in out["shadow_prices"]["limits"] if r["group"] == "CN")
+    assert (row["scope"], row["basis"], row["bound"], row["binding"]) == (
+        "embedded", "volume", "max", True)
+    assert row["usd_per_pp"] == pytest.approx(8.0, rel=1e-9)
+    assert row["valid_from"] == pytest.approx(0.4, rel=1e-9)
+    assert row["valid_to"] == pytest.approx(1.0, rel=1e-9)
+
+
+def test_embedded_second_formulation_agrees_on_status_cost_and_plan():
+    """On every embedded seed: same status; same optimal cost to 1e-6 relative; the
+    planner's (x, z) admits a chain-of-custody split in the second formulation (its
+    LP with x and z fixed, least scaled violation ≤ 1e-6) and costs what it says; the
+    planner reports a row for exactly the embedded limits (``each`` expanded) that the
+    second formulation writes."""
+    optimal = infeasible = raised = 0
+    worst_objective = worst_violation = 0.0
+    failures: list[str] = []
+    for c in embedded_cases(failures):
+        seed = c.seed
+        status = "optimal" if c.result.optimal else c.result.status.value
+        if status != c.second.status:
+            failures.append(f"seed {seed}: planner {status}, second formulation "
+                            f"{c.second.status} ({c.result.message})")
+            continue
+        if not c.result.optimal:
+            infeasible += 1
+            assert c.out["status"] == "infeasible", seed
+            continue
+        optimal += 1
+        ours, theirs = c.second.objective, float(c.result.solution.objective)
+        difference = abs(ours - theirs) / max(1.0, abs(ours))
+        worst_objective = max(worst_objective, difference)
+        if difference > REL:
+            failures.append(f"seed {seed}: objective {theirs!r} vs second {ours!r}")
+        violation = c.second.violation(c.result.bought, c.result.made)
+        worst_violation = max(worst_violation, violation)
+        if violation > FEASIBLE:
+            failures.append(f"seed {seed}: no split makes the planner's plan feasible in the "
+                            f"second formulation (least violation {violation:.2e})")
+        at_our_costs = float(c.second.lp.c[:c.result.bought.size + c.result.made.size]
+                             @ np.concatenate([c.result.bought, c.result.made]))
+        if abs(at_our_costs - theirs) > REL * max(1.0, abs(theirs)):
+            failures.append(f"seed {seed}: the plan costs {at_our_costs!r} at the second "
+                            f"formulation's landed costs, planner says {theirs!r}")
+        reported = {(r["group"], r["stage"], r["bound"], r["basis"])
+                    for r in c.out["shadow_prices"]["limits"] if r["scope"] == "embedded"}
+        ours_rows = {k[1:5] for k in c.second.lp.keys if k[0] == "embedded"}
+        if reported != ours_rows:          # ``each`` expands to the same origins
+            failures.append(f"seed {seed}: embedded limit rows differ: planner only "
+                            f"{sorted(reported - ours_rows)}, second only "
+                            f"{sorted(ours_rows - reported)}")
+        direct_only = replace(c.data, limits=tuple(lim for lim in c.data.limits
+                                                   if lim.scope == Scope.DIRECT))
+        free = sf.solve(direct_only)
+        raised += free.objective < ours * (1 - 1e-7)
+    assert not failures, "\n".join(failures)
+    assert optimal >= 75, optimal
+    assert infeasible >= 20, infeasible
+    assert raised >= 30, raised
+    report("embedded-status-cost-plan", datasets=len(EMBEDDED_SEEDS), optimal=optimal,
+           infeasible=infeasible, embedded_limits_raise_cost=raised,
+           worst_objective_rel=f"{worst_objective:.1e}",
+           worst_violation=f"{worst_violation:.1e}")
+
+
+def test_embedded_feasibility_check_is_not_vacuous():
+    """Where embedded limits raise the cost, the optimum without them (direct limits
+    only) admits no split in the embedded formulation; and the embedded optimum falls
+    0.1 % short of demand somewhere when scaled down."""
+    rejected = 0
+    for seed in EMBEDDED_SEEDS:
+        data = random_dataset(seed, embedded=True)
+        second = sf.solve(data)
+        if not second.optimal:
+            continue
+        free = sf.solve(replace(data, limits=tuple(lim for lim in data.limits
+                                                   if lim.scope == Scope.DIRECT)))
+        assert second.violation(second.x, second.z) <= FEASIBLE, seed
+        if free.objective < second.objective * (1 - 1e-6):
+            assert second.violation(free.x, free.z) > FEASIBLE, seed
+            rejected += 1
+    assert rejected >= 30, rejected
+
+
+def test_embedded_duals_equal_finite_differences_of_the_second_formulation():
+    """On non-degenerate embedded optima: every demand, binding capacity, minimum and
+    binding limit rate (direct and embedded) equals a central finite difference of
+    the second formulation's optimal cost, as in the direct-scope check."""
+    cases = rows = embedded_rows = skipped = 0
+    worst = 0.0
+    failures: list[str] = []
+    crashes: list[str] = []
+    for c in embedded_cases(crashes):
+        seed = c.seed
+        if not c.result.optimal:
+            continue
+        if not unique_inside_domain(c):
+            skipped += 1
+            continue
+        cases += 1
+        found = domain_rates(c)
+        binding = [r for r in c.out["shadow_prices"]["limits"]
+                   if r["binding"] and r["scope"] == "embedded"]
+        matched = [rate for rate in found if rate.key[0] == "embedded"]
+        if len(matched) != len(binding):
+            failures.append(f"seed {seed}: {len(binding)} binding embedded limit rows, "
+                            f"{len(matched)} matched to a second-formulation row")
+        for rate in found:
+            if rate.rate is None or rate.row.get("unique") is False:
+                continue          # one-sided rates at a domain edge: checked below
+            h = rate.step()
+            measured = slope(c, rate, rate.value, h, base=c.second.objective)
+            rows += 1
+            embedded_rows += rate.key[0] == "embedded"
+            worst = max(worst, abs(measured - rate.rate) / tolerance(c, rate, h, rate.rate))
+            if abs(measured - rate.rate) > tolerance(c, rate, h, rate.rate):
+                failures.append(f"seed {seed} {rate.key}: reported {rate.rate!r}, "
+                                f"finite difference {measured!r}")
+    assert not failures, "\n".join(failures)
+    assert cases >= 60, cases
+    assert embedded_rows >= 40, embedded_rows
+    report("embedded-duals", datasets=cases, rows=rows, embedded_limit_rows=embedded_rows,
+           skipped_not_unique=skipped, worst_difference_over_tolerance=f"{worst:.2g}")
+
+
+def test_embedded_range_ends_hold_just_inside():
+    """The direct-scope range-end check, on the embedded seeds' demand and limit rows."""
+    ends = collapsed = cases = 0
+    failures: list[str] = []
+    crashes: list[str] = []
+    for c in embedded_cases(crashes):
+        if not c.result.optimal or not unique_inside_domain(c):
+            continue
+        cases += 1
+        counts = range_end_failures(c, failures, found=domain_rates(c))
+        ends, collapsed = ends + counts[0], collapsed + counts[1]
+    assert not failures, "\n".join(failures)
+    report("embedded-range-ends-inside", datasets=cases, ends=ends, collapsed=collapsed)
+
+
+def test_embedded_rates_called_not_unique_have_different_one_sided_rates():
+    """As for direct scope: where the planner says ``unique: false`` on an embedded seed,
+    its one-sided rates are the second formulation's one-sided derivatives."""
+    rows = embedded_rows = 0
+    failures: list[str] = []
+    crashes: list[str] = []
+    for c in embedded_cases(crashes):
+        if not c.result.optimal:
+            continue
+        for rate in domain_rates(c):
+            if rate.row.get("unique") is not False:
+                continue
+            rows += 1
+            embedded_rows += rate.key[0] == "embedded"
+            failures += [f"seed {c.seed} {rate.key}: {p}"
+                         for p in one_sided_failures(c, rate, inside_only=True)]
+    report("embedded-not-unique", rows=rows, embedded_limit_rows=embedded_rows,
+           failures=len(failures))
+    assert not failures, "\n".join(failures)
+
+
+STEP_CASE = Dataset(
+    stages=(Stage("ore", 0, 0.0), Stage("oxide", 1, 100.0)),
+    offers=(Offer("ore_au", "ore", "s", "AU", 100.0), Offer("ox_jp", "oxide", "s", "JP", 300.0)),
+    processes=(Process("kr_oxide", "ore", "oxide", 1.0, 50.0),),
+    content=(ContentShare("ore_au", "CN", 0.6), ContentShare("ore_au", "AU", 0.4)),
+    limits=(Limit("CN", "ore", max_share=0.5, scope=Scope.EMBEDDED),),
+)
+"""Shrunk from seeds 73 and 106 of the embedded cross-check. The only ore is 60 % CN
+material, so under an embedded CN cap σ < 0.6 at ore no ore can be bought at all:
+100 t of JP oxide, 30,000. From σ = 0.6 on, 100 t of ore made into oxide at home,
+15,000. The cost is flat on [0, 0.6) and steps down at 0.6 (ore supply T is 0 below
+it, so the rate dual × T is 0 there, but the row's dual keeps the ore out): the rate
+0 holds only up to 0.6. For a min share at 0.7 the mirror image: 30,000 above 0.6,
+15,000 from 0.6 down."""
+
+
+def test_a_cost_step_in_the_share_ends_the_range():
+    key = ("embedded", "CN", "ore", "max", "volume", 0)
+    assert sf.solve(STEP_CASE, share={key: 0.599}).objective == pytest.approx(30000.0)
+    assert sf.solve(STEP_CASE, share={key: 0.6}).objective == pytest.approx(15000.0)
+    row = next(iter(as_json(solve_plan(STEP_CASE))["shadow_prices"]["limits"]))
+    assert row["usd_per_pp"] == 0.0
+    assert row["valid_to"] <= 0.6 + 1e-9, row        # planner (c4368d8): 1.0
+    floor = replace(STEP_CASE, limits=(Limit("CN", "ore", min_share=0.7,
+                                             scope=Scope.EMBEDDED),))
+    key = ("embedded", "CN", "ore", "min", "volume", 0)
+    assert sf.solve(floor, share={key: 0.601}).objective == pytest.approx(30000.0)
+    assert sf.solve(floor, share={key: 0.6}).objective == pytest.approx(15000.0)
+    row = next(iter(as_json(solve_plan(floor))["shadow_prices"]["limits"]))
+    assert row["usd_per_pp"] == 0.0
+    assert row["valid_from"] >= 0.6 - 1e-9, row      # planner (c4368d8): 0.0
+
+
+STEP_DIRECT = replace(
+    STEP_CASE, content=(),
+    offers=(Offer("ore_cn", "ore", "s", "CN", 100.0), *STEP_CASE.offers),
+    limits=(Limit("CN", "ore", max_share=0.5), Limit("AU", "ore", max_share=0.477)))
+"""The same step in direct scope (shrunk from seed 249 of the embedded cross-check,
+where an ``each`` cap made the stage unusable): with AU ≤ 47.7 % of ore, ore can be
+bought only once CN may have 52.3 %. At CN ≤ 50 %: 30,000, rate 0; from 0.523 on:
+15,000."""
+
+
+def test_a_cost_step_in_a_direct_share_ends_the_range():
+    key = ("share", "CN", "ore", "max", "volume", 0)
+    assert sf.solve(STEP_DIRECT, share={key: 0.5229}).objective == pytest.approx(30000.0)
+    assert sf.solve(STEP_DIRECT, share={key: 0.523}).objective == pytest.approx(15000.0)
+    row = next(r for r in as_json(solve_plan(STEP_DIRECT))["shadow_prices"]["limits"]
+               if r["group"] == "CN")
+    assert row["usd_per_pp"] == 0.0
+    assert row["valid_to"] <= 0.523 + 1e-9, row      # planner (c4368d8): 1.0
+
+
+@pytest.mark.parametrize("scope", [Scope.EMBEDDED, Scope.DIRECT])
+def test_a_cost_jump_is_not_reported_as_a_finite_rate(scope):
+    """Shrunk from seeds 321, 457, 477, 485 of a wider embedded run (seeds 150–999). A
+    min share of 0 for a group with no material at the stage: any positive minimum
+    forces the stage's supply to 0, so ore can no longer be used and the cost jumps
+    from 15,000 to 30,000 at once. The tightening rate is unbounded (or, read as the
+    cost of one whole pp, 15,000); the planner (c4368d8) reports 15,000 / 0.001 pp =
+    1.5e7 USD per pp, the quotient of its re-solve step."""
+    data = replace(STEP_CASE, limits=(Limit("GB", "ore", min_share=0.0, scope=scope),))
+    key = ("embedded" if scope == Scope.EMBEDDED else "share", "GB", "ore", "min", "volume", 0)
+    assert sf.solve(data).objective == pytest.approx(15000.0)
+    assert sf.solve(data, share={key: 1e-9}).objective == pytest.approx(30000.0)
+    row = next(iter(as_json(solve_plan(data))["shadow_prices"]["limits"]))
+    assert row["unique"] is False
+    tighter = row["usd_per_pp_tighter"]
+    assert tighter is None or tighter == pytest.approx(15000.0), row
