@@ -266,6 +266,14 @@ class HighsSolver:
         cols = np.asarray(cols, dtype=np.int32)
         self.highs.changeColsCost(len(cols), cols, np.asarray(costs, dtype=float))
 
+    def set_col_bounds(self, col: int, lower: float, upper: float) -> None:
+        """Change one column's bounds (keeps the basis for a warm re-solve)."""
+        self.highs.changeColBounds(col, lower, upper)
+
+    def clear_basis(self) -> None:
+        """Forget the basis and solution, so the next solve starts cold."""
+        self.highs.clearSolver()
+
     def set_row_bounds(self, row: int, lower: float, upper: float) -> None:
         """Change one row's bounds (keeps the basis for a warm re-solve)."""
         self.highs.changeRowBounds(row, lower, upper)
@@ -313,7 +321,9 @@ def solution_residuals(lp: LinearProgram, sol: LpSolution) -> dict[str, float]:
 
     Computed from the matrix, not from HiGHS's own row activities:
     primal = max bound violation of A x (relative to Σ|a_ij x_j|) and of x;
-    dual = max |c − Aᵀy − z| (relative to 1 + |c| + Σ|a_ij y_i|) and wrong-signed
+    dual = max |c − Aᵀy − z| (relative to 1 + max|c| + Σ|a_ij y_i|: a cost's scale is
+    the largest cost, so a column whose own terms are tiny — the total T under a cap
+    of 1e-9 — is not held to a tolerance finer than the prices) and wrong-signed
     multipliers; gap = |c·x − (bᵀy + boundsᵀz)|, each relative to
     max(1, magnitude of the values involved).
     """
@@ -323,7 +333,7 @@ def solution_residuals(lp: LinearProgram, sol: LpSolution) -> dict[str, float]:
     primal = max(_violation(ax, lp.row_lower, lp.row_upper, scale),
                  _violation(x, lp.col_lower, lp.col_upper, 1.0 + np.abs(x)))
     stationarity = lp.c - lp.A.T @ y - z
-    dual_scale = 1.0 + np.abs(lp.c) + abs(lp.A).T @ np.abs(y)
+    dual_scale = 1.0 + np.max(np.abs(lp.c), initial=0.0) + abs(lp.A).T @ np.abs(y)
     dual = float(np.max(np.abs(stationarity) / dual_scale, initial=0.0))
     dual = max(dual, _wrong_sign(y, lp.row_lower, lp.row_upper),
                _wrong_sign(z, lp.col_lower, lp.col_upper))

@@ -22,12 +22,14 @@ from . import output as writers
 from .compare import compare_scenarios, comparison, comparison_rows, default_names
 from .engine import solve_plan
 from .loading import dataset_cells, read_dataset
-from .models.data import Dataset, ZoneStatus
+from .models.data import Basis, Dataset, Scope, ZoneStatus
 from .models.groups import is_country_code
 from .problems import InputError, Problem, Severity
-from .render import render
+from .render import LazyProgress, render
 from .report import as_json, report_tables
 from .scenarios import CapOverride, apply_caps, apply_scenario, scenario_names
+from .sweep import CapTarget, cap_sweep, linear_values, parameter_sweep
+from .sweep_report import closing_line, sweep_json, sweep_tables
 from .validation import validate
 
 EXIT_PLAN, EXIT_INFEASIBLE, EXIT_BAD_INPUT, EXIT_SOLVER = 0, 1, 2, 3
@@ -163,6 +165,117 @@ def compare(inputs, names, fmt, output) -> None:
         click.echo(f"compared {len(wanted)} scenarios: {solved} with a plan", err=True)
 
 
+def parse_target(_ctx, _param, values: tuple[str, ...]) -> list[tuple[str, str]]:
+    """``GROUP:STAGE`` → (group, stage); a usage error otherwise."""
+    targets = []
+    for text in values:
+        group, colon, stage = text.partition(":")
+        if not (colon and group and stage) or "=" in text:
+            raise click.BadParameter(f"{text!r}: expected GROUP:STAGE, e.g. CN:magnet")
+        targets.append((group, stage))
+    return targets
+
+
+@main.command()
+@inputs_option
+@click.option("--cap", "targets", multiple=True, callback=parse_target, metavar="GROUP:STAGE",
+              help="The cap to move: max share of a group at a stage (twice for a grid).")
+@click.option("--scope", type=click.Choice(["direct", "embedded"]), default="direct",
+              show_default=True, help="Count the cap by seller or by upstream origin.")
+@click.option("--basis", type=click.Choice(["volume", "value"]), default="volume",
+              show_default=True, help="Weigh the cap's share by tonnes or by value.")
+@click.option("--exact", is_flag=True, help="The exact cost curve, piece by piece (one cap).")
+@click.option("--from", "start", type=float, help="First value (cap: share in [0, 1]).")
+@click.option("--to", "end", type=float, help="Last value (cap: share in [0, 1]).")
+@click.option("--steps", type=click.IntRange(min=1), help="Points of a grid (default 11).")
+@click.option("--benchmark", metavar="STAGE", help="Sweep a stage's zone benchmark (USD/t).")
+@click.option("--capacity-factor", metavar="GROUP:STAGE",
+              help="Sweep the capacity factor of a group's offers at a stage.")
+@click.option("--zone", "zone_sweep", is_flag=True, help="Compare observer and joined.")
+@click.option("--scenario", help="Sweep within a named scenario of the dataset.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
+              default="table", show_default=True, help="Output format.")
+@click.option("--output", type=click.Path(path_type=Path),
+              help="Write here instead of the terminal (a folder for csv, a file otherwise).")
+@click.option("--plot", type=click.Path(path_type=Path),
+              help="Also draw the sweep (.png or .svg).")
+@click.option("--debug", is_flag=True, help="Show a traceback for unexpected errors.")
+def sweep(inputs, targets, scope, basis, exact, start, end, steps, benchmark, capacity_factor,
+          zone_sweep, scenario, fmt, output, plot, debug) -> None:
+    """Optimal cost against a cap (exact curve or grid), or against a parameter."""
+    inputs = inputs or default_inputs()
+    with _Guard(debug, fmt):
+        mode = _sweep_mode(targets, exact, start, end, steps, benchmark, capacity_factor,
+                           zone_sweep)
+        output_check(fmt, output, inputs)
+        if plot is not None:
+            plot_check(plot, inputs)
+        data = _prepare(inputs, scenario, [], None)
+        with LazyProgress("solving", None if exact else (steps or 11)) as progress:
+            if mode == "cap":
+                check_targets(data, targets, "a stage from stages")
+                result = cap_sweep(data, [CapTarget(g, s, Scope(scope), Basis(basis))
+                                          for g, s in targets], exact, start, end,
+                                   steps or 11, progress)
+            else:
+                setting, target, values = _parameter(mode, benchmark, capacity_factor, start,
+                                                     end, steps or 11)
+                result = parameter_sweep(data, setting, target, values, progress)
+        out = sweep_json(result)
+        emit(fmt, output, lambda: out, lambda: sweep_tables(out))
+        if plot is not None:
+            from .plots import plot_sweep  # matplotlib only when a plot is asked for
+            plot_sweep(out, plot)
+            click.echo(f"wrote plot to {plot}", err=True)
+        click.echo(closing_line(out), err=True)
+        sys.exit({"optimal": EXIT_PLAN, "infeasible": EXIT_INFEASIBLE}.get(result.status,
+                                                                          EXIT_SOLVER))
+
+
+def _sweep_mode(targets, exact, start, end, steps, benchmark, capacity_factor,
+                zone_sweep) -> str:
+    """Which sweep the options ask for; a usage error when they do not fit together."""
+    chosen = [m for m, on in (("cap", bool(targets)), ("benchmark", bool(benchmark)),
+                              ("capacity_factor", bool(capacity_factor)),
+                              ("zone", zone_sweep)) if on]
+    if len(chosen) != 1:
+        raise click.UsageError("sweep one thing: --cap GROUP:STAGE (once, or twice for a "
+                               "grid), --benchmark STAGE, --capacity-factor GROUP:STAGE or "
+                               "--zone")
+    mode = chosen[0]
+    if len(targets) > 2:
+        raise click.UsageError("at most two --cap (a grid over both)")
+    if exact and (mode != "cap" or len(targets) != 1 or steps is not None):
+        raise click.UsageError("--exact takes one --cap and no --steps")
+    if mode == "cap" and any(v is not None and not 0.0 <= v <= 1.0 for v in (start, end)):
+        raise click.UsageError("--from and --to of a cap are shares in [0, 1]")
+    if mode in ("benchmark", "capacity_factor") and (start is None or end is None
+                                                     or min(start, end) < 0):
+        raise click.UsageError(f"--{mode.replace('_', '-')} needs --from and --to (≥ 0)")
+    return mode
+
+
+def _parameter(mode: str, benchmark, capacity_factor, start, end,
+               steps: int) -> tuple[str, str, list[str]]:
+    if mode == "zone":
+        return "zone", "", [ZoneStatus.OBSERVER.value, ZoneStatus.JOINED.value]
+    target = benchmark if mode == "benchmark" else capacity_factor
+    if mode == "capacity_factor" and ":" not in target:
+        raise click.BadParameter(f"{target!r}: expected GROUP:STAGE",
+                                 param_hint="--capacity-factor")
+    return mode, target, [f"{v:.12g}" for v in linear_values(start, end, steps)]
+
+
+def plot_check(path: Path, inputs: Path) -> None:
+    """A usage error unless the plot is a .png or .svg that may be written there."""
+    if path.suffix.lower() not in (".png", ".svg"):
+        raise click.UsageError("--plot writes a .png or .svg file")
+    try:
+        writers.check_target(path, inputs, folder=False)
+    except writers.OutputError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 @main.command()
 @inputs_option
 @click.option("--output", type=click.Path(path_type=Path), required=True,
@@ -189,25 +302,31 @@ def _prepare(inputs: Path, scenario: str | None, caps: list[CapOverride],
         click.echo(str(problem), err=True)
     if scenario:
         data = apply_scenario(data, scenario)
-    stages = {s.stage for s in data.stages} | {"*"}
-    bad = [Problem("--cap", "a stage from stages or *", column="STAGE", value=c.stage)
-           for c in caps if c.stage not in stages]
-    bad += [Problem("--cap", "a country code, a tag from countries.groups, zone, non-zone or "
-                    "each", column="GROUP", value=c.group) for c in caps
-            if not (is_country_code(c.group) or c.group in ("zone", "non-zone", "each")
-                    or any(c.group in k.groups for k in data.countries))]
-    if bad:
-        raise InputError(bad)
-    listed = {c.country for c in data.countries}
-    for cap in caps:
-        if is_country_code(cap.group) and listed and cap.group not in listed:
-            click.echo(str(Problem("--cap", "a country listed in countries (is the code a "
-                                   "typo?)", column="GROUP", value=cap.group,
-                                   severity=Severity.WARNING)), err=True)
+    check_targets(data, [(c.group, c.stage) for c in caps])
     data = apply_caps(data, caps)
     if zone:
         data = replace(data, zone=ZoneStatus(zone))
     return data
+
+
+def check_targets(data: Dataset, targets: list[tuple[str, str]],
+                  stages_allowed: str = "a stage from stages or *") -> None:
+    """``--cap`` groups and stages exist (else exit 2); warn on an unlisted country."""
+    stages = {s.stage for s in data.stages} | {"*"}
+    bad = [Problem("--cap", stages_allowed, column="STAGE", value=stage)
+           for _, stage in targets if stage not in stages]
+    bad += [Problem("--cap", "a country code, a tag from countries.groups, zone, non-zone or "
+                    "each", column="GROUP", value=group) for group, _ in targets
+            if not (is_country_code(group) or group in ("zone", "non-zone", "each")
+                    or any(group in k.groups for k in data.countries))]
+    if bad:
+        raise InputError(bad)
+    listed = {c.country for c in data.countries}
+    for group, _ in targets:
+        if is_country_code(group) and listed and group not in listed:
+            click.echo(str(Problem("--cap", "a country listed in countries (is the code a "
+                                   "typo?)", column="GROUP", value=group,
+                                   severity=Severity.WARNING)), err=True)
 
 
 def emit(fmt: str, path: Path | None, json_object, tables) -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+import time
+
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
@@ -30,6 +34,10 @@ TITLES = {
     "conflicts": "Why no plan exists: these cannot all hold",
     "comparison": "Scenarios side by side",
     "tightest_feasible": "Tightest feasible value of each violated limit",
+    "sweep": "Sweep",
+    "points": "Points solved (USD; usd_per_pp: cost of the next point tighter)",
+    "segments": "Exact curve: one optimal basis per segment (cap from → to, USD, USD/pp)",
+    "breakpoints": "Breakpoints: what changes where the marginal supplier changes",
 }
 HIDDEN = {"unique"}
 
@@ -62,3 +70,30 @@ def _text(value: object) -> str:
             return f"{int(value):,}"
         return f"{value:,.4f}".rstrip("0").rstrip(".") if abs(value) < 1 else f"{value:,.2f}"
     return str(value)
+
+
+class LazyProgress:
+    """A progress bar on stderr that appears once the work has taken a second (and only
+    on a terminal); call it once per finished item."""
+
+    def __init__(self, label: str, total: int | None = None, delay: float = 1.0):
+        self.label, self.total, self.delay = label, total, delay
+        self.start, self.done, self.bar, self.task = time.perf_counter(), 0, None, None
+
+    def __call__(self, _item: object = None) -> None:
+        """One more item done."""
+        self.done += 1
+        if (self.bar is None and sys.stderr.isatty()
+                and time.perf_counter() - self.start > self.delay):
+            self.bar = Progress(console=Console(stderr=True), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=self.total)
+        if self.bar is not None:
+            self.bar.update(self.task, completed=self.done)
+
+    def __enter__(self) -> LazyProgress:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()

@@ -85,10 +85,11 @@ def apply_caps(data: Dataset, caps: list[CapOverride]) -> Dataset:
 
 
 def set_share(data: Dataset, group: str, stage: str, which: str, share: float,
-              origin: str, scope: Scope = Scope.DIRECT) -> Dataset:
-    """Replace ``which`` (max_share/min_share) of the volume-basis limit of ``scope``
+              origin: str, scope: Scope = Scope.DIRECT, basis: Basis = Basis.VOLUME
+              ) -> Dataset:
+    """Replace ``which`` (max_share/min_share) of the limit of ``basis`` and ``scope``
     for exactly this group and stage, or add such a limit; other limits still apply."""
-    key = (group, stage, Basis.VOLUME, scope)
+    key = (group, stage, basis, scope)
     limits = list(data.limits)
     for i, limit in enumerate(limits):
         if limit.key == key:
@@ -96,7 +97,8 @@ def set_share(data: Dataset, group: str, stage: str, which: str, share: float,
                                 **{which: share})
             break
     else:
-        limits.append(Limit(group, stage, scope=scope, origin=origin, **{which: share}))
+        limits.append(Limit(group, stage, basis=basis, scope=scope, origin=origin,
+                            **{which: share}))
     return replace(data, limits=tuple(limits))
 
 

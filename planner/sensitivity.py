@@ -251,6 +251,24 @@ def adjacent_piece(solver: HighsSolver, solution: LpSolution, row: int, total_co
     return _piece(solution, row, total_col, share, u_k, (share, share))
 
 
+def primal_at(solver: HighsSolver, solution: LpSolution, row: int, total_col: int,
+              piece: SharePiece, share: float) -> np.ndarray:
+    """Column values at ``share`` under ``solution``'s basis: x_B(τ) = x_B − τ·x_T·u."""
+    basic = solver.basic_variables()
+    x = solution.col_value.copy()
+    positions = np.flatnonzero(basic == total_col)
+    if positions.size == 0:
+        return x
+    e_row = np.zeros(len(solution.row_value))
+    e_row[row] = 1.0
+    u = solver.basis_solve(e_row)
+    delta = piece.share - share
+    tau = delta / (1.0 + delta * piece.u_k)
+    structural = basic >= 0
+    x[basic[structural]] -= tau * float(solution.col_value[total_col]) * u[structural]
+    return x
+
+
 def _piece(solution: LpSolution, row: int, total_col: int, share: float, u_k: float,
            interval: tuple[float, float]) -> SharePiece:
     rate = float(solution.row_dual[row]) * float(solution.col_value[total_col])

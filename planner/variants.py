@@ -34,8 +34,9 @@ class VariantSolver:
         self.models: dict[tuple, tuple[PlanResult, HighsSolver]] = {}  # by structure
         self.reused = 0
 
-    def solve(self, data: Dataset) -> PlanResult:
-        """Solve ``data`` in full (plan, verification, shadow prices, or diagnosis)."""
+    def solve(self, data: Dataset, sensitivity: bool = True) -> PlanResult:
+        """Solve ``data``: plan and verification, shadow prices unless ``sensitivity``
+        is off, or a diagnosis."""
         if unreachable_demand(data):
             return finish(start(data, self.time_limit)[0], None, self.time_limit)
         key = structure(data)
@@ -47,7 +48,7 @@ class VariantSolver:
             self.reused += 1
         else:
             result, solver = start(data, self.time_limit)
-        result = finish(result, solver, self.time_limit)
+        result = finish(result, solver, self.time_limit, sensitivity)
         self.models[key] = (result, solver)
         return result
 

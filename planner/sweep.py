@@ -1,0 +1,350 @@
+"""Optimal cost against a share cap: exact parametric curves and grid sweeps.
+
+One model is built and compiled once; every point is the same HiGHS instance
+with the cap's coefficient changed (``changeCoeff``: the cap σ multiplies the
+stage total T in the row ``G − σ·T ≤ 0``) and a warm re-solve.
+
+**Exact curve.** While one basis stays optimal the cost is a known function of
+σ (linear-fractional, linear when T is fixed; ``sensitivity.SharePiece``), and
+the interval of σ over which the basis holds comes from the basis itself
+(Sherman–Morrison, no re-solve). The walk solves at the start, records that
+piece over its interval, steps ``STEP`` past the interval's lower end, re-solves
+warm, and repeats down to the end: one solve per piece, so breakpoints + 1
+solves when no basis is degenerate.
+
+Soft limits elsewhere in the dataset are held hard during a sweep (their excess
+is fixed at 0): the curve is that of hard caps.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .diagnosis import extreme_share
+from .engine import RESIDUAL_TOLERANCE
+from .models.build import create_model
+from .models.data import Basis, Bound, Dataset, ScenarioStep, Scope
+from .models.highs import HighsSolver, LpSolution, SolveStatus, compile_lp, solution_residuals
+from .scenarios import apply_step, set_share
+from .sensitivity import SharePiece, basis_share_interval, primal_at
+from .variants import VariantSolver
+
+STEP = 1e-7            # how far past a breakpoint the next piece is solved (share units)
+TONNES_EPS = 1e-9
+MAX_PIECES = 10_000
+CUSHIONS = (0.0, 1e-9, 1e-6, 1e-4, 1e-2)   # tried above the tightest cap until one solves
+
+
+@dataclass(frozen=True)
+class CapTarget:
+    """The cap a sweep moves: the max share of ``group`` at ``stage``."""
+
+    group: str
+    stage: str
+    scope: Scope = Scope.DIRECT
+    basis: Basis = Basis.VOLUME
+
+    def as_dict(self) -> dict:
+        """SPEC §5 ``cap`` object."""
+        return {"group": self.group, "stage": self.stage, "scope": self.scope.value,
+                "basis": self.basis.value}
+
+
+@dataclass(frozen=True)
+class Point:
+    """One solve: the cap(s) or parameter value, its outcome, cost and marginal cost."""
+
+    value: float | str | tuple[float, ...]
+    status: str
+    objective_usd: float | None
+    usd_per_pp: float | None = None
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A piece of the exact curve: one optimal basis from ``cap_from`` to ``cap_to``."""
+
+    cap_from: float
+    cap_to: float
+    piece: SharePiece
+    used: frozenset[str]            # offers and processes with tonnes > 0
+    full: frozenset[str]            # offers and processes at capacity
+
+    def as_dict(self) -> dict:
+        """SPEC §5 segment, with the slope (USD per pp tighter) at both ends."""
+        return {"cap_from": self.cap_from, "cap_to": self.cap_to,
+                "objective_from": self.piece.cost_at(self.cap_from),
+                "objective_to": self.piece.cost_at(self.cap_to),
+                "usd_per_pp_from": -self.piece.rate_at(self.cap_from) / 100,
+                "usd_per_pp_to": -self.piece.rate_at(self.cap_to) / 100,
+                "formula": {"anchor_cap": self.piece.share, "anchor_objective": self.piece.cost,
+                            "rate_usd_per_share": self.piece.rate, "u": self.piece.u_k}}
+
+
+@dataclass
+class Curve:
+    """The exact curve, its breakpoints and how many solves it took."""
+
+    segments: list[Segment] = field(default_factory=list)
+    points: list[Point] = field(default_factory=list)
+    tightest_feasible_cap: float | None = None
+    unconstrained_share: float | None = None
+
+    def breakpoints(self) -> list[dict]:
+        """Where the marginal supplier changes: who enters, leaves, fills or frees up."""
+        out = []
+        for before, after in zip(self.segments, self.segments[1:], strict=False):
+            out.append({"cap": before.cap_to,
+                        "enter": sorted(after.used - before.used),
+                        "leave": sorted(before.used - after.used),
+                        "capacity_full": sorted(after.full - before.full),
+                        "capacity_freed": sorted(before.full - after.full),
+                        "usd_per_pp_above": -before.piece.rate_at(before.cap_to) / 100,
+                        "usd_per_pp_below": -after.piece.rate_at(after.cap_from) / 100})
+        return out
+
+
+class CapSweep:
+    """One built model and HiGHS instance whose cap coefficient(s) a sweep moves."""
+
+    def __init__(self, data: Dataset, targets: list[CapTarget], time_limit: float | None = None):
+        for t in targets:   # make sure each cap is a row of the model
+            data = set_share(data, t.group, t.stage, "max_share", 1.0, "sweep", t.scope, t.basis)
+        self.data, self.targets = data, targets
+        self.built = create_model(data)
+        self.lp = compile_lp(self.built.model)
+        self.solver = HighsSolver(self.lp, time_limit=time_limit)
+        m = self.built.model
+        columns, rows = self.lp.column_of(), self.lp.row_of()
+        for i in m.SOFT_ROWS:   # soft limits are held hard during a sweep
+            col = columns[id(m.excess[i])]
+            self.lp.col_upper[col] = 0.0
+            self.solver.set_col_bounds(col, 0.0, 0.0)
+        self.rows: list[list[tuple[int, int, int]]] = []   # per target: (row, T col, G col)
+        for t in targets:
+            found = [(rows[id(m.share_max[i])],
+                      columns[id(m.supply_total[r.stage, r.limit.basis.value])],
+                      columns[id(m.group_supply[r.aggregate])])
+                     for i, r in enumerate(self.built.share_rows)
+                     if r.bound is Bound.MAX and r.stage == t.stage
+                     and r.limit.key == (t.group, t.stage, t.basis, t.scope)]
+            self.rows.append(found)
+        self.solves = 0
+        self.observer = None    # called with each Point as it is solved (progress display)
+        self._offer_cols = [(o.offer, columns.get(id(m.buy[o.offer]))) for o in data.offers]
+        self._process_cols = [(p.process, columns.get(id(m.make[p.process])))
+                              for p in data.processes]
+
+    # -- one point ---------------------------------------------------------------------
+    def solve_at(self, caps: tuple[float, ...]) -> tuple[Point, LpSolution]:
+        """Set every target's cap and re-solve warm."""
+        for cap, rows in zip(caps, self.rows, strict=True):
+            for row, total, _ in rows:
+                self.lp.set_entry(row, total, -cap)
+                self.solver.set_coefficient(row, total, -cap)
+        solution = self.solver.solve(presolve=False)
+        if solution.status is not SolveStatus.OPTIMAL:   # confirm from a cold start
+            self.solver.clear_basis()
+            solution = self.solver.solve(presolve=True)
+        self.solves += 1
+        point = self._point(caps[0] if len(caps) == 1 else caps, solution)
+        if self.observer is not None:
+            self.observer(point)
+        return point, solution
+
+    def _point(self, value, solution: LpSolution) -> Point:
+        if solution.status is not SolveStatus.OPTIMAL:
+            return Point(value, solution.status.value, None)
+        if max(solution_residuals(self.lp, solution).values()) > RESIDUAL_TOLERANCE:
+            return Point(value, SolveStatus.ERROR.value, None)
+        rate = sum(-float(solution.row_dual[row]) * float(solution.col_value[total]) / 100
+                   for row, total, _ in self.rows[0])
+        return Point(value, "optimal", float(solution.objective), rate + 0.0)
+
+    def default_range(self, k: int) -> tuple[float, float, float | None]:
+        """(start, end, tightest feasible cap) of target ``k`` with the other caps at 1:
+        from where it starts to bind down to the tightest feasible cap (1 → 0 for
+        ``each``, whose countries share one cap)."""
+        if len(self.rows[k]) != 1:
+            return 1.0, 0.0, None
+        (row, total, group), = self.rows[k]
+        tightest = extreme_share(self.lp, row, group, total, 1.0)
+        point, solution = self.solve_at(tuple(1.0 for _ in self.rows))
+        start = 1.0
+        if point.status == "optimal":
+            piece = basis_share_interval(self.solver, self.lp, solution,
+                                         self.solver.basic_variables(), row, total, 1.0)
+            start = piece.interval[0] if piece.rate == 0 else 1.0
+        return start, 0.0 if tightest is None else tightest, tightest
+
+    def grid(self, values: list[tuple[float, ...]]) -> list[Point]:
+        """Every point of a grid, in the order given (warm from the previous one)."""
+        return [self.solve_at(caps)[0] for caps in values]
+
+    # -- the exact curve ---------------------------------------------------------------
+    def tightest_feasible(self) -> float | None:
+        """Smallest feasible cap of the (single) target: the least share the group can
+        have over the plans that meet every other row (Charnes–Cooper LP)."""
+        (row, total, group), = self.rows[0]
+        return extreme_share(self.lp, row, group, total, 1.0)
+
+    def exact(self, start: float | None = None, end: float | None = None) -> Curve:
+        """The exact curve from ``start`` (default: the share the group has when the
+        cap does not bind) down to ``end`` (default: the tightest feasible cap)."""
+        if len(self.rows[0]) != 1:
+            raise ValueError("an exact curve needs one cap row: a country, tag, zone or "
+                             "non-zone, not each")
+        tightest = self.tightest_feasible()
+        curve = Curve(tightest_feasible_cap=tightest)
+        if tightest is None:   # no plan even without the cap
+            curve.points.append(self.solve_at((1.0,))[0])
+            return curve
+        floor = max(tightest, 0.0 if end is None else end)
+        piece = self._piece(1.0 if start is None else start, curve)
+        cap = start
+        if start is None:   # from where the cap starts to bind (the whole range if never)
+            curve.unconstrained_share = piece.interval[0] if piece.rate == 0 else 1.0
+            cap = curve.unconstrained_share if curve.unconstrained_share > floor + 1e-6 else 1.0
+        upper = cap
+        while piece is not None and len(curve.segments) < MAX_PIECES:
+            low = max(piece.interval[0], floor)
+            if low <= floor + 1e-12 and _pole_near(piece, floor):
+                floor = low = self._lowest_solvable(floor, curve)
+            if upper - low > 1e-12:   # a basis optimal at one point only adds no piece
+                curve.segments.append(Segment(upper, low, piece, *self._plan_sets(piece,
+                                                                                  upper, low)))
+            if low <= floor + 1e-12:
+                break
+            upper, piece = low, self._piece(max(low - STEP, floor), curve)
+            if piece is None and low - STEP <= floor:   # the floor itself has no plan
+                floor = self._lowest_solvable(floor, curve)
+                piece = self._piece(floor, curve) if floor < upper else None
+        return curve
+
+    def _lowest_solvable(self, floor: float, curve: Curve) -> float:
+        """The lowest of ``floor`` + CUSHIONS that has a plan: the least share is only
+        known to solver precision, or it is an infimum that a contracted minimum from
+        the group keeps out of reach (the cost rises without bound toward it)."""
+        for cushion in CUSHIONS[1:]:
+            cap = min(floor + cushion, 1.0)
+            point, _ = self.solve_at((cap,))
+            curve.points.append(point)
+            if point.status == "optimal":
+                return cap
+        return 1.0
+
+    def _piece(self, cap: float, curve: Curve) -> SharePiece | None:
+        """Solve at ``cap`` and return its basis's cost function (None: no plan)."""
+        point, solution = self.solve_at((cap,))
+        curve.points.append(point)
+        if point.status != "optimal":
+            return None
+        self._solution = solution
+        (row, total, _), = self.rows[0]
+        return basis_share_interval(self.solver, self.lp, solution,
+                                    self.solver.basic_variables(), row, total, cap)
+
+    def _plan_sets(self, piece: SharePiece, upper: float,
+                   low: float) -> tuple[frozenset[str], frozenset[str]]:
+        """Offers/processes used, and those at capacity, inside the segment (at its
+        midpoint, moved there along the basis: the solved point may be an end)."""
+        (row, total, _), = self.rows[0]
+        x = primal_at(self.solver, self._solution, row, total, piece, (upper + low) / 2)
+        data = self.data
+        capacity = {o.offer: o.capacity_t for o in data.offers}
+        capacity |= {p.process: p.capacity_t for p in data.processes}
+        used, full = set(), set()
+        for name, col in self._offer_cols + self._process_cols:
+            value = 0.0 if col is None else float(x[col])
+            if value > TONNES_EPS:
+                used.add(name)
+                cap = capacity[name]
+                if cap is not None and value >= cap * (1 - 1e-9):
+                    full.add(name)
+        return frozenset(used), frozenset(full)
+
+
+@dataclass
+class SweepResult:
+    """A finished sweep: caps or a parameter, the points solved, the exact curve."""
+
+    points: list[Point]
+    targets: list[CapTarget] = field(default_factory=list)
+    parameter: dict | None = None        # {"setting", "target"} for a parameter sweep
+    curve: Curve | None = None
+    tightest_feasible_cap: float | None = None
+    solves: int = 0
+    seconds: float = 0.0
+
+    @property
+    def status(self) -> str:
+        """Overall: optimal if any point has a plan, error if a solve failed, else infeasible."""
+        statuses = {p.status for p in self.points}
+        if "optimal" in statuses:
+            return "optimal"
+        return "infeasible" if statuses <= {"infeasible"} else "error"
+
+
+def cap_sweep(data: Dataset, targets: list[CapTarget], exact: bool, start: float | None,
+              end: float | None, steps: int, observer=None) -> SweepResult:
+    """A cap sweep: the exact curve of one cap, or a grid over one or two caps (each
+    from ``start`` to ``end``; defaults: from where the cap starts to bind down to the
+    tightest feasible cap, each cap with the other left at 1)."""
+    clock = time.perf_counter()
+    sweep = CapSweep(data, targets)
+    sweep.observer = observer
+    if exact:
+        curve = sweep.exact(start, end)
+        return SweepResult(curve.points, targets, curve=curve,
+                           tightest_feasible_cap=curve.tightest_feasible_cap,
+                           solves=sweep.solves, seconds=time.perf_counter() - clock)
+    ranges = [sweep.default_range(k) for k in range(len(targets))]
+    axes = [linear_values(lo if start is None else start, hi if end is None else end, steps)
+            for lo, hi, _ in ranges]
+    grid = [(v,) for v in axes[0]] if len(axes) == 1 else serpentine(axes[0], axes[1])
+    points = sweep.grid(grid)
+    if len(targets) > 1:
+        points.sort(key=lambda p: (-p.value[0], -p.value[1]))
+    return SweepResult(points, targets, tightest_feasible_cap=ranges[0][2],
+                       solves=sweep.solves, seconds=time.perf_counter() - clock)
+
+
+def _pole_near(piece: SharePiece, share: float) -> bool:
+    """Whether the piece's cost runs off to infinity at ``share`` (1 + δ·u ≈ 0)."""
+    return abs(1.0 + (piece.share - share) * piece.u_k) < 1e-6
+
+
+def linear_values(start: float, end: float, steps: int) -> list[float]:
+    """``steps`` evenly spaced values from ``start`` to ``end`` (both included)."""
+    return [float(v) for v in np.linspace(start, end, steps)] if steps > 1 else [start]
+
+
+def serpentine(first: list[float], second: list[float]) -> list[tuple[float, float]]:
+    """Every pair, the second index running back and forth so each point is next to
+    the previous one (warm starts stay close)."""
+    pairs = []
+    for i, a in enumerate(first):
+        for b in (second if i % 2 == 0 else second[::-1]):
+            pairs.append((a, b))
+    return pairs
+
+
+def parameter_sweep(data: Dataset, setting: str, target: str, values: list[str],
+                    observer=None) -> SweepResult:
+    """Cost at each value of a scenario setting (``benchmark``, ``capacity_factor``,
+    ``zone``), on one built model where the structure allows (``VariantSolver``)."""
+    clock = time.perf_counter()
+    variants = VariantSolver()
+    points = []
+    for value in values:
+        variant = apply_step(data, ScenarioStep("sweep", setting, target, value, "sweep"))
+        result = variants.solve(variant, sensitivity=False)
+        points.append(Point(value, "optimal" if result.optimal else result.status.value,
+                            result.cost_usd if result.optimal else None))
+        if observer is not None:
+            observer(points[-1])
+    return SweepResult(points, parameter={"setting": setting, "target": target},
+                       solves=len(points), seconds=time.perf_counter() - clock)
