@@ -206,14 +206,19 @@ class SharePiece:
     interval: tuple[float, float]   # σ' over which the basis stays optimal, within [0, 1]
 
     def cost_at(self, share: float) -> float:
-        """Optimal cost at ``share`` (inside ``interval``)."""
+        """Optimal cost at ``share`` (inside ``interval``; +∞ at or past the pole
+        1 + δ·u_k = 0, where this basis can no longer hold)."""
         delta = self.share - share
-        return self.cost - self.rate * delta / (1.0 + delta * self.u_k)
+        denominator = 1.0 + delta * self.u_k
+        return self.cost - self.rate * delta / denominator if denominator > 0 else INF
 
     def rate_at(self, share: float) -> float:
-        """d(cost)/dσ' at ``share`` (inside ``interval``)."""
+        """d(cost)/dσ' at ``share`` (inside ``interval``; ±∞ at or past the pole)."""
         delta = self.share - share
-        return self.rate / (1.0 + delta * self.u_k) ** 2
+        denominator = 1.0 + delta * self.u_k
+        if denominator <= 0:
+            return -INF if self.rate < 0 else INF
+        return self.rate / denominator ** 2
 
 
 def basis_share_interval(solver: HighsSolver, lp: LinearProgram, solution: LpSolution,
