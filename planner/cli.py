@@ -220,12 +220,16 @@ def sweep(inputs, targets, scope, basis, exact, start, end, steps, benchmark, ca
             else:
                 setting, target, values = _parameter(mode, benchmark, capacity_factor, start,
                                                      end, steps or 11)
+                if setting == "benchmark" and data.zone is ZoneStatus.OBSERVER:
+                    click.echo("note: benchmarks apply only when the buyer has joined the "
+                               "zone; the buyer is an observer here (try --scenario joined)",
+                               err=True)
                 result = parameter_sweep(data, setting, target, values, progress)
         out = sweep_json(result)
         emit(fmt, output, lambda: out, lambda: sweep_tables(out))
         if plot is not None:
             from .plots import plot_sweep  # matplotlib only when a plot is asked for
-            plot_sweep(out, plot)
+            plot_sweep(out, plot, names={c.country: c.name for c in data.countries if c.name})
             click.echo(f"wrote plot to {plot}", err=True)
         click.echo(closing_line(out), err=True)
         sys.exit({"optimal": EXIT_PLAN, "infeasible": EXIT_INFEASIBLE}.get(result.status,

@@ -35,7 +35,7 @@ TITLES = {
     "comparison": "Scenarios side by side",
     "tightest_feasible": "Tightest feasible value of each violated limit",
     "sweep": "Sweep",
-    "points": "Points solved (USD; usd_per_pp: cost of the next point tighter)",
+    "points": "Points solved (USD; usd_per_pp: marginal cost of tightening at that cap)",
     "segments": "Exact curve: one optimal basis per segment (cap from → to, USD, USD/pp)",
     "breakpoints": "Breakpoints: what changes where the marginal supplier changes",
 }

@@ -303,7 +303,7 @@ def cap_sweep(data: Dataset, targets: list[CapTarget], exact: bool, start: float
                            solves=sweep.solves, seconds=time.perf_counter() - clock)
     ranges = [sweep.default_range(k) for k in range(len(targets))]
     axes = [linear_values(lo if start is None else start, hi if end is None else end, steps)
-            for lo, hi, _ in ranges]
+            for lo, hi in ((lo if lo - hi > 1e-9 else 1.0, hi) for lo, hi, _ in ranges)]
     grid = [(v,) for v in axes[0]] if len(axes) == 1 else serpentine(axes[0], axes[1])
     points = sweep.grid(grid)
     if len(targets) > 1:

@@ -30,8 +30,9 @@ def sweep_json(result: SweepResult) -> dict:
         out["segments"] = [{k: _clean(v, 9 if k.startswith("cap") else 6)
                             if not isinstance(v, dict) else v
                             for k, v in s.as_dict().items()} for s in result.curve.segments]
-        out["breakpoints"] = [{k: _clean(v) if isinstance(v, float) else v
-                               for k, v in b.items()} for b in result.curve.breakpoints()]
+        out["breakpoints"] = [{k: _clean(v, 9 if k == "cap" else 6) if isinstance(v, float)
+                               else v for k, v in b.items()}
+                              for b in result.curve.breakpoints()]
         out["unconstrained_share"] = _clean(result.curve.unconstrained_share)
     out["solves"] = result.solves
     out["seconds"] = round(result.seconds, 3)
