@@ -25,6 +25,7 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 
 import highspy
 import numpy as np
@@ -79,11 +80,24 @@ class LinearProgram:
         """(rows, columns)."""
         return self.A.shape
 
+    @cached_property
+    def magnitude(self) -> sparse.csc_array:
+        """|A| entrywise, for residual scales (cached; ``set_entry`` keeps it in step)."""
+        return abs(self.A)
+
     def set_entry(self, row: int, col: int, value: float) -> None:
         """Change (or add) one matrix entry in place."""
+        start, end = self.A.indptr[col], self.A.indptr[col + 1]
+        hits = np.flatnonzero(self.A.indices[start:end] == row)
+        if hits.size:   # an existing entry: same sparsity, so |A| stays aligned
+            self.A.data[start + hits[0]] = value
+            if "magnitude" in self.__dict__:
+                self.magnitude.data[start + hits[0]] = abs(value)
+            return
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", sparse.SparseEfficiencyWarning)
             self.A[row, col] = value
+        self.__dict__.pop("magnitude", None)
 
     def row_of(self) -> dict[int, int]:
         """Map id(ConstraintData) → row index."""
@@ -329,11 +343,11 @@ def solution_residuals(lp: LinearProgram, sol: LpSolution) -> dict[str, float]:
     """
     x, y, z = sol.col_value, sol.row_dual, sol.col_dual
     ax = lp.A @ x
-    scale = 1.0 + abs(lp.A) @ np.abs(x)   # size of the terms, not of their (cancelling) sum
+    scale = 1.0 + lp.magnitude @ np.abs(x)   # size of the terms, not of their (cancelling) sum
     primal = max(_violation(ax, lp.row_lower, lp.row_upper, scale),
                  _violation(x, lp.col_lower, lp.col_upper, 1.0 + np.abs(x)))
     stationarity = lp.c - lp.A.T @ y - z
-    dual_scale = 1.0 + np.max(np.abs(lp.c), initial=0.0) + abs(lp.A).T @ np.abs(y)
+    dual_scale = 1.0 + np.max(np.abs(lp.c), initial=0.0) + lp.magnitude.T @ np.abs(y)
     dual = float(np.max(np.abs(stationarity) / dual_scale, initial=0.0))
     dual = max(dual, _wrong_sign(y, lp.row_lower, lp.row_upper),
                _wrong_sign(z, lp.col_lower, lp.col_upper))
