@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test test-fast conformance bench inputs-xlsx clean
+.PHONY: demo test test-fast conformance bench bench-sweep inputs-xlsx clean
 
 $(BIN)/planner: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ conformance: $(BIN)/planner
 
 bench: $(BIN)/planner
 	$(BIN)/python bench/benchmark.py
+
+bench-sweep: $(BIN)/planner
+	cd bench && ../$(BIN)/python sweep_benchmark.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
