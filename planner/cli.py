@@ -180,10 +180,12 @@ def parse_target(_ctx, _param, values: tuple[str, ...]) -> list[tuple[str, str]]
 @inputs_option
 @click.option("--cap", "targets", multiple=True, callback=parse_target, metavar="GROUP:STAGE",
               help="The cap to move: max share of a group at a stage (twice for a grid).")
-@click.option("--scope", type=click.Choice(["direct", "embedded"]), default="direct",
-              show_default=True, help="Count the cap by seller or by upstream origin.")
-@click.option("--basis", type=click.Choice(["volume", "value"]), default="volume",
-              show_default=True, help="Weigh the cap's share by tonnes or by value.")
+@click.option("--scope", type=click.Choice(["direct", "embedded"]),
+              help="Count the cap by seller or by upstream origin (default: as the "
+                   "dataset's limit for that group and stage, else direct).")
+@click.option("--basis", type=click.Choice(["volume", "value"]),
+              help="Weigh the cap's share by tonnes or by value (default: as the dataset's "
+                   "limit, else volume).")
 @click.option("--exact", is_flag=True, help="The exact cost curve, piece by piece (one cap).")
 @click.option("--from", "start", type=float, help="First value (cap: share in [0, 1]).")
 @click.option("--to", "end", type=float, help="Last value (cap: share in [0, 1]).")
@@ -214,7 +216,7 @@ def sweep(inputs, targets, scope, basis, exact, start, end, steps, benchmark, ca
         with LazyProgress("solving", None if exact else (steps or 11)) as progress:
             if mode == "cap":
                 check_targets(data, targets, "a stage from stages")
-                result = cap_sweep(data, [CapTarget(g, s, Scope(scope), Basis(basis))
+                result = cap_sweep(data, [cap_target(data, g, s, scope, basis)
                                           for g, s in targets], exact, start, end,
                                    steps or 11, progress)
             else:
@@ -234,6 +236,19 @@ def sweep(inputs, targets, scope, basis, exact, start, end, steps, benchmark, ca
         click.echo(closing_line(out), err=True)
         sys.exit({"optimal": EXIT_PLAN, "infeasible": EXIT_INFEASIBLE}.get(result.status,
                                                                           EXIT_SOLVER))
+
+
+def cap_target(data: Dataset, group: str, stage: str, scope: str | None,
+               basis: str | None) -> CapTarget:
+    """The cap to sweep: scope and basis as given, else as the dataset's one max-share
+    limit for exactly this group and stage, else direct and volume."""
+    limits = [lim for lim in data.limits if (lim.group, lim.stage) == (group, stage)
+              and lim.max_share is not None and (scope is None or lim.scope.value == scope)
+              and (basis is None or lim.basis.value == basis)]
+    found = limits[0] if len(limits) == 1 else None
+    return CapTarget(group, stage,
+                     Scope(scope) if scope else (found.scope if found else Scope.DIRECT),
+                     Basis(basis) if basis else (found.basis if found else Basis.VOLUME))
 
 
 def _sweep_mode(targets, exact, start, end, steps, benchmark, capacity_factor,

@@ -232,3 +232,20 @@ def test_cli_all_points_infeasible_exits_1():
                        "--format", "json")
     assert result.exit_code == 1, result.output
     assert json.loads(result.stdout)["status"] == "infeasible"
+
+
+def test_cap_takes_scope_and_basis_from_the_dataset_limit(tmp_path: Path):
+    """``--cap CN:magnet`` on a dataset whose only CN:magnet cap is embedded and by
+    value sweeps that cap; ``--scope`` / ``--basis`` override it."""
+    folder = tmp_path / "data"
+    CliRunner().invoke(main, ["convert", "--inputs", str(default_inputs()), "--output",
+                              str(folder)])
+    (folder / "limits.csv").write_text("group,stage,max_share,basis,scope\n"
+                                       "CN,magnet,0.8,value,embedded\n", encoding="utf-8")
+    found = sweep_cli("--inputs", str(folder), "--cap", "CN:magnet", "--steps", "2",
+                      "--format", "json")
+    assert json.loads(found.stdout)["cap"] == {"group": "CN", "stage": "magnet",
+                                               "scope": "embedded", "basis": "value"}
+    given = sweep_cli("--inputs", str(folder), "--cap", "CN:magnet", "--scope", "direct",
+                      "--steps", "2", "--format", "json")
+    assert json.loads(given.stdout)["cap"]["scope"] == "direct"
