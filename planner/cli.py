@@ -162,7 +162,8 @@ def compare(inputs, names, fmt, output) -> None:
         emit(fmt, output, lambda: report,
              lambda: {"comparison": comparison_rows(report, stages)})
         solved = sum(c["status"] == "optimal" for c in report["columns"])
-        click.echo(f"compared {len(wanted)} scenarios: {solved} with a plan", err=True)
+        click.echo(f"compared {len(wanted)} scenario(s): {solved} with a plan", err=True)
+        sys.exit(EXIT_PLAN if solved else EXIT_INFEASIBLE)
 
 
 def parse_target(_ctx, _param, values: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -216,6 +217,9 @@ def sweep(inputs, targets, scope, basis, exact, start, end, steps, benchmark, ca
         with LazyProgress("solving", None if exact else (steps or 11)) as progress:
             if mode == "cap":
                 check_targets(data, targets, "a stage from stages")
+                if any(lim.max_cost_usd_per_pp is not None for lim in data.limits):
+                    click.echo("note: soft limits in the dataset are held hard during a cap "
+                               "sweep", err=True)
                 result = cap_sweep(data, [cap_target(data, g, s, scope, basis)
                                           for g, s in targets], exact, start, end,
                                    steps or 11, progress)
@@ -262,10 +266,16 @@ def _sweep_mode(targets, exact, start, end, steps, benchmark, capacity_factor,
                                "grid), --benchmark STAGE, --capacity-factor GROUP:STAGE or "
                                "--zone")
     mode = chosen[0]
-    if len(targets) > 2:
-        raise click.UsageError("at most two --cap (a grid over both)")
+    if len(targets) > 2 or len(set(targets)) != len(targets):
+        raise click.UsageError("at most two different --cap (a grid over both)")
     if exact and (mode != "cap" or len(targets) != 1 or steps is not None):
-        raise click.UsageError("--exact takes one --cap and no --steps")
+        raise click.UsageError("--exact sweeps one --cap (and takes no --steps)")
+    if exact and (targets[0][0] == "each" or targets[0][1] == "*"):
+        raise click.UsageError("--exact needs a cap that is one row: a country, tag, zone or "
+                               "non-zone at one stage (each and stage * give one row per "
+                               "country or stage; sweep them on a grid)")
+    if mode == "zone" and (start is not None or end is not None or steps is not None):
+        raise click.UsageError("--zone compares observer and joined: no --from/--to/--steps")
     if mode == "cap" and any(v is not None and not 0.0 <= v <= 1.0 for v in (start, end)):
         raise click.UsageError("--from and --to of a cap are shares in [0, 1]")
     if mode in ("benchmark", "capacity_factor") and (start is None or end is None
@@ -290,7 +300,7 @@ def plot_check(path: Path, inputs: Path) -> None:
     if path.suffix.lower() not in (".png", ".svg"):
         raise click.UsageError("--plot writes a .png or .svg file")
     try:
-        writers.check_target(path, inputs, folder=False)
+        writers.check_target(path, inputs, folder=False, flag="--plot")
     except writers.OutputError as exc:
         raise click.UsageError(str(exc)) from None
 

@@ -33,24 +33,25 @@ def columns_of(rows: list[dict]) -> list[str]:
     return list(dict.fromkeys(key for row in rows for key in row))
 
 
-def check_target(path: Path, inputs: Path, folder: bool) -> None:
+def check_target(path: Path, inputs: Path, folder: bool, flag: str = "--output") -> None:
     """Refuse, before any work, a target inside the inputs or one that cannot be written.
 
-    ``folder``: the output is a folder of files (CSV) rather than one file.
+    ``folder``: the output is a folder of files (CSV) rather than one file; ``flag``
+    names the option in messages.
     """
     target, source = path.resolve(), inputs.resolve()
     if target == source or source in target.parents or (
             source.is_dir() and target.parent == source):
-        raise OutputError(f"--output {path} would write into the input dataset {inputs}; "
+        raise OutputError(f"{flag} {path} would write into the input dataset {inputs}; "
                           "choose a path outside it")
     if folder and target.exists() and not target.is_dir():
-        raise OutputError(f"--output {path} exists and is not a folder (CSV output is a "
+        raise OutputError(f"{flag} {path} exists and is not a folder (CSV output is a "
                           "folder of files)")
     if not folder and target.is_dir():
-        raise OutputError(f"--output {path} is a folder; give a file name")
+        raise OutputError(f"{flag} {path} is a folder; give a file name")
     parent = next((p for p in target.parents if p.exists()), None)
     if parent is not None and not parent.is_dir():
-        raise OutputError(f"--output {path}: {parent} is a file, not a folder")
+        raise OutputError(f"{flag} {path}: {parent} is a file, not a folder")
 
 
 def write_text(path: Path, text: str) -> None:

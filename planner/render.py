@@ -35,7 +35,8 @@ TITLES = {
     "comparison": "Scenarios side by side",
     "tightest_feasible": "Tightest feasible value of each violated limit",
     "sweep": "Sweep",
-    "points": "Points solved (USD; usd_per_pp: marginal cost of tightening at that cap)",
+    "points": "Points solved (objective in USD; usd_per_pp for a cap: its dual at that "
+              "point, one side's rate where the point is a breakpoint)",
     "segments": "Exact curve: one optimal basis per segment (cap from → to, USD, USD/pp)",
     "breakpoints": "Breakpoints: what changes where the marginal supplier changes",
 }

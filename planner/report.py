@@ -123,9 +123,10 @@ def totals(result: PlanResult, stages: list[dict]) -> dict[str, float]:
         out["penalty_usd"] = _clean(result.penalty_usd, 2)
         out["total_with_penalties_usd"] = _clean(result.solution.objective, 2)
     other = result.other_zone_objective  # same feasible set: only prices differ
-    if other is not None:
-        joined, observer = (total, other) if result.data.zone.value == "joined" else (
-            other, total)
+    if other is not None:   # both optima as solved (with penalties, if soft limits pass)
+        this = float(result.solution.objective)
+        joined, observer = (this, other) if result.data.zone.value == "joined" else (
+            other, this)
         out["cost_of_joining_usd"] = _clean(joined - observer, 2)
     return out
 
@@ -258,8 +259,8 @@ def limit_prices(result: PlanResult) -> list[dict]:
         if row.penalty_usd_per_pp is not None:
             record |= _soft_fields(result, i, total)
         if share_range is not None:
-            record |= {"valid_from": _clean(share_range.valid_from),
-                       "valid_to": _clean(share_range.valid_to),
+            low, high = _headline_range(row.bound, share_range)
+            record |= {"valid_from": _clean(low), "valid_to": _clean(high),
                        "unique": share_range.unique}
             if not share_range.unique:
                 record |= _one_sided_pp(row.bound, share_range)
@@ -279,6 +280,15 @@ def _soft_fields(result: PlanResult, i: int, total: float) -> dict:
             "max_cost_usd_per_pp": _clean(result.built.share_rows[i].penalty_usd_per_pp),
             "exceeded_pp": _clean(100.0 * excess / total) if total > 0 else 0.0,
             "penalty_usd": _clean(m.penalty[i] * excess, 2)}
+
+
+def _headline_range(bound: Bound, share_range) -> tuple[float, float]:
+    """Where the headline rate (one pp tighter) holds: the optimal basis's interval, or
+    at a degenerate optimum the interval of the basis just on the tighter side."""
+    side = share_range.range_down if bound is Bound.MAX else share_range.range_up
+    if share_range.unique or side is None:
+        return share_range.valid_from, share_range.valid_to
+    return side
 
 
 def _whole_cost(result: PlanResult, i: int) -> float | None:

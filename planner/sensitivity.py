@@ -52,13 +52,16 @@ class RowRate:
 @dataclass(frozen=True)
 class ShareRange:
     """Interval of the share value over which the optimal basis holds, and the
-    one-sided rates d(cost)/dσ (USD per unit share) where it ends at σ itself."""
+    one-sided rates d(cost)/dσ (USD per unit share) where it ends at σ itself, with
+    the interval over which each one-sided rate holds (None: not measured)."""
 
     valid_from: float
     valid_to: float
     unique: bool
     rate_down: float
     rate_up: float
+    range_down: tuple[float, float] | None = None
+    range_up: tuple[float, float] | None = None
 
 
 class Sensitivity:
@@ -159,34 +162,39 @@ class Sensitivity:
                                      total_col, share)
         rate, (low, high) = piece.rate, piece.interval   # rate: d(cost)/dσ at the basis
         step = 1e-5
-        rate_down = rate_up = rate
+        (rate_down, range_down), (rate_up, range_up) = (rate, None), (rate, None)
         if share - low <= SHARE_TOLERANCE and share > 0:
-            rate_down = self._share_rate(row, total_col, share, -min(step, share))
+            rate_down, range_down = self._share_rate(row, total_col, share, -min(step, share))
         if high - share <= SHARE_TOLERANCE and share < 1:
-            rate_up = self._share_rate(row, total_col, share, min(step, 1 - share))
+            rate_up, range_up = self._share_rate(row, total_col, share, min(step, 1 - share))
         unique = _close(rate_down, rate) and _close(rate_up, rate)
-        return ShareRange(low, high, unique, rate_down, rate_up)
+        return ShareRange(low, high, unique, rate_down, rate_up, range_down, range_up)
 
-    def _share_rate(self, row: int, col: int, share: float, step: float) -> float:
+    def _share_rate(self, row: int, col: int, share: float,
+                    step: float) -> tuple[float, tuple[float, float] | None]:
         """One-sided d(cost)/dσ at σ toward σ + step: the derivative at σ of the cost
-        function of the basis optimal at σ + step (exact, no difference quotient);
-        ±∞ when no plan exists there or that function does not meet the optimum at σ
-        (the cost jumps at σ)."""
+        function of the basis optimal at σ + step (exact, no difference quotient), and
+        the interval of σ over which that basis holds; ±∞ (and no interval) when no
+        plan exists there or that function does not meet the optimum at σ (the cost
+        jumps at σ)."""
         base = self.solution.objective
+        self.lp.set_entry(row, col, -(share + step))
         self.solver.set_coefficient(row, col, -(share + step))
         self.solver.set_basis(self.base_basis)
         moved = self.solver.solve(presolve=False)
+        rate, interval = _rate(None, base, step), None
         if moved.status is SolveStatus.OPTIMAL:
-            piece = adjacent_piece(self.solver, moved, row, col, share + step)
-            jump = abs(piece.cost_at(share) - base) > 1e-9 * max(1.0, abs(base))
-            rising = (moved.objective - base) / step > 0
-            rate = (INF if rising else -INF) if jump else piece.rate_at(share)
-        else:
-            rate = _rate(None, base, step)
+            piece = basis_share_interval(self.solver, self.lp, moved,
+                                         self.solver.basic_variables(), row, col, share + step)
+            if abs(piece.cost_at(share) - base) > 1e-9 * max(1.0, abs(base)):   # a jump
+                rate = INF if (moved.objective - base) / step > 0 else -INF
+            else:
+                rate, interval = piece.rate_at(share), piece.interval
+        self.lp.set_entry(row, col, -share)
         self.solver.set_coefficient(row, col, -share)
         self.solver.set_basis(self.base_basis)
         self.solver.run(presolve=False)
-        return rate
+        return rate, interval
 
 
 @dataclass(frozen=True)
@@ -241,19 +249,6 @@ def basis_share_interval(solver: HighsSolver, lp: LinearProgram, solution: LpSol
     low = max(0.0, share - _delta(tau_high, u_k))
     high = min(1.0, share - _delta(tau_low, u_k))
     return _piece(solution, row, total_col, share, u_k, (low, high))
-
-
-def adjacent_piece(solver: HighsSolver, solution: LpSolution, row: int, total_col: int,
-                   share: float) -> SharePiece:
-    """The cost function of ``solution``'s basis (its interval not computed)."""
-    basic = solver.basic_variables()
-    positions = np.flatnonzero(basic == total_col)
-    if positions.size == 0:
-        return SharePiece(share, solution.objective, 0.0, 0.0, (share, share))
-    e_row = np.zeros(len(solution.row_value))
-    e_row[row] = 1.0
-    u_k = float(solver.basis_solve(e_row)[int(positions[0])])
-    return _piece(solution, row, total_col, share, u_k, (share, share))
 
 
 def primal_at(solver: HighsSolver, solution: LpSolution, row: int, total_col: int,

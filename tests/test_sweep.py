@@ -249,3 +249,23 @@ def test_cap_takes_scope_and_basis_from_the_dataset_limit(tmp_path: Path):
     given = sweep_cli("--inputs", str(folder), "--cap", "CN:magnet", "--scope", "direct",
                       "--steps", "2", "--format", "json")
     assert json.loads(given.stdout)["cap"]["scope"] == "direct"
+
+
+def test_solve_at_a_breakpoint_reports_the_tighter_side_and_its_range(solve):
+    """At a breakpoint of the exact curve, ``solve`` says the rate is not unique, heads
+    with the rate of the segment below (tighter) and gives that segment's range; the
+    looser rate is the segment above's."""
+    data, _ = load(default_inputs())
+    curve = CapSweep(data, [CapTarget("CN", "magnet")]).exact()
+    for above, below in zip(curve.segments, curve.segments[1:], strict=False):
+        tighter = -below.piece.rate_at(below.cap_from) / 100
+        looser = -above.piece.rate_at(above.cap_to) / 100
+        if abs(tighter - looser) <= 1e-6 * tighter:
+            continue   # the basis changes but the rate does not
+        row = solve(set_share(data, "CN", "magnet", "max_share", above.cap_to, "t")).limit(
+            "CN", "magnet")
+        assert row["unique"] is False
+        assert row["usd_per_pp"] == pytest.approx(tighter, rel=1e-9)
+        assert row["usd_per_pp_looser"] == pytest.approx(looser, rel=1e-9)
+        assert row["valid_to"] == pytest.approx(above.cap_to, abs=1e-9)
+        assert below.cap_to - 1e-9 <= row["valid_from"] < row["valid_to"]
