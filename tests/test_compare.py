@@ -155,3 +155,16 @@ def test_compare_reports_embedded_china_share_and_scope_of_limits():
     assert columns["base"]["cn_embedded_share"]["magnet"] >= columns["base"]["cn_share"]["magnet"]
     assert any("embedded" in b["limit"] for b in eu["binding_limits"])
     assert eu["reused_model"] is False
+
+
+def test_exit_1_when_no_scenario_has_a_plan(tmp_path: Path):
+    folder = tmp_path / "tiny"
+    shutil.copytree(TINY, folder)
+    with (folder / "scenarios.csv").open("a", encoding="utf-8") as handle:
+        handle.write("impossible,max_share,CN:oxide,0\nimpossible,max_share,AU:oxide,0\n")
+    result = CliRunner().invoke(main, ["compare", "--inputs", str(folder), "impossible",
+                                       "--format", "json"])
+    assert result.exit_code == 1, result.output
+    (column,) = json.loads(result.stdout)["columns"]
+    assert column["status"] == "infeasible"
+    assert "CN:oxide" in column["diagnosis"]

@@ -221,6 +221,10 @@ def test_cli_grid_zone_and_capacity_factor(tmp_path: Path):
     ["--cap", "CN:ore"],                                  # unknown stage
     ["--benchmark", "oxide"],                             # no --from/--to
     ["--cap", "CN:oxide", "--exact", "--plot", "curve.txt"],
+    ["--cap", "each:oxide", "--exact"],                   # many rows: grid only
+    ["--cap", "CN:*", "--exact"],
+    ["--cap", "CN:oxide", "--cap", "CN:oxide"],           # the same cap twice
+    ["--zone", "--steps", "3"],                           # nothing to step
 ])
 def test_cli_usage_errors_exit_2(args):
     result = sweep_cli("--inputs", str(TINY), *args)
