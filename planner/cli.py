@@ -216,7 +216,7 @@ def sweep(inputs, targets, scope, basis, exact, start, end, steps, benchmark, ca
         data = _prepare(inputs, scenario, [], None)
         with LazyProgress("solving", None if exact else (steps or 11)) as progress:
             if mode == "cap":
-                check_targets(data, targets, "a stage from stages")
+                check_targets(data, targets)
                 if any(lim.max_cost_usd_per_pp is not None for lim in data.limits):
                     click.echo("note: soft limits in the dataset are held hard during a cap "
                                "sweep", err=True)
@@ -226,6 +226,11 @@ def sweep(inputs, targets, scope, basis, exact, start, end, steps, benchmark, ca
             else:
                 setting, target, values = _parameter(mode, benchmark, capacity_factor, start,
                                                      end, steps or 11)
+                if setting == "benchmark" and (bad := stage_problems(
+                        data, [target], "--benchmark", any_stage=False)):
+                    raise InputError(bad)
+                if setting == "capacity_factor":
+                    check_targets(data, [tuple(target.split(":", 1))], "--capacity-factor")
                 if setting == "benchmark" and data.zone is ZoneStatus.OBSERVER:
                     click.echo("note: benchmarks apply only when the buyer has joined the "
                                "zone; the buyer is an observer here (try --scenario joined)",
@@ -338,15 +343,26 @@ def _prepare(inputs: Path, scenario: str | None, caps: list[CapOverride],
     return data
 
 
-def check_targets(data: Dataset, targets: list[tuple[str, str]],
-                  stages_allowed: str = "a stage from stages or *") -> None:
-    """``--cap`` groups and stages exist (else exit 2); warn on an unlisted country."""
-    stages = {s.stage for s in data.stages} | {"*"}
-    bad = [Problem("--cap", stages_allowed, column="STAGE", value=stage)
-           for _, stage in targets if stage not in stages]
-    bad += [Problem("--cap", "a country code, a tag from countries.groups, zone, non-zone or "
-                    "each", column="GROUP", value=group) for group, _ in targets
-            if not (is_country_code(group) or group in ("zone", "non-zone", "each")
+def stage_problems(data: Dataset, stages: list[str], flag: str,
+                   any_stage: bool = True) -> list[Problem]:
+    """A problem for each stage that is not a stage of the dataset (nor ``*`` where
+    ``any_stage`` allows it)."""
+    names = sorted(s.stage for s in data.stages)
+    allowed = {*names, "*"} if any_stage else set(names)
+    expected = f"a stage from stages ({', '.join(names)})" + (" or *" if any_stage else "")
+    return [Problem(flag, expected, column="STAGE", value=stage)
+            for stage in stages if stage not in allowed]
+
+
+def check_targets(data: Dataset, targets: list[tuple[str, str]], flag: str = "--cap") -> None:
+    """Groups and stages of ``--cap`` (or ``--capacity-factor``, where the group may be
+    ``*``) exist, else exit 2; warn on an unlisted country."""
+    special = {"zone", "non-zone", "each"} if flag == "--cap" else {"zone", "non-zone", "*"}
+    bad = stage_problems(data, [stage for _, stage in targets], flag)
+    bad += [Problem(flag, "a country code, a tag from countries.groups, "
+                    + ", ".join(sorted(special)), column="GROUP", value=group)
+            for group, _ in targets
+            if not (is_country_code(group) or group in special
                     or any(group in k.groups for k in data.countries))]
     if bad:
         raise InputError(bad)

@@ -7,6 +7,7 @@ the command line apply after the scenario's rows.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from difflib import get_close_matches
 
 from .models.data import (
     ALL_STAGES,
@@ -46,9 +47,12 @@ def apply_scenario(data: Dataset, name: str) -> Dataset:
     """The base dataset with scenario ``name``'s rows applied in order."""
     steps = [s for s in data.scenarios if s.scenario == name]
     if not steps:
-        known = ", ".join(scenario_names(data)) or "none defined"
-        raise InputError([Problem("scenarios", f"a scenario defined in the dataset ({known})",
-                                  column="scenario", value=name)])
+        names = scenario_names(data)
+        close = get_close_matches(name, names, n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        known = ", ".join(names) or "none defined"
+        raise InputError([Problem("scenarios", f"{hint}a scenario defined in the dataset "
+                                  f"({known})", column="scenario", value=name)])
     for step in steps:
         data = apply_step(data, step)
     return replace(data, name=f"{data.name} [{name}]" if data.name else name)

@@ -479,3 +479,9 @@ def test_unwritable_output_is_a_usage_error(tmp_path, fmt, target):
     assert "Traceback" not in result.output
     assert "internal error" not in result.output
     assert result.exit_code == 2, result.output
+
+
+def test_unknown_scenario_suggests_the_closest_name():
+    result = CliRunner().invoke(main, ["solve", "--scenario", "jioned"])
+    assert result.exit_code == 2
+    assert "did you mean joined?" in result.output

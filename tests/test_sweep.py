@@ -225,10 +225,15 @@ def test_cli_grid_zone_and_capacity_factor(tmp_path: Path):
     ["--cap", "CN:*", "--exact"],
     ["--cap", "CN:oxide", "--cap", "CN:oxide"],           # the same cap twice
     ["--zone", "--steps", "3"],                           # nothing to step
+    ["--benchmark", "oxides", "--from", "1", "--to", "2"],  # unknown stage, named
+    ["--capacity-factor", "CN:oxides", "--from", "1", "--to", "2"],
 ])
 def test_cli_usage_errors_exit_2(args):
     result = sweep_cli("--inputs", str(TINY), *args)
     assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    if any(a.endswith("oxides") for a in args):
+        assert "a stage from stages (magnet, oxide)" in result.output
 
 
 def test_cli_all_points_infeasible_exits_1():
