@@ -37,6 +37,8 @@ TITLES = {
     "sweep": "Sweep",
     "points": "Points solved (objective in USD; usd_per_pp for a cap: its dual at that "
               "point, one side's rate where the point is a breakpoint)",
+    "walk": "Solves of the exact walk (each just past a breakpoint, or a check of the "
+            "tightest cap; read the curve from the segments)",
     "segments": "Exact curve: one optimal basis per segment (cap from → to, USD, USD/pp)",
     "breakpoints": "Breakpoints: what changes where the marginal supplier changes",
 }

@@ -57,7 +57,7 @@ def sweep_tables(out: dict) -> dict[str, list[dict]]:
     summary += [{"key": key, "value": out[key]} for key in
                 ("status", "tightest_feasible_cap", "unconstrained_share", "solves", "seconds")
                 if key in out]
-    tables = {"sweep": summary, "points": out["points"]}
+    tables = {"sweep": summary, "walk" if "segments" in out else "points": out["points"]}
     if "segments" in out:
         tables["segments"] = [{k: v for k, v in s.items() if k != "formula"}
                               for s in out["segments"]]
