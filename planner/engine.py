@@ -195,30 +195,59 @@ def _add_context(result: PlanResult, solver: HighsSolver) -> None:
 
 def _settle_penalties(result: PlanResult, solver: HighsSolver,
                       time_limit: float | None) -> PlanResult:
-    """Soft limits: re-solve warm until each penalty is priced at the plan's own total.
+    """Soft limits: price each penalty at the plan's own stage total.
 
     A willingness to pay π USD/pp costs 100·π/T per unit of allowance, and T (the
-    stage's weighted total) is part of the plan: start at T = 1, set T to the plan's
-    total and re-solve, until no coefficient moves (relative 1e-9). At that fixed
-    point the limit is passed exactly while keeping it would cost more than π per pp
-    at the margin, and the penalty reported is π times the pp passed.
+    stage's weighted total) is part of the plan: set T to the plan's total and
+    re-solve, until no coefficient moves (relative 1e-9). At such a fixed point the
+    limit is passed only as far as each point would cost more than π to keep, and the
+    penalty reported is π times the points passed. The cost against the share need
+    not be convex, so there can be several fixed points (hold the limit, or pass it
+    far where passing also raises T): the iteration starts once from the strictest
+    pricing (T = 1, as if hard) and once from none (as if absent), and the cheaper
+    fixed point is kept. Both starts are fixed, so the answer does not depend on what
+    the same model solved before (``planner.variants``).
     """
-    m, lp = result.built.model, result.lp
+    m = result.built.model
     soft = list(m.SOFT_ROWS)
     columns = np.array([result._columns[id(m.excess[i])] for i in soft], dtype=np.int64)
+    strict = np.array([penalty_per_unit(result.built.share_rows[i], 1.0) for i in soft])
+    settled = []
+    for start in (strict, np.zeros(len(soft))):
+        result = _reprice(result, solver, columns, start, time_limit)
+        if result.optimal:
+            result = _fixed_point(result, solver, columns, time_limit)
+        settled.append((result, result.lp.c[columns].copy()))
+    candidates = [(r, costs) for r, costs in settled if r.optimal] or settled[-1:]
+    best, costs = min(candidates, key=lambda pair: pair[0].solution.objective
+                      if pair[0].optimal else np.inf)
+    return best if best is result else _reprice(result, solver, columns, costs, time_limit)
+
+
+def _fixed_point(result: PlanResult, solver: HighsSolver, columns: np.ndarray,
+                 time_limit: float | None) -> PlanResult:
+    """Re-price at the plan's own totals until no penalty coefficient moves."""
+    soft = list(result.built.model.SOFT_ROWS)
     for _ in range(PENALTY_ROUNDS):
         costs = np.array([_settled_penalty(result, i) for i in soft])
-        if np.allclose(costs, lp.c[columns], rtol=1e-9, atol=0.0):
+        if np.allclose(costs, result.lp.c[columns], rtol=1e-9, atol=0.0):
             return result
-        lp.c[columns] = costs
-        m.penalty.update(zip(soft, costs.tolist(), strict=True))
-        solver.set_costs(columns, costs)
-        result = _solve(result.data, result.built, lp, solver, time_limit, presolve=False)
+        result = _reprice(result, solver, columns, costs, time_limit)
         if not result.optimal:
             return result
     result.message = (f"soft-limit penalties still moving after {PENALTY_ROUNDS} re-solves; "
                       "the plan prices them at the last stage totals")
     return result
+
+
+def _reprice(result: PlanResult, solver: HighsSolver, columns: np.ndarray, costs: np.ndarray,
+             time_limit: float | None) -> PlanResult:
+    """Set the soft rows' penalty coefficients and re-solve warm."""
+    m, lp = result.built.model, result.lp
+    lp.c[columns] = costs
+    m.penalty.update(zip(m.SOFT_ROWS, costs.tolist(), strict=True))
+    solver.set_costs(columns, costs)
+    return _solve(result.data, result.built, lp, solver, time_limit, presolve=False)
 
 
 def _settled_penalty(result: PlanResult, i: int) -> float:

@@ -168,3 +168,18 @@ def test_exit_1_when_no_scenario_has_a_plan(tmp_path: Path):
     (column,) = json.loads(result.stdout)["columns"]
     assert column["status"] == "infeasible"
     assert "CN:oxide" in column["diagnosis"]
+
+
+def test_reused_model_with_a_soft_limit_equals_fresh_solves():
+    """Soft-limit penalties are settled again on every reused solve."""
+    data, _ = load(TINY)
+    soft = replace(data, limits=(Limit("CN", "oxide", max_share=0.4,
+                                       max_cost_usd_per_pp=15.0),))
+    variants = VariantSolver()
+    for zone in (ZoneStatus.OBSERVER, ZoneStatus.JOINED, ZoneStatus.OBSERVER):
+        scenario = replace(soft, zone=zone)
+        again = variants.solve(scenario)
+        fresh = solve_plan(scenario)
+        assert again.cost_usd == pytest.approx(fresh.cost_usd, rel=1e-9)
+        assert again.penalty_usd == pytest.approx(fresh.penalty_usd, rel=1e-9, abs=1e-9)
+    assert variants.reused == 2

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from planner.models.data import Basis, Dataset, Limit, Offer, Stage
+from planner.models.data import Basis, Dataset, Limit, Offer, Process, Stage
 
 from planner.cli import main
 from planner.engine import solve_plan
@@ -129,3 +129,29 @@ def test_cli_reads_the_column_and_reports_it(tmp_path: Path):
     out = json.loads(result.stdout)
     assert out["objective_usd"] == pytest.approx(9300.0)
     assert out["totals"]["penalty_usd"] == pytest.approx(300.0)
+
+
+@pytest.mark.parametrize(("pi", "landed", "penalty"), [
+    (15.0, 3000.0, 900.0),    # pass fully: 3,000 + 60 pp × 15 = 3,900 < 4,100
+    (18.0, 4100.0, 0.0),      # 4,080 by passing fully, but not a fixed point (below)
+    (25.0, 4100.0, 0.0),      # hold: 3,000 + 1,500 = 4,500 > 4,100
+])
+def test_soft_limit_on_a_concave_cost_curve_takes_the_cheaper_fixed_point(solve, pi, landed,
+                                                                          penalty):
+    """Tiny chain, China ≤ 40 % of oxide: the cost against the cap is 4,500 − 1,000σ
+    below 0.5 and 5,000 − 2,000σ above (tests/test_sweep.py), so passing a little saves
+    10 per pp but passing all the way saves 20 per pp beyond 0.5. At π = 15 holding
+    and passing fully are both fixed points of the penalty pricing, and the cheaper is
+    kept. At π = 18 passing fully would cost 3,000 + 18·60 = 4,080 < 4,100, but it is
+    not a fixed point: priced at its total (T = 40 t, 45 USD per t of allowance) the LP
+    prefers importing magnets with all-Chinese oxide (T = 20 t), whose own pricing
+    (90 per t) then holds the limit. The documented limit of the linearisation."""
+    data = Dataset(
+        stages=(Stage("oxide", 0, 20.0), Stage("magnet", 1, 10.0)),
+        offers=(Offer("ox_cn", "oxide", "s", "CN", 50.0), Offer("ox_au", "oxide", "s", "AU", 100.0),
+                Offer("mg_cn", "magnet", "s", "CN", 250.0)),
+        processes=(Process("kr_magnets", "oxide", "magnet", 0.5, 100.0),),
+        limits=(Limit("CN", "oxide", max_share=0.4, max_cost_usd_per_pp=pi),))
+    plan = solve(data)
+    assert plan.objective == pytest.approx(landed)
+    assert plan.out["totals"]["penalty_usd"] == pytest.approx(penalty)
