@@ -55,7 +55,7 @@ def render(tables: dict[str, list[dict]], console: Console) -> None:
         for column in header:
             numeric = all(isinstance(r.get(column), int | float) and not isinstance(
                 r.get(column), bool) for r in rows if r.get(column) is not None)
-            table.add_column(column, justify="right" if numeric else "left")
+            table.add_column(column, justify="right" if numeric else "left", overflow="fold")
         for row in rows:
             table.add_row(*[Text(_text(row.get(c))) for c in header])  # never markup
         console.print(table)
