@@ -286,12 +286,8 @@ def share_rows(data: Dataset, cost: Mapping[str, float], column: Mapping[str, in
                 for bound, sigma in (("max", limit.max_share), ("min", limit.min_share)):
                     if sigma is None:
                         continue
-                    base = ("share", group, stage, bound, basis)
-                    seen[base] = seen.get(base, -1) + 1
-                    key = (*base, seen[base])
-                    sigma = override.get(key, sigma)
-                    if sigmas is not None:
-                        sigmas[key] = sigma
+                    key, sigma = _numbered(("share", group, stage, bound, basis), seen,
+                                           sigma, override, sigmas)
                     coefs: dict[int, float] = {}
                     for j, w, member in flows:
                         coefs[j] = coefs.get(j, 0.0) + (w if member else 0.0) - sigma * w
@@ -359,12 +355,8 @@ def embedded_rows(data: Dataset, cost: Mapping[str, float], column: Mapping[str,
         for bound, sigma in (("max", limit.max_share), ("min", limit.min_share)):
             if sigma is None:
                 continue
-            base = ("embedded", group, stage, bound, basis)
-            seen[base] = seen.get(base, -1) + 1
-            key = (*base, seen[base])
-            sigma = override.get(key, sigma)
-            if sigmas is not None:
-                sigmas[key] = sigma
+            key, sigma = _numbered(("embedded", group, stage, bound, basis), seen, sigma,
+                                   override, sigmas)
             coefs: dict[int, float] = {}
             for o in data.offers:
                 if o.stage == stage:
@@ -381,6 +373,18 @@ def embedded_rows(data: Dataset, cost: Mapping[str, float], column: Mapping[str,
 
 
 # ---------------------------------------------------------------- solving with GLOP
+
+def _numbered(base: tuple, seen: dict[tuple, int], sigma: float,
+              override: Mapping[tuple, float], sigmas: dict[tuple, float] | None
+              ) -> tuple[tuple, float]:
+    """The row key (base plus its repeat number) and its share, overridden if asked."""
+    seen[base] = seen.get(base, -1) + 1
+    key = (*base, seen[base])
+    sigma = override.get(key, sigma)
+    if sigmas is not None:
+        sigmas[key] = sigma
+    return key, sigma
+
 
 def solve_lp(lp: Lp) -> Outcome:
     """Solve with OR-Tools GLOP; the objective is recomputed as an exact sum of c·v."""
