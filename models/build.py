@@ -27,7 +27,7 @@ class ChainIndex:
     processes_into: dict[str, list[str]]
     processes_from: dict[str, list[str]]
     weight: dict[tuple[str, str], float]        # (basis, offer or process) -> w
-    group_offers: dict[tuple[str, str, str, str], list[str]]  # aggregate key -> offers
+    group_offers: dict[tuple[str, str, str, str], list[str]]  # direct aggregate -> offers
     group_has_buyer: dict[tuple[str, str, str, str], bool]
     origin_offers: dict[tuple[str, str], list[tuple[str, float]]]  # (g, s) -> (o, φ_g(o))
 
@@ -146,7 +146,7 @@ def _chain_index(data: Dataset, landed: dict[str, LandedCost],
         offers_by_origin[(o.stage, o.country)].append(o.offer)
     group_offers: dict[tuple[str, str, str, str], list[str]] = {}
     group_has_buyer: dict[tuple[str, str, str, str], bool] = {}
-    for key in sorted({r.aggregate for r in rows}):
+    for key in sorted({r.aggregate for r in rows if not r.embedded}):   # direct scope only
         group, stage, _, _ = key
         group_offers[key] = [offer for (at, country), offers in offers_by_origin.items()
                              if at == stage and in_group(group, country, countries)

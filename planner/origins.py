@@ -50,27 +50,18 @@ def segregated_groups(result: PlanResult) -> set[str]:
 def segregated_share(result: PlanResult, group: str, stage: str, basis: Basis) -> float:
     """Share of ``stage``'s supply of ``group`` origin in the plan's own chain of custody.
 
-    A[g,s] = Σ φ_g(o)·w·x[o] + Σ_{to(p)=s} w_p·y_p·u[g,p], over T[s] = Σ w·x + Σ w_p·z[p].
+    A[g,s] = Σ φ_g(o)·w·x[o] + Σ_{to(p)=s} w_p·y_p·u[g,p], over T[s] = Σ w·x + Σ w_p·z[p],
+    with φ and w from the model's own index.
     """
-    data, m = result.data, result.built.model
-    countries = {c.country: c for c in data.countries}
-    mix = origin_mix(data)
-    value = basis is Basis.VALUE
-    part = total = 0.0
-    for offer, t in zip(data.offers, result.bought, strict=True):
-        if offer.stage != stage:
-            continue
-        weight = result.built.landed[offer.offer].total if value else 1.0
-        phi = sum(s for c, s in mix[offer.offer].items() if in_group(group, c, countries))
-        part += phi * weight * t
-        total += weight * t
-    for process, z in zip(data.processes, result.made, strict=True):
-        if process.to_stage != stage:
-            continue
-        weight = process.cost_usd_per_t if value else 1.0
-        part += weight * process.yield_t_per_t * result.value(
-            m.origin_input[group, process.process])
-        total += weight * z
+    m, idx, b = result.built.model, result.built.index, basis.value
+    bought = {o: result.value(m.buy[o]) for o in idx.offers_at.get(stage, [])}
+    made = {p: result.value(m.make[p]) for p in idx.processes_into.get(stage, [])}
+    part = sum(phi * idx.weight[(b, o)] * bought[o] for o, phi in idx.origin_offers[(group,
+                                                                                      stage)])
+    part += sum(idx.weight[(b, p)] * m.process[p].yield_t_per_t
+                * result.value(m.origin_input[group, p]) for p in made)
+    total = (sum(idx.weight[(b, o)] * t for o, t in bought.items())
+             + sum(idx.weight[(b, p)] * z for p, z in made.items()))
     return part / total if total > 0 else 0.0
 
 

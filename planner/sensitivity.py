@@ -16,7 +16,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -212,6 +212,15 @@ class SharePiece:
     rate: float
     u_k: float
     interval: tuple[float, float]   # σ' over which the basis stays optimal, within [0, 1]
+    # columns' move per unit τ, −x_T·B⁻¹e_row (None: T nonbasic, nothing moves)
+    column_move: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def columns_at(self, values: np.ndarray, share: float) -> np.ndarray:
+        """Column ``values`` (the basis's solution at ``self.share``) moved to ``share``."""
+        if self.column_move is None:
+            return values
+        delta = self.share - share
+        return values + delta / (1.0 + delta * self.u_k) * self.column_move
 
     def cost_at(self, share: float) -> float:
         """Optimal cost at ``share`` (inside ``interval``; +∞ at or past the pole
@@ -245,34 +254,12 @@ def basis_share_interval(solver: HighsSolver, lp: LinearProgram, solution: LpSol
         return SharePiece(share, solution.objective, 0.0, 0.0,
                           _idle_interval(solution, row, total_col, share))
     k = int(positions[0])
-    (tau_low, tau_high), u_k = _tau_interval(solver, lp, solution, basic, row, k, total_col)
+    (tau_low, tau_high), u_k, column_move = _tau_interval(solver, lp, solution, basic, row, k,
+                                                          total_col)
     low = max(0.0, share - _delta(tau_high, u_k))
     high = min(1.0, share - _delta(tau_low, u_k))
-    return _piece(solution, row, total_col, share, u_k, (low, high))
-
-
-def primal_at(solver: HighsSolver, solution: LpSolution, row: int, total_col: int,
-              piece: SharePiece, share: float) -> np.ndarray:
-    """Column values at ``share`` under ``solution``'s basis: x_B(τ) = x_B − τ·x_T·u."""
-    basic = solver.basic_variables()
-    x = solution.col_value.copy()
-    positions = np.flatnonzero(basic == total_col)
-    if positions.size == 0:
-        return x
-    e_row = np.zeros(len(solution.row_value))
-    e_row[row] = 1.0
-    u = solver.basis_solve(e_row)
-    delta = piece.share - share
-    tau = delta / (1.0 + delta * piece.u_k)
-    structural = basic >= 0
-    x[basic[structural]] -= tau * float(solution.col_value[total_col]) * u[structural]
-    return x
-
-
-def _piece(solution: LpSolution, row: int, total_col: int, share: float, u_k: float,
-           interval: tuple[float, float]) -> SharePiece:
     rate = float(solution.row_dual[row]) * float(solution.col_value[total_col])
-    return SharePiece(share, solution.objective, rate, u_k, interval)
+    return SharePiece(share, solution.objective, rate, u_k, (low, high), column_move)
 
 
 def _idle_interval(solution: LpSolution, row: int, total_col: int,
@@ -288,8 +275,10 @@ def _idle_interval(solution: LpSolution, row: int, total_col: int,
 
 
 def _tau_interval(solver: HighsSolver, lp: LinearProgram, sol: LpSolution, basic: np.ndarray,
-                  row: int, k: int, total_col: int) -> tuple[tuple[float, float], float]:
-    """[τ_low, τ_high] ∋ 0 over which the basis stays primal and dual feasible, and u_k."""
+                  row: int, k: int, total_col: int
+                  ) -> tuple[tuple[float, float], float, np.ndarray]:
+    """[τ_low, τ_high] ∋ 0 over which the basis stays primal and dual feasible, u_k, and
+    the columns' move per unit τ."""
     m, n = lp.shape
     e_row = np.zeros(m)
     e_row[row] = 1.0
@@ -300,7 +289,8 @@ def _tau_interval(solver: HighsSolver, lp: LinearProgram, sol: LpSolution, basic
     u_cols = np.zeros(n)
     u_cols[basic[structural]] = u[structural]
     # primal: columns move by −x_T·u per unit τ, row activities by x_T·(e_row − A u)
-    bounds = [_tau_bounds(sol.col_value, -x_t * u_cols, lp.col_lower, lp.col_upper)]
+    column_move = -x_t * u_cols
+    bounds = [_tau_bounds(sol.col_value, column_move, lp.col_lower, lp.col_upper)]
     # only basic rows can leave their bounds: a nonbasic row stays at its bound by
     # construction, so its move is rounding noise (and would block τ spuriously)
     basic_rows = sol.row_basis == BASIC
@@ -320,7 +310,7 @@ def _tau_interval(solver: HighsSolver, lp: LinearProgram, sol: LpSolution, basic
         high = min(high, (1.0 - 1e-12) / u_k)
     elif u_k < 0:
         low = max(low, (1.0 - 1e-12) / u_k)
-    return (min(low, 0.0), max(high, 0.0)), u_k
+    return (min(low, 0.0), max(high, 0.0)), u_k, column_move
 
 
 def _rate(moved: float | None, base: float, step: float) -> float:

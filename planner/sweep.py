@@ -29,7 +29,7 @@ from .models.build import create_model
 from .models.data import Basis, Bound, Dataset, ScenarioStep, Scope
 from .models.highs import HighsSolver, LpSolution, SolveStatus, compile_lp, solution_residuals
 from .scenarios import apply_step, set_share
-from .sensitivity import SharePiece, basis_share_interval, primal_at
+from .sensitivity import SharePiece, basis_share_interval
 from .variants import VariantSolver
 
 STEP = 1e-7            # how far past a breakpoint the next piece is solved (share units)
@@ -251,8 +251,7 @@ class CapSweep:
                    low: float) -> tuple[frozenset[str], frozenset[str]]:
         """Offers/processes used, and those at capacity, inside the segment (at its
         midpoint, moved there along the basis: the solved point may be an end)."""
-        (row, total, _), = self.rows[0]
-        x = primal_at(self.solver, self._solution, row, total, piece, (upper + low) / 2)
+        x = piece.columns_at(self._solution.col_value, (upper + low) / 2)
         data = self.data
         capacity = {o.offer: o.capacity_t for o in data.offers}
         capacity |= {p.process: p.capacity_t for p in data.processes}
