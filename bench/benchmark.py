@@ -79,10 +79,10 @@ def run_planner(folder: Path, export: Path) -> dict:
     from planner.models.build import create_model
     from planner.models.highs import HighsSolver, compile_lp, solution_residuals
 
-    from planner.engine import PlanResult, _analyse
-    from planner.loading import read_dataset
-    from planner.report import as_json
-    from planner.validation import validate
+    from planner.io.read import read_dataset
+    from planner.io.validate import validate
+    from planner.reports.tables import as_json
+    from planner.solve.engine import PlanResult, _analyse
 
     times = {}
     t0 = time.perf_counter()

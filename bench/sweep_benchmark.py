@@ -25,9 +25,9 @@ from benchmark import generate
 from planner.models.build import create_model
 from planner.models.highs import HighsSolver, compile_lp
 
+from planner.analysis.scenarios import set_share
+from planner.analysis.sweep import CapSweep, CapTarget, linear_values
 from planner.cli import default_inputs, load
-from planner.scenarios import set_share
-from planner.sweep import CapSweep, CapTarget, linear_values
 
 POINTS = 50
 

@@ -18,19 +18,19 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from . import output as writers
-from .compare import compare_scenarios, comparison, comparison_rows, default_names
-from .engine import solve_plan
-from .loading import dataset_cells, read_dataset
-from .models.data import Basis, Dataset, Scope, ZoneStatus
-from .models.groups import is_country_code
-from .problems import InputError, Problem, Severity
-from .render import LazyProgress, render
-from .report import as_json, report_tables
-from .scenarios import CapOverride, apply_caps, apply_scenario, scenario_names
-from .sweep import CapTarget, cap_sweep, linear_values, parameter_sweep
-from .sweep_report import closing_line, sweep_json, sweep_tables
-from .validation import validate
+from planner.analysis.compare import compare_scenarios, comparison, comparison_rows, default_names
+from planner.analysis.scenarios import CapOverride, apply_caps, apply_scenario, scenario_names
+from planner.analysis.sweep import CapTarget, cap_sweep, linear_values, parameter_sweep
+from planner.io import write as writers
+from planner.io.problems import InputError, Problem, Severity
+from planner.io.read import dataset_cells, read_dataset
+from planner.io.validate import validate
+from planner.models.data import Basis, Dataset, Scope, ZoneStatus
+from planner.models.groups import is_country_code
+from planner.reports.render import LazyProgress, render
+from planner.reports.sweep_tables import closing_line, sweep_json, sweep_tables
+from planner.reports.tables import as_json, report_tables
+from planner.solve.engine import solve_plan
 
 EXIT_PLAN, EXIT_INFEASIBLE, EXIT_BAD_INPUT, EXIT_SOLVER = 0, 1, 2, 3
 
@@ -239,7 +239,7 @@ def sweep(inputs, targets, scope, basis, exact, start, end, steps, benchmark, ca
         out = sweep_json(result)
         emit(fmt, output, lambda: out, lambda: sweep_tables(out))
         if plot is not None:
-            from .plots import plot_sweep  # matplotlib only when a plot is asked for
+            from planner.reports.plots import plot_sweep  # matplotlib only when a plot is asked for
             plot_sweep(out, plot, names={c.country: c.name for c in data.countries if c.name})
             click.echo(f"wrote plot to {plot}", err=True)
         click.echo(closing_line(out), err=True)

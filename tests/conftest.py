@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from planner.models.data import Dataset
 
-from planner.engine import solve_plan
-from planner.report import as_json
+from planner.reports.tables import as_json
+from planner.solve.engine import solve_plan
 
 
 class Plan:

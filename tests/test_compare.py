@@ -19,11 +19,11 @@ import pytest
 from click.testing import CliRunner
 from planner.models.data import Basis, Limit, ZoneStatus
 
+from planner.analysis.scenarios import apply_scenario, scenario_names
 from planner.cli import default_inputs, load, main
-from planner.engine import solve_plan
-from planner.report import as_json
-from planner.scenarios import apply_scenario, scenario_names
-from planner.variants import VariantSolver, structure
+from planner.reports.tables import as_json
+from planner.solve.engine import solve_plan
+from planner.solve.variants import VariantSolver, structure
 
 TINY = Path(__file__).parent / "data" / "tiny-chain"
 

@@ -47,8 +47,8 @@ from planner.models.data import (
 )
 
 from planner.cli import load
-from planner.engine import PlanResult, solve_plan
-from planner.report import as_json
+from planner.reports.tables import as_json
+from planner.solve.engine import PlanResult, solve_plan
 
 SEEDS = range(300)
 REL = 1e-6            # objectives, duals

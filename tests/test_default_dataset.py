@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from planner.analysis.scenarios import apply_scenario, scenario_names
 from planner.cli import default_inputs, load, main
-from planner.engine import solve_plan
-from planner.loading import dataset_cells, read_dataset
-from planner.report import shares
-from planner.scenarios import apply_scenario, scenario_names
+from planner.io.read import dataset_cells, read_dataset
+from planner.reports.tables import shares
+from planner.solve.engine import solve_plan
 
 INPUTS = default_inputs()
 WORKBOOK = INPUTS / "korea-2025.xlsx"
@@ -146,8 +146,8 @@ def test_limit_range_ends_are_where_the_plan_changes(dataset, stage, cap):
     """The analytic range of a China cap, checked by re-solving: just inside each end
     the plan has the same structure; just outside (unless the end is 0 or 1) it has
     another one, or none."""
-    from planner.report import limit_prices
-    from planner.scenarios import set_share
+    from planner.analysis.scenarios import set_share
+    from planner.reports.tables import limit_prices
 
     def at(share: float, sensitivity: bool = False):
         return solve_plan(set_share(dataset, "CN", stage, "max_share", share, "test"),

@@ -19,8 +19,8 @@ from dataclasses import replace
 import pytest
 from planner.models.data import Basis, Dataset, Limit, Offer, Process, Stage
 
-from planner.engine import solve_plan
-from planner.scenarios import CapOverride, apply_caps, set_share
+from planner.analysis.scenarios import CapOverride, apply_caps, set_share
+from planner.solve.engine import solve_plan
 
 H_RHS = 1e-3       # demand / capacity step, relative to the right-hand side
 H_SHARE = 1e-6     # share step (fraction)

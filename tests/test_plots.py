@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from planner.cli import main
-from planner.plots import exact_curve, sweep_kind
+from planner.reports.plots import exact_curve, sweep_kind
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

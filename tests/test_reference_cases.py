@@ -31,8 +31,8 @@ from planner.models.data import (
     ZoneStatus,
 )
 
-from planner.engine import solve_plan
-from planner.report import as_json
+from planner.reports.tables import as_json
+from planner.solve.engine import solve_plan
 
 
 def near(expected, rel: float = 1e-6, abs_: float = 1e-6):

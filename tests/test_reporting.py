@@ -112,7 +112,7 @@ def test_empty_tables_are_not_written_as_empty_files(tiny, tmp_path):
 
 def test_output_write_is_atomic_when_it_fails_midway(tmp_path, monkeypatch):
     """A crash while writing leaves the previous file whole and no temporary file."""
-    from planner import output
+    from planner.io import write as output
 
     target = tmp_path / "plan.json"
     target.write_text("previous plan\n")

@@ -21,8 +21,8 @@ from click.testing import CliRunner
 from planner.models.data import Basis, Dataset, Limit, Offer, Process, Stage
 
 from planner.cli import main
-from planner.engine import solve_plan
-from planner.report import as_json
+from planner.reports.tables import as_json
+from planner.solve.engine import solve_plan
 
 MARKET = Dataset(
     stages=(Stage("magnet", 1, 100.0),),

@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from .output import _atomic
+from planner.io.write import _atomic
 
 SIZE, DPI = (9.0, 7.0), 130   # inches, dots per inch (PNG)
 LINE, MARK, NOPLAN = "#1f4e79", "#c0392b", "#9e9e9e"

@@ -1,7 +1,7 @@
 """Policy scenarios side by side (``planner compare``, issue 4 part 2).
 
 Each scenario is solved in full (plan, verification, shadow prices), on one
-built model where only numbers differ (``planner.variants``); the comparison
+built model where only numbers differ (``planner.solve.variants``); the comparison
 keeps what a planner reads across columns: total cost and its change against the
 first column, cost per stage, China's share per stage (direct and embedded), the
 top suppliers by spend, the binding limits with their USD per pp and whole cost,
@@ -13,10 +13,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from .models.data import Dataset
-from .report import as_json
-from .scenarios import apply_scenario, scenario_names
-from .variants import VariantSolver
+from planner.analysis.scenarios import apply_scenario, scenario_names
+from planner.models.data import Dataset
+from planner.reports.tables import as_json
+from planner.solve.variants import VariantSolver
 
 BASE = "base"
 TOP_SUPPLIERS = 3

@@ -10,7 +10,7 @@ from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
-from .output import columns_of
+from planner.io.write import columns_of
 
 TITLES = {
     "summary": "Summary",

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .loading import Cell, Formula, Noted, RawDataset, RawTable
-from .models.data import (
+from planner.io.problems import InputError, Problem, Severity, errors
+from planner.io.read import Cell, Formula, Noted, RawDataset, RawTable
+from planner.io.schema import MISSING, TABLES, Column, Kind, Table
+from planner.models.data import (
     ALL_STAGES,
     EACH,
     NON_ZONE,
@@ -31,9 +33,7 @@ from .models.data import (
     TariffRule,
     ZoneStatus,
 )
-from .models.groups import COUNTRY_CODE, is_country_code
-from .problems import InputError, Problem, Severity, errors
-from .schema import MISSING, TABLES, Column, Kind, Table
+from planner.models.groups import COUNTRY_CODE, is_country_code
 
 CONTENT_TOLERANCE = 1e-6
 MAGNITUDE_LIMIT = 1e12  # USD/t or t: far above any real price or tonnage

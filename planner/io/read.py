@@ -26,8 +26,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .problems import Problem, Severity
-from .schema import TABLES, Kind
+from planner.io.problems import Problem, Severity
+from planner.io.schema import TABLES, Kind
 
 Cell = str | int | float | bool | None
 

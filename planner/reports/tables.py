@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from .engine import PlanResult
-from .models.data import Basis, Bound, Scope
-from .models.groups import in_group, is_country_code
-from .origins import origin_shares, segregated_share
+from planner.analysis.origins import origin_shares, segregated_share
+from planner.models.data import Basis, Bound, Scope
+from planner.models.groups import in_group, is_country_code
+from planner.solve.engine import PlanResult
 
 TONNES_EPS = 1e-9
 PP = 0.01  # one percentage point of share

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .sweep import Point, SweepResult
+from planner.analysis.sweep import Point, SweepResult
 
 
 def _clean(x: float | None, digits: int = 9) -> float | None:

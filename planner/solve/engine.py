@@ -11,11 +11,10 @@ from functools import cached_property
 
 import numpy as np
 
-from .diagnosis import Diagnosis, diagnose, unreachable_demand
-from .models.build import SourcingModel, create_model, penalty_per_unit
-from .models.costs import landed_costs
-from .models.data import Dataset, ZoneStatus
-from .models.highs import (
+from planner.models.build import SourcingModel, create_model, penalty_per_unit
+from planner.models.costs import landed_costs
+from planner.models.data import Dataset, ZoneStatus
+from planner.models.highs import (
     INF,
     HighsSolver,
     LinearProgram,
@@ -24,7 +23,8 @@ from .models.highs import (
     compile_lp,
     solution_residuals,
 )
-from .sensitivity import RowRate, Sensitivity, ShareRange
+from planner.solve.diagnosis import Diagnosis, diagnose, unreachable_demand
+from planner.solve.sensitivity import RowRate, Sensitivity, ShareRange
 
 RESIDUAL_TOLERANCE = 1e-6
 PENALTY_ROUNDS = 30  # re-solves allowed for soft-limit penalties to settle
@@ -136,7 +136,7 @@ def start(data: Dataset, time_limit: float | None,
           loaded: tuple[SourcingModel, LinearProgram, HighsSolver] | None = None
           ) -> tuple[PlanResult, HighsSolver | None]:
     """First solve of ``data``: on a new model, or warm on ``loaded`` (a built model,
-    its LP and solver that already hold ``data``'s numbers, see ``planner.variants``)."""
+    its LP and solver that already hold ``data``'s numbers, see ``planner.solve.variants``)."""
     missing = unreachable_demand(data)
     if missing:
         return PlanResult(SolveStatus.INFEASIBLE, "no feasible plan", data,
@@ -206,7 +206,7 @@ def _settle_penalties(result: PlanResult, solver: HighsSolver,
     far where passing also raises T): the iteration starts once from the strictest
     pricing (T = 1, as if hard) and once from none (as if absent), and the cheaper
     fixed point is kept. Both starts are fixed, so the answer does not depend on what
-    the same model solved before (``planner.variants``).
+    the same model solved before (``planner.solve.variants``).
     """
     m = result.built.model
     soft = list(m.SOFT_ROWS)

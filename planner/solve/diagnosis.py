@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
-from .models.data import Bound, Dataset
-from .models.highs import INF, HighsSolver, LinearProgram, SolveStatus
+from planner.models.data import Bound, Dataset
+from planner.models.highs import INF, HighsSolver, LinearProgram, SolveStatus
 
 if TYPE_CHECKING:
-    from .engine import PlanResult
+    from planner.solve.engine import PlanResult
 
 
 @dataclass(frozen=True)

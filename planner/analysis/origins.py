@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from .engine import PlanResult
-from .models.data import Basis, Dataset
-from .models.groups import in_group, origin_mix, process_order
+from planner.models.data import Basis, Dataset
+from planner.models.groups import in_group, origin_mix, process_order
+from planner.solve.engine import PlanResult
 
 SEGREGATED = "segregated"
 MIXED = "mixed"

@@ -23,14 +23,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .diagnosis import extreme_share
-from .engine import RESIDUAL_TOLERANCE
-from .models.build import create_model
-from .models.data import Basis, Bound, Dataset, ScenarioStep, Scope
-from .models.highs import HighsSolver, LpSolution, SolveStatus, compile_lp, solution_residuals
-from .scenarios import apply_step, set_share
-from .sensitivity import SharePiece, basis_share_interval
-from .variants import VariantSolver
+from planner.analysis.scenarios import apply_step, set_share
+from planner.models.build import create_model
+from planner.models.data import Basis, Bound, Dataset, ScenarioStep, Scope
+from planner.models.highs import (
+    HighsSolver,
+    LpSolution,
+    SolveStatus,
+    compile_lp,
+    solution_residuals,
+)
+from planner.solve.diagnosis import extreme_share
+from planner.solve.engine import RESIDUAL_TOLERANCE
+from planner.solve.sensitivity import SharePiece, basis_share_interval
+from planner.solve.variants import VariantSolver
 
 STEP = 1e-7            # how far past a breakpoint the next piece is solved (share units)
 TONNES_EPS = 1e-9

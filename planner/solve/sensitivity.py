@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .models.highs import (
+from planner.models.highs import (
     AT_LOWER,
     AT_UPPER,
     BASIC,

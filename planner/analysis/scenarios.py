@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from difflib import get_close_matches
 
-from .models.data import (
+from planner.io.problems import InputError, Problem
+from planner.io.validate import SHARE_SETTINGS, scenario_step_problems
+from planner.models.data import (
     ALL_STAGES,
     Basis,
     Dataset,
@@ -19,9 +21,7 @@ from .models.data import (
     Scope,
     ZoneStatus,
 )
-from .models.groups import in_group
-from .problems import InputError, Problem
-from .validation import SHARE_SETTINGS, scenario_step_problems
+from planner.models.groups import in_group
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,13 @@ from dataclasses import replace
 
 import numpy as np
 
-from .diagnosis import unreachable_demand
-from .engine import PlanResult, finish, start
-from .models.build import SourcingModel
-from .models.costs import landed_costs
-from .models.data import Basis, Dataset
-from .models.groups import share_rows
-from .models.highs import INF, HighsSolver
+from planner.models.build import SourcingModel
+from planner.models.costs import landed_costs
+from planner.models.data import Basis, Dataset
+from planner.models.groups import share_rows
+from planner.models.highs import INF, HighsSolver
+from planner.solve.diagnosis import unreachable_demand
+from planner.solve.engine import PlanResult, finish, start
 
 
 class VariantSolver:

@@ -1,0 +1,1 @@
+"""Tables in and out: the input schema, reading, validation, and file writers."""

@@ -1,0 +1,1 @@
+"""What a planner reads: report tables, the terminal, plots."""

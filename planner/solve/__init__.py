@@ -1,0 +1,1 @@
+"""One solve: build, solve with HiGHS, verify, price (sensitivity) or diagnose."""
