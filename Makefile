@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test test-fast conformance bench bench-sweep inputs-xlsx clean
+.PHONY: demo test test-fast conformance bench bench-sweep inputs-xlsx docs clean
 
 $(BIN)/planner: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ bench: $(BIN)/planner
 
 bench-sweep: $(BIN)/planner
 	cd bench && ../$(BIN)/python sweep_benchmark.py
+
+# The constraint reference is generated from the rules' docstrings
+# (models/constraints.py); a test fails when docs/constraints.md is out of date.
+docs: $(BIN)/planner
+	$(BIN)/python docs/gen_constraints.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
