@@ -1,20 +1,33 @@
-"""Every constraint family is documented with its formula and inputs (STYLE §3),
+"""The documentation stays true to the code.
+
+Every constraint family is documented with its formula and inputs (STYLE §3),
 every component the model builds comes from a documented rule, and the
 constraint reference docs/constraints.md is what docs/gen_constraints.py makes
-of those docstrings today."""
+of those docstrings today. The README (the front page) and docs/*.md (the
+reference) link only to what exists, and the output they show is still what the
+product prints."""
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import inspect
+import json
+import math
+import re
+import shlex
 import sys
 from pathlib import Path
 
 import pyomo.environ as pyo
 import pytest
+from click.testing import CliRunner
 from planner.models import constraints
 from planner.models.build import create_model
 from planner.models.data import Country, Dataset, Limit, Offer, Process, Scope, Stage
+
+from planner.cli import main
+from planner.io.schema import TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -75,3 +88,157 @@ def test_constraint_reference_covers_every_component_and_rule():
     for c in components:
         assert f"\n## {c.name}\n" in page
     assert page.count("```math") >= len(components)
+
+
+# -- the pages: links, paths, and shown output that must still be true ---------------------
+#
+# README.md is the front page; the reference lives in docs/*.md. Every relative link and
+# every repository path they name must exist, and every number in a block of shown output
+# (the lines after ``$ planner …`` or ``$ make demo`` in a fenced block) and in the table
+# of shipped scenarios must still come out of the product.
+
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+FENCE = re.compile(r"^```.*?^```", re.M | re.S)
+NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+
+
+def prose(text: str) -> str:
+    """The page without its fenced blocks (links and headings in code do not count)."""
+    return FENCE.sub("", text)
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to '-'."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def anchors(page: Path) -> set[str]:
+    """Every heading's anchor; a repeated heading gets -1, -2, … as on GitHub."""
+    seen: dict[str, int] = {}
+    found = set()
+    for heading in re.findall(r"^#{1,6} (.+)$", prose(page.read_text(encoding="utf-8")), re.M):
+        base = slug(heading)
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        found.add(base if n == 0 else f"{base}-{n}")
+    return found
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_relative_links_resolve(page):
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", prose(page.read_text(encoding="utf-8"))):
+        if re.match(r"[a-z]+:", target):          # http:, https:, mailto:
+            continue
+        path, _, anchor = target.partition("#")
+        dest = (page.parent / path).resolve() if path else page
+        if not dest.is_relative_to(ROOT) or not dest.exists():
+            broken.append(f"{target}: no such file in the repository")
+        elif anchor and dest.suffix == ".md" and anchor not in anchors(dest):
+            broken.append(f"{target}: no heading with that anchor in {dest.name}")
+    assert not broken, broken
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_named_repository_paths_exist(page):
+    """`planner/solve/variants.py`-style paths in the text name files that exist."""
+    spans = re.findall(r"`((?:planner|models|tests|bench|docs|inputs)/[\w./-]*)`",
+                       page.read_text(encoding="utf-8"))
+    missing = [s for s in spans if not (ROOT / s).exists()]
+    assert not missing, missing
+
+
+def test_code_map_names_modules_that_exist():
+    """docs/model.md's table of planner/ packages lists their modules by file name."""
+    rows = re.findall(r"^\| \[`(planner/\w+/)`\]\([^)]*\)[^|]*\| (.+) \|$",
+                      (ROOT / "docs" / "model.md").read_text(encoding="utf-8"), re.M)
+    assert len(rows) >= 4
+    missing = [package + name for package, cell in rows
+               for name in re.findall(r"`(\w+\.py)`", cell) if not (ROOT / package / name).exists()]
+    assert not missing, missing
+
+
+def test_readme_is_a_front_page():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 200, "README.md is the front page: move reference to docs/"
+    assert "    make demo " in text, "the two commands stay prominent"
+    assert "    make test " in text, "the two commands stay prominent"
+    assert "\n## Python API\n" in text
+    linked = set(re.findall(r"\]\(docs/([\w-]+\.md)", text))
+    pages = {p.name for p in (ROOT / "docs").glob("*.md")}
+    assert pages <= linked, f"pages the README does not link: {sorted(pages - linked)}"
+
+
+def test_input_tables_page_names_every_declared_column():
+    text = (ROOT / "docs" / "input-tables.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `(\w+)` \| (?:yes|no) \| (.+) \|$", text, re.M))
+    assert set(rows) == {t.name for t in TABLES}
+    missing = [f"{t.name}.{c.name}" for t in TABLES for c in t.columns
+               if f"`{c.name}`" not in rows[t.name]]
+    assert not missing, missing
+
+
+def shown_output() -> list[tuple[str, tuple[str, ...], str]]:
+    """(where, command arguments, the lines shown after it) for every ``$`` in a block."""
+    found = []
+    for page in PAGES:
+        name = page.relative_to(ROOT).as_posix()
+        for block in FENCE.findall(page.read_text(encoding="utf-8")):
+            for part in re.split(r"^\$ ", block, flags=re.M)[1:]:
+                command, _, shown = part.partition("\n")
+                argv = shlex.split(command)
+                args = ("solve",) if argv == ["make", "demo"] else tuple(argv[1:])
+                assert argv[0] in ("make", "planner"), f"{name}: unknown command {command}"
+                found.append((f"{name}: {command}", args, shown.rstrip("`\n")))
+    return found
+
+
+def invoke(*args: str):
+    result = CliRunner().invoke(main, list(args))
+    assert "Traceback" not in result.output, result.output
+    return result
+
+
+@functools.cache
+def planner_output(args: tuple[str, ...]) -> str:
+    """What ``planner ARGS`` prints, stdout and stderr together (as a terminal shows it)."""
+    return invoke(*args).output
+
+
+def numbers(text: str) -> set[str]:
+    return {n.rstrip(",") for n in NUMBER.findall(text)}
+
+
+SHOWN = shown_output()
+
+
+@pytest.mark.parametrize(("where", "args", "shown"), SHOWN, ids=[w for w, _, _ in SHOWN])
+def test_shown_output_comes_from_the_product(where, args, shown, monkeypatch):
+    monkeypatch.chdir(ROOT)       # the commands name paths from the repository root
+    missing = numbers(shown) - numbers(planner_output(args))
+    assert not missing, f"{where}: these numbers no longer come out: {sorted(missing)}"
+
+
+def test_shipped_scenarios_table_matches_the_product(monkeypatch):
+    """docs/scenarios.md: cost and levy in USD M, China's share by seller and by origin."""
+    text = (ROOT / "docs" / "scenarios.md").read_text(encoding="utf-8")
+    table = text[text.index("| scenario | what it is |"):].split("\n\n")[0].splitlines()[2:]
+    assert len(table) >= 12
+    monkeypatch.chdir(ROOT)
+    stages = ("ore", "oxide", "metal", "magnet")
+
+    def percent(share: float) -> str:
+        return f"{math.floor(share * 100 + 0.5 + 1e-9)} %"
+
+    for line in table:
+        name, _, status, cost, levy, direct, by_origin = (c.strip() for c in
+                                                          line.strip("|").split("|"))
+        result = invoke("solve", "--scenario", name, "--format", "json")
+        assert result.exit_code == 0, result.output
+        out = json.loads(result.stdout)
+        cn = {r["stage"]: r for r in out["direct_and_embedded"] if r["group"] == "CN"}
+        assert (status, cost, levy) == (out["status"], f"{out['objective_usd'] / 1e6:.1f}",
+                                        f"{out['totals']['levy_usd'] / 1e6:.1f}"), name
+        assert direct == " / ".join(percent(cn[s]["direct_share"]) for s in stages), name
+        assert by_origin == " / ".join(percent(cn[s]["embedded_share"]) for s in stages), name
+
