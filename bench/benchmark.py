@@ -83,6 +83,7 @@ def run_planner(folder: Path, export: Path) -> dict:
     from planner.io.validate import validate
     from planner.reports.tables import as_json
     from planner.solve.engine import PlanResult, _analyse
+    from planner.solve.result import labelled
 
     times = {}
     t0 = time.perf_counter()
@@ -99,7 +100,7 @@ def run_planner(folder: Path, export: Path) -> dict:
     result.residuals = solution_residuals(lp, solution)
     _analyse(result, solver)
     t5 = time.perf_counter()
-    report = as_json(result)
+    report = as_json(labelled(result))
     t6 = time.perf_counter()
     times = {"load": t1 - t0, "build": t2 - t1, "compile": t3 - t2, "solve": t4 - t3,
              "verify_sensitivity": t5 - t4, "report": t6 - t5}

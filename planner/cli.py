@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from planner.analysis.compare import compare_scenarios, comparison, comparison_rows, default_names
+from planner.analysis.compare import compare_scenarios, default_names
 from planner.analysis.scenarios import CapOverride, apply_caps, apply_scenario, scenario_names
 from planner.analysis.sweep import CapTarget, cap_sweep, linear_values, parameter_sweep
 from planner.io import write as writers
@@ -27,10 +27,13 @@ from planner.io.read import dataset_cells, read_dataset
 from planner.io.validate import validate
 from planner.models.data import Basis, Dataset, Scope, ZoneStatus
 from planner.models.groups import is_country_code
-from planner.reports.render import LazyProgress, render
+from planner.reports.compare_tables import comparison, comparison_rows
+from planner.reports.manifest import build_manifest, manifest_rows
+from planner.reports.render import LazyProgress, PipeConsole, render, silence_stdout
 from planner.reports.sweep_tables import closing_line, sweep_json, sweep_tables
 from planner.reports.tables import as_json, report_tables
-from planner.solve.engine import solve_plan
+from planner.solve.engine import RESIDUAL_TOLERANCE, solve_plan
+from planner.solve.result import labelled
 
 EXIT_PLAN, EXIT_INFEASIBLE, EXIT_BAD_INPUT, EXIT_SOLVER = 0, 1, 2, 3
 
@@ -93,8 +96,13 @@ def solve(inputs, scenario, caps, zone, fmt, output, time_limit, debug) -> None:
     with _Guard(debug, fmt):
         output_check(fmt, output, inputs)
         data = _prepare(inputs, scenario, caps, zone)
-        result = solve_plan(data, time_limit=time_limit, context=True)
-        emit(fmt, output, lambda: as_json(result), lambda: report_tables(result))
+        result = labelled(solve_plan(data, time_limit=time_limit, context=True))
+        manifest = build_manifest("solve", {
+            "inputs": inputs, "scenario": scenario,
+            "caps": [f"{c.group}:{c.stage}={c.share:g}" for c in caps],
+            "zone": zone, "format": fmt, "output": output, "time_limit": time_limit},
+            inputs, result.residuals)
+        emit(fmt, output, lambda: as_json(result), lambda: report_tables(result), manifest)
         click.echo(outcome_line(result), err=True)
         if result.optimal:
             sys.exit(EXIT_PLAN)
@@ -104,7 +112,7 @@ def solve(inputs, scenario, caps, zone, fmt, output, time_limit, debug) -> None:
 def outcome_line(result) -> str:
     """The one line that closes every solve: status and what it means."""
     if result.optimal:
-        return f"optimal: total landed cost {result.cost_usd:,.2f} USD"
+        return f"optimal: total landed cost {result.objective_usd:,.2f} USD"
     if result.diagnosis is not None:
         return f"infeasible: {result.diagnosis.summary}"
     return f"error: {result.message}"
@@ -157,10 +165,14 @@ def compare(inputs, names, fmt, output) -> None:
         for problem in warnings:
             click.echo(str(problem), err=True)
         wanted = list(names) or default_names(data)
-        report = comparison(compare_scenarios(data, wanted))
+        outcomes = compare_scenarios(data, wanted)
+        report = comparison(outcomes)
         stages = [s.stage for s in sorted(data.stages, key=lambda s: s.order)]
+        manifest = build_manifest("compare", {"inputs": inputs, "scenarios": wanted,
+                                              "format": fmt, "output": output}, inputs,
+                                  {o.name: o.result.residuals for o in outcomes})
         emit(fmt, output, lambda: report,
-             lambda: {"comparison": comparison_rows(report, stages)})
+             lambda: {"comparison": comparison_rows(report, stages)}, manifest)
         solved = sum(c["status"] == "optimal" for c in report["columns"])
         click.echo(f"compared {len(wanted)} scenario(s): {solved} with a plan", err=True)
         sys.exit(EXIT_PLAN if solved else EXIT_INFEASIBLE)
@@ -237,7 +249,15 @@ def sweep(inputs, targets, scope, basis, exact, start, end, steps, benchmark, ca
                                err=True)
                 result = parameter_sweep(data, setting, target, values, progress)
         out = sweep_json(result)
-        emit(fmt, output, lambda: out, lambda: sweep_tables(out))
+        manifest = build_manifest("sweep", {
+            "inputs": inputs, "cap": [f"{g}:{s}" for g, s in targets], "scope": scope,
+            "basis": basis, "exact": exact, "from": start, "to": end, "steps": steps,
+            "benchmark": benchmark, "capacity_factor": capacity_factor, "zone": zone_sweep,
+            "scenario": scenario, "format": fmt, "output": output, "plot": plot}, inputs,
+            {"tolerance": RESIDUAL_TOLERANCE,
+             "rule": "every point's primal and dual residuals checked; a point above "
+                     "the tolerance is reported as error"})
+        emit(fmt, output, lambda: out, lambda: sweep_tables(out), manifest)
         if plot is not None:
             from planner.reports.plots import plot_sweep  # matplotlib only when a plot is asked for
             plot_sweep(out, plot, names={c.country: c.name for c in data.countries if c.name})
@@ -374,24 +394,31 @@ def check_targets(data: Dataset, targets: list[tuple[str, str]], flag: str = "--
                                    severity=Severity.WARNING)), err=True)
 
 
-def emit(fmt: str, path: Path | None, json_object, tables) -> None:
-    """Write a report: ``json_object()`` for json, ``tables()`` for every other format."""
+def emit(fmt: str, path: Path | None, json_object, tables, manifest: dict) -> None:
+    """Write a report: ``json_object()`` for json, ``tables()`` for every other format;
+    each carries the run ``manifest`` (a key, a file, a sheet, a closing table)."""
     if fmt == "json":
-        text = writers.write_json(json_object())
+        text = writers.write_json({**json_object(), "manifest": manifest})
         if path is None:
-            click.echo(text)
+            try:
+                click.echo(text)
+            except BrokenPipeError:   # the reader closed the pipe: not an error of the plan
+                silence_stdout()
             return
         writers.write_text(path, text + "\n")
-    elif fmt == "csv":
-        writers.write_csv_folder(path, tables())
+        click.echo(f"wrote {fmt} to {path}", err=True)
+        return
+    with_manifest = {**tables(), "manifest": manifest_rows(manifest)}
+    if fmt == "csv":
+        writers.write_csv_folder(path, with_manifest)
     elif fmt == "xlsx":
-        writers.write_workbook(path, tables())
+        writers.write_workbook(path, with_manifest)
     elif path is None:
-        render(tables(), Console(width=None if sys.stdout.isatty() else 200))
+        render(with_manifest, PipeConsole(width=None if sys.stdout.isatty() else 200))
         return
     else:
         buffer = Console(record=True, width=200, file=io.StringIO())
-        render(tables(), buffer)
+        render(with_manifest, buffer)
         writers.write_text(path, buffer.export_text())
     click.echo(f"wrote {fmt} to {path}", err=True)
 

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from plan_json import as_json
 from planner.models.data import Dataset
 
-from planner.reports.tables import as_json
 from planner.solve.engine import solve_plan
 
 

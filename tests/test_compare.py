@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from plan_json import as_json
 from planner.models.data import Basis, Limit, ZoneStatus
 
 from planner.analysis.scenarios import apply_scenario, scenario_names
 from planner.cli import default_inputs, load, main
-from planner.reports.tables import as_json
 from planner.solve.engine import solve_plan
 from planner.solve.variants import VariantSolver, structure
 

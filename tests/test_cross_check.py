@@ -35,6 +35,7 @@ import numpy as np
 import pytest
 import second_formulation as sf
 from generator import random_dataset, write_csv
+from plan_json import as_json
 from planner.models.data import (
     Basis,
     ContentShare,
@@ -47,7 +48,6 @@ from planner.models.data import (
 )
 
 from planner.cli import load
-from planner.reports.tables import as_json
 from planner.solve.engine import PlanResult, solve_plan
 
 SEEDS = range(300)

@@ -16,6 +16,7 @@ from planner.cli import default_inputs, load, main
 from planner.io.read import dataset_cells, read_dataset
 from planner.reports.tables import shares
 from planner.solve.engine import solve_plan
+from planner.solve.result import labelled
 
 INPUTS = default_inputs()
 WORKBOOK = INPUTS / "korea-2025.xlsx"
@@ -33,7 +34,7 @@ def dataset():
 
 def china_shares(result) -> dict[str, float]:
     """China's direct (seller's country), volume share of each stage."""
-    return {r["stage"]: r["share"] for r in shares(result)
+    return {r["stage"]: r["share"] for r in shares(labelled(result))
             if r["group"] == "CN" and r["basis"] == "volume" and r["scope"] == "direct"}
 
 
@@ -59,7 +60,7 @@ def test_every_scenario_solves_or_explains_itself(dataset, name):
 def test_target_2030_keeps_every_country_at_or_below_half(dataset):
     result = solve_plan(apply_scenario(dataset, "target-2030"))
     assert result.optimal
-    top = max(r["share"] for r in shares(result)
+    top = max(r["share"] for r in shares(labelled(result))
               if r["kind"] == "country" and r["scope"] == "direct")
     assert top <= 0.5 + 1e-9
 
@@ -154,7 +155,8 @@ def test_limit_range_ends_are_where_the_plan_changes(dataset, stage, cap):
                           sensitivity=sensitivity)
 
     result = at(cap, sensitivity=True)
-    row = next(r for r in limit_prices(result) if r["group"] == "CN" and r["stage"] == stage)
+    row = next(r for r in limit_prices(labelled(result))
+               if r["group"] == "CN" and r["stage"] == stage)
     assert row["binding"]
     signature = _plan_signature(result)
     for end, inward in ((row["valid_from"], 1.0), (row["valid_to"], -1.0)):

@@ -43,6 +43,7 @@ import second_formulation as sf
 from generator import COUNTRY_POOL, random_dataset
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from plan_json import as_json
 from planner.models.data import (
     Basis,
     Country,
@@ -55,7 +56,6 @@ from planner.models.data import (
 )
 from planner.models.groups import in_group
 
-from planner.reports.tables import as_json
 from planner.solve.engine import PlanResult, solve_plan
 
 EXAMPLES = settings(max_examples=200, derandomize=True, deadline=None, database=None,

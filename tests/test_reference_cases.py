@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from plan_json import as_json
 from planner.models.data import (
     Basis,
     Country,
@@ -31,7 +32,6 @@ from planner.models.data import (
     ZoneStatus,
 )
 
-from planner.reports.tables import as_json
 from planner.solve.engine import solve_plan
 
 

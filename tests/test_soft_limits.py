@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from plan_json import as_json
 from planner.models.data import Basis, Dataset, Limit, Offer, Process, Stage
 
 from planner.cli import main
-from planner.reports.tables import as_json
 from planner.solve.engine import solve_plan
 
 MARKET = Dataset(

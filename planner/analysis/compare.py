@@ -15,19 +15,18 @@ from dataclasses import dataclass
 
 from planner.analysis.scenarios import apply_scenario, scenario_names
 from planner.models.data import Dataset
-from planner.reports.tables import as_json
+from planner.solve.result import Result, labelled
 from planner.solve.variants import VariantSolver
 
 BASE = "base"
-TOP_SUPPLIERS = 3
 
 
 @dataclass
 class ScenarioOutcome:
-    """One column of the comparison: the scenario's full report (``as_json``)."""
+    """One column of the comparison: the scenario's labelled result."""
 
     name: str
-    report: dict
+    result: Result
     seconds: float
     reused_model: bool
 
@@ -41,8 +40,8 @@ def compare_scenarios(data: Dataset, names: list[str]) -> list[ScenarioOutcome]:
         start = time.perf_counter()
         scenario = data if name == BASE else apply_scenario(data, name)
         reused = solver.reused
-        report = as_json(solver.solve(scenario))   # read now: the next solve reuses the model
-        outcomes.append(ScenarioOutcome(name, report, time.perf_counter() - start,
+        result = labelled(solver.solve(scenario))   # read now: the next solve reuses the model
+        outcomes.append(ScenarioOutcome(name, result, time.perf_counter() - start,
                                         solver.reused > reused))
     return outcomes
 
@@ -50,76 +49,3 @@ def compare_scenarios(data: Dataset, names: list[str]) -> list[ScenarioOutcome]:
 def default_names(data: Dataset) -> list[str]:
     """The base dataset first, then every scenario of the dataset."""
     return [BASE, *scenario_names(data)]
-
-
-def scenario_column(outcome: ScenarioOutcome, first_cost: float | None) -> dict:
-    """What one scenario contributes: JSON-ready, one entry per metric."""
-    out = outcome.report
-    column: dict = {"scenario": outcome.name, "status": out["status"],
-                    "objective_usd": out["objective_usd"], "seconds": round(outcome.seconds, 3),
-                    "reused_model": outcome.reused_model}
-    if out["status"] != "optimal":
-        diagnosis = out.get("diagnosis", {})
-        column["diagnosis"] = diagnosis.get("summary", out.get("message"))
-        return column
-    cost = out["objective_usd"]
-    column["change_usd"] = None if first_cost is None else round(cost - first_cost, 2)
-    column["levy_usd"] = out["totals"]["levy_usd"]
-    column["cost_by_stage_usd"] = {r["stage"]: r["total_usd"] for r in out["cost_by_stage"]}
-    column["cn_share"] = {r["stage"]: r["cn_after"] for r in out["concentration"]}
-    column["cn_embedded_share"] = {r["stage"]: r["embedded_share"]
-                                   for r in out["direct_and_embedded"] if r["group"] == "CN"}
-    if "penalty_usd" in out["totals"]:
-        column["penalty_usd"] = out["totals"]["penalty_usd"]
-    column["hhi"] = {r["stage"]: r["hhi_after"] for r in out["concentration"]}
-    spend: dict[str, float] = {}
-    for row in out["purchases"]:
-        key = f"{row['supplier']} ({row['country']})"
-        spend[key] = spend.get(key, 0.0) + row["cost_usd"]
-    top = sorted(spend.items(), key=lambda item: -item[1])[:TOP_SUPPLIERS]
-    column["top_suppliers"] = [{"supplier": s, "share_of_cost": round(v / cost, 4)}
-                               for s, v in top]
-    column["binding_limits"] = [
-        {"limit": f"{r['group']}:{r['stage']} {r['bound']} {r['limit']:g}"
-                  + ("" if (r["basis"], r["scope"]) == ("volume", "direct")
-                     else f" ({r['basis']}, {r['scope']})"),
-         "usd_per_pp": r["usd_per_pp"], "whole_cost_usd": r["whole_cost_usd"]}
-        for r in out["shadow_prices"]["limits"] if r["binding"]]
-    return column
-
-
-def comparison(outcomes: list[ScenarioOutcome]) -> dict:
-    """The JSON object of ``planner compare``."""
-    first_cost = outcomes[0].report["objective_usd"]
-    return {"scenarios": [o.name for o in outcomes],
-            "columns": [scenario_column(o, first_cost) for o in outcomes]}
-
-
-def comparison_rows(report: dict, stages: list[str]) -> list[dict]:
-    """The same as one table: a row per metric, a column per scenario."""
-    columns = report["columns"]
-
-    def row(metric: str, pick) -> dict:
-        return {"metric": metric, **{c["scenario"]: pick(c) for c in columns}}
-
-    rows = [row("status", lambda c: c["status"]),
-            row("total cost (USD)", lambda c: c.get("objective_usd")),
-            row("change vs first (USD)", lambda c: c.get("change_usd")),
-            row("of which zone levy (USD)", lambda c: c.get("levy_usd"))]
-    if any("penalty_usd" in c for c in columns):
-        rows.append(row("soft-limit penalties, not paid (USD)", lambda c: c.get("penalty_usd")))
-    rows += [row(f"cost {s} (USD)", lambda c, s=s: c.get("cost_by_stage_usd", {}).get(s))
-             for s in stages]
-    rows += [row(f"China share {s}", lambda c, s=s: c.get("cn_share", {}).get(s))
-             for s in stages]
-    rows += [row(f"China share {s}, by origin", lambda c, s=s: c.get(
-        "cn_embedded_share", {}).get(s)) for s in stages]
-    rows += [row(f"HHI {s}", lambda c, s=s: c.get("hhi", {}).get(s)) for s in stages]
-    rows.append(row("top suppliers (share of cost)", lambda c: "; ".join(
-        f"{t['supplier']} {100 * t['share_of_cost']:.0f} %" for t in c.get("top_suppliers",
-                                                                          []))))
-    rows.append(row("binding limits (USD/pp; whole cost)", lambda c: "; ".join(
-        f"{b['limit']}: {b['usd_per_pp']:,.0f}/pp; {b['whole_cost_usd'] or 0:,.0f}"
-        for b in c.get("binding_limits", []))))
-    rows.append(row("why infeasible", lambda c: c.get("diagnosis", "")))
-    return rows

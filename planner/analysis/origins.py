@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from planner.models.data import Basis, Dataset
+from planner.models.data import Basis, Dataset, Scope
 from planner.models.groups import in_group, origin_mix, process_order
-from planner.solve.engine import PlanResult
+from planner.solve.result import Result, base
 
 SEGREGATED = "segregated"
 MIXED = "mixed"
@@ -42,30 +42,19 @@ def mixed_origin_tonnes(data: Dataset, bought, made) -> dict[str, dict[str, floa
     return tonnes
 
 
-def segregated_groups(result: PlanResult) -> set[str]:
+def segregated_groups(result: Result) -> set[str]:
     """Groups whose origin split is a decision of the model (they have an embedded limit)."""
-    return {row.group for row in result.built.share_rows if row.embedded}
+    limits = base(result.limits)
+    return set(limits.loc[limits["scope"] == Scope.EMBEDDED.value, "group"])
 
 
-def segregated_share(result: PlanResult, group: str, stage: str, basis: Basis) -> float:
-    """Share of ``stage``'s supply of ``group`` origin in the plan's own chain of custody.
-
-    A[g,s] = Σ φ_g(o)·w·x[o] + Σ_{to(p)=s} w_p·y_p·u[g,p], over T[s] = Σ w·x + Σ w_p·z[p],
-    with φ and w from the model's own index.
-    """
-    m, idx, b = result.built.model, result.built.index, basis.value
-    bought = {o: result.value(m.buy[o]) for o in idx.offers_at.get(stage, [])}
-    made = {p: result.value(m.make[p]) for p in idx.processes_into.get(stage, [])}
-    part = sum(phi * idx.weight[(b, o)] * bought[o] for o, phi in idx.origin_offers[(group,
-                                                                                      stage)])
-    part += sum(idx.weight[(b, p)] * m.process[p].yield_t_per_t
-                * result.value(m.origin_input[group, p]) for p in made)
-    total = (sum(idx.weight[(b, o)] * t for o, t in bought.items())
-             + sum(idx.weight[(b, p)] * z for p, z in made.items()))
-    return part / total if total > 0 else 0.0
+def segregated_share(result: Result, group: str, stage: str, basis: Basis) -> float:
+    """Share of ``stage``'s supply of ``group`` origin in the plan's own chain of custody
+    (``Result.embedded``)."""
+    return float(base(result.embedded).at[(group, stage, basis.value), "share"])
 
 
-def origin_shares(result: PlanResult, direct: dict[tuple[str, str], float]) -> list[dict]:
+def origin_shares(result: Result, direct: dict[tuple[str, str], float]) -> list[dict]:
     """Direct and embedded volume shares side by side, per stage, for every country
     that sells into or whose material reaches the stage and every limited group.
 
@@ -74,7 +63,8 @@ def origin_shares(result: PlanResult, direct: dict[tuple[str, str], float]) -> l
     """
     data = result.data
     countries = {c.country: c for c in data.countries}
-    tonnes = mixed_origin_tonnes(data, result.bought, result.made)
+    tonnes = mixed_origin_tonnes(data, base(result.offers)["tonnes"].to_numpy(),
+                                 base(result.processes)["tonnes"].to_numpy())
     segregated = segregated_groups(result)
     rows = []
     for stage in sorted(data.stages, key=lambda s: s.order):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -41,6 +42,7 @@ TITLES = {
             "tightest cap; read the curve from the segments)",
     "segments": "Exact curve: one optimal basis per segment (cap from → to, USD, USD/pp)",
     "breakpoints": "Breakpoints: what changes where the marginal supplier changes",
+    "manifest": "Run manifest: versions, inputs (sha256), arguments, time, verification",
 }
 HIDDEN = {"unique"}
 
@@ -52,13 +54,40 @@ def render(tables: dict[str, list[dict]], console: Console) -> None:
             continue
         table = Table(title=TITLES.get(name, name), title_justify="left", title_style="bold")
         header = [c for c in columns_of(rows) if c not in HIDDEN or name == "limit_prices"]
-        for column in header:
-            numeric = all(isinstance(r.get(column), int | float) and not isinstance(
-                r.get(column), bool) for r in rows if r.get(column) is not None)
-            table.add_column(column, justify="right" if numeric else "left", overflow="fold")
-        for row in rows:
-            table.add_row(*[Text(_text(row.get(c))) for c in header])  # never markup
+        cells = [[_text(row.get(c)) for c in header] for row in rows]
+        for k, column in enumerate(header):
+            if _numeric(rows, column):  # a number is never split across lines
+                widest = max(len(line[k]) for line in cells)
+                table.add_column(column, justify="right", no_wrap=True,
+                                 min_width=max(widest, len(column) if len(column) < 12 else 0))
+            else:
+                table.add_column(column, justify="left", overflow="fold")
+        for line in cells:
+            table.add_row(*[Text(cell) for cell in line])  # never markup
         console.print(table)
+
+
+def _numeric(rows: list[dict], column: str) -> bool:
+    """Whether every value of ``column`` that is there is a number (booleans are not)."""
+    return all(isinstance(r.get(column), int | float) and not isinstance(r.get(column), bool)
+               for r in rows if r.get(column) is not None)
+
+
+class PipeConsole(Console):
+    """A console that stops writing, quietly, when the reader closes the pipe
+    (``planner solve | head``): the plan's exit code stands (rich exits 1 there, which
+    would read as "infeasible")."""
+
+    def on_broken_pipe(self) -> None:
+        """Send the rest of the output nowhere and carry on."""
+        silence_stdout()
+        self.quiet = True
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null, so no later write or the final flush fails again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _text(value: object) -> str:

@@ -1,4 +1,5 @@
-"""Turn a ``PlanResult`` into report tables and the JSON object of SPEC §5.
+"""Turn a labelled ``Result`` (``planner.solve.result``) into report tables and the
+JSON object of SPEC §5.
 
 Every table is a list of flat records (dicts), so one writer serves the
 terminal, JSON, CSV and Excel. Shadow prices get business units:
@@ -17,12 +18,15 @@ named direction, measured by re-solving, and both one-sided values are listed.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
+
+import pandas as pd
 
 from planner.analysis.origins import origin_shares, segregated_share
 from planner.models.data import Basis, Bound, Scope
 from planner.models.groups import in_group, is_country_code
-from planner.solve.engine import PlanResult
+from planner.solve.result import Result, base
 
 TONNES_EPS = 1e-9
 PP = 0.01  # one percentage point of share
@@ -35,103 +39,105 @@ def _clean(x: float, digits: int = 9) -> float:
 
 
 def _bound(x: float) -> float | None:
-    """A range end; None (JSON null) for an unbounded side."""
-    return None if abs(x) >= 1e20 else _clean(x)
+    """A range end; None (JSON null) for an unbounded side or one not measured."""
+    return None if math.isnan(x) or abs(x) >= 1e20 else _clean(x)
 
 
-def purchases(result: PlanResult) -> list[dict]:
+def _capacity(x: float) -> float | None:
+    """A capacity: None for unlimited (NaN in the labelled result)."""
+    return None if math.isnan(x) else _clean(x)
+
+
+def purchases(result: Result) -> list[dict]:
     """Every offer bought, with its landed-cost components and share of its stage."""
-    built = result.built
     supply = stage_supply(result)
-    rows = []
-    for offer, tonnes in zip(result.data.offers, result.bought, strict=True):
-        if tonnes <= TONNES_EPS:
-            continue
-        cost = built.landed[offer.offer]
-        total = supply[offer.stage]
-        rows.append({
-            "offer": offer.offer, "stage": offer.stage, "supplier": offer.supplier,
-            "country": offer.country, "tonnes": _clean(tonnes),
-            "share": _clean(tonnes / total) if total > 0 else 0.0,
-            "landed_usd_per_t": _clean(cost.total), "price_usd_per_t": _clean(cost.price),
-            "freight_usd_per_t": _clean(cost.freight), "duty_rate": _clean(cost.duty_rate),
-            "duty_usd_per_t": _clean(cost.duty),
-            "levy_usd_per_t": _clean(cost.levy), "cost_usd": _clean(tonnes * cost.total, 2),
-        })
-    return rows
+    bought = base(result.offers)
+    bought = bought[bought["tonnes"] > TONNES_EPS]
+    return [{
+        "offer": offer, "stage": o.stage, "supplier": o.supplier, "country": o.country,
+        "tonnes": _clean(o.tonnes),
+        "share": _clean(o.tonnes / supply[o.stage]) if supply[o.stage] > 0 else 0.0,
+        "landed_usd_per_t": _clean(o.landed_usd_per_t),
+        "price_usd_per_t": _clean(o.price_usd_per_t),
+        "freight_usd_per_t": _clean(o.freight_usd_per_t), "duty_rate": _clean(o.duty_rate),
+        "duty_usd_per_t": _clean(o.duty_usd_per_t), "levy_usd_per_t": _clean(o.levy_usd_per_t),
+        "cost_usd": _clean(o.tonnes * o.landed_usd_per_t, 2)}
+        for offer, o in zip(bought.index, bought.itertuples(index=False), strict=True)]
 
 
-def production(result: PlanResult) -> list[dict]:
+def production(result: Result) -> list[dict]:
     """Domestic output of every process, with the input it draws."""
-    rows = []
-    for process, tonnes in zip(result.data.processes, result.made, strict=True):
-        rows.append({
-            "process": process.process, "from_stage": process.from_stage,
-            "to_stage": process.to_stage, "tonnes": _clean(tonnes),
-            "input_t": _clean(tonnes / process.yield_t_per_t),
-            "cost_usd_per_t": _clean(process.cost_usd_per_t),
-            "cost_usd": _clean(tonnes * process.cost_usd_per_t, 2),
-        })
-    return rows
+    made = base(result.processes)
+    return [{"process": process, "from_stage": p.from_stage, "to_stage": p.to_stage,
+             "tonnes": _clean(p.tonnes), "input_t": _clean(p.tonnes / p.yield_t_per_t),
+             "cost_usd_per_t": _clean(p.cost_usd_per_t),
+             "cost_usd": _clean(p.tonnes * p.cost_usd_per_t, 2)}
+            for process, p in zip(made.index, made.itertuples(index=False), strict=True)]
 
 
-def stage_supply(result: PlanResult) -> dict[str, float]:
+def stage_supply(result: Result) -> dict[str, float]:
     """Tonnes supplied into each stage: purchases plus domestic output."""
     supply: dict[str, float] = defaultdict(float)
-    for offer, tonnes in zip(result.data.offers, result.bought, strict=True):
-        supply[offer.stage] += tonnes
-    for process, tonnes in zip(result.data.processes, result.made, strict=True):
-        supply[process.to_stage] += tonnes
+    offers, processes = base(result.offers), base(result.processes)
+    for stage, tonnes in offers.groupby("stage")["tonnes"].sum().items():
+        supply[stage] += tonnes
+    for stage, tonnes in processes.groupby("to_stage")["tonnes"].sum().items():
+        supply[stage] += tonnes
     return supply
 
 
-def cost_by_stage(result: PlanResult) -> list[dict]:
+def _stages_in_order(result: Result) -> pd.DataFrame:
+    return base(result.stages).sort_values("order", kind="stable")
+
+
+def cost_by_stage(result: Result) -> list[dict]:
     """Purchase and processing cost attributed to the stage they supply, with the duty
     and zone levy inside the purchase cost shown apart."""
-    built = result.built
-    parts: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for offer, tonnes in zip(result.data.offers, result.bought, strict=True):
-        cost, stage = built.landed[offer.offer], parts[offer.stage]
-        stage["purchases_usd"] += tonnes * cost.total
-        stage["duty_usd"] += tonnes * cost.duty
-        stage["levy_usd"] += tonnes * cost.levy
-    for process, tonnes in zip(result.data.processes, result.made, strict=True):
-        parts[process.to_stage]["processing_usd"] += tonnes * process.cost_usd_per_t
+    offers, processes = base(result.offers), base(result.processes)
+    bought = pd.DataFrame({"stage": offers["stage"],
+                           "purchases_usd": offers["tonnes"] * offers["landed_usd_per_t"],
+                           "duty_usd": offers["tonnes"] * offers["duty_usd_per_t"],
+                           "levy_usd": offers["tonnes"] * offers["levy_usd_per_t"]})
+    parts = bought.groupby("stage").sum()
+    processing = (processes["tonnes"] * processes["cost_usd_per_t"]).groupby(
+        processes["to_stage"]).sum()
     supply = stage_supply(result)
     rows = []
-    for s in sorted(result.data.stages, key=lambda s: s.order):
-        p = parts[s.stage]
-        rows.append({"stage": s.stage, "demand_t": _clean(s.demand_t),
-                     "supply_t": _clean(supply[s.stage]),
-                     "purchases_usd": _clean(p["purchases_usd"], 2),
-                     "of_which_duty_usd": _clean(p["duty_usd"], 2),
-                     "of_which_levy_usd": _clean(p["levy_usd"], 2),
-                     "processing_usd": _clean(p["processing_usd"], 2),
-                     "total_usd": _clean(p["purchases_usd"] + p["processing_usd"], 2)})
+    for stage, s in _stages_in_order(result).iterrows():
+        p = parts.loc[stage] if stage in parts.index else None
+        purchase = float(p["purchases_usd"]) if p is not None else 0.0
+        made = float(processing.get(stage, 0.0))
+        rows.append({"stage": stage, "demand_t": _clean(s["demand_t"]),
+                     "supply_t": _clean(supply[stage]),
+                     "purchases_usd": _clean(purchase, 2),
+                     "of_which_duty_usd": _clean(p["duty_usd"] if p is not None else 0.0, 2),
+                     "of_which_levy_usd": _clean(p["levy_usd"] if p is not None else 0.0, 2),
+                     "processing_usd": _clean(made, 2),
+                     "total_usd": _clean(purchase + made, 2)})
     return rows
 
 
-def totals(result: PlanResult, stages: list[dict]) -> dict[str, float]:
+def totals(result: Result, stages: list[dict]) -> dict[str, float]:
     """Total cost and the duty and zone levy inside it (paid at the border; the levy is
     what joining the zone adds on non-member supply), from the ``cost_by_stage`` rows."""
     duty = sum(r["of_which_duty_usd"] for r in stages)
     levy = sum(r["of_which_levy_usd"] for r in stages)
-    total = result.cost_usd
+    total = result.objective_usd
     out = {"total_usd": _clean(total, 2), "duty_usd": _clean(duty, 2),
            "levy_usd": _clean(levy, 2), "total_less_levy_usd": _clean(total - levy, 2)}
-    if result.built.model.SOFT_ROWS:
+    if result.has_soft_limits:
         out["penalty_usd"] = _clean(result.penalty_usd, 2)
-        out["total_with_penalties_usd"] = _clean(result.solution.objective, 2)
-    other = result.other_zone_objective  # same feasible set: only prices differ
+        out["total_with_penalties_usd"] = _clean(result.objective_with_penalties_usd, 2)
+    other = result.other_zone_objective_usd  # same feasible set: only prices differ
     if other is not None:   # both optima as solved (with penalties, if soft limits pass)
-        this = float(result.solution.objective)
+        this = result.objective_with_penalties_usd
         joined, observer = (this, other) if result.data.zone.value == "joined" else (
             other, this)
         out["cost_of_joining_usd"] = _clean(joined - observer, 2)
     return out
 
 
-def shares(result: PlanResult) -> list[dict]:
+def shares(result: Result) -> list[dict]:
     """Share of each stage's supply by every supplying country and every limited group.
 
     Volume basis, direct scope for countries and limit groups; plus each limit's
@@ -140,47 +146,44 @@ def shares(result: PlanResult) -> list[dict]:
     """
     data = result.data
     countries = {c.country: c for c in data.countries}
-    by_country: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for offer, t in zip(data.offers, result.bought, strict=True):
-        flow = by_country[(offer.stage, offer.country)]
-        flow[0] += t
-        flow[1] += t * result.built.landed[offer.offer].total
-    for process, t in zip(data.processes, result.made, strict=True):
-        flow = by_country[(process.to_stage, data.buyer)]
-        flow[0] += t
-        flow[1] += t * process.cost_usd_per_t
-    flows: dict[str, list[tuple[str, float, float]]] = defaultdict(list)  # (country, t, USD)
-    for (stage, country), (t, usd) in by_country.items():
-        flows[stage].append((country, t, usd))
-    wanted: list[tuple[str, str, Basis, Scope]] = []
-    for row in result.built.share_rows:
-        for basis in (Basis.VOLUME, row.limit.basis):
-            wanted.append((row.group, row.stage, basis, row.limit.scope))
+    offers, processes = base(result.offers), base(result.processes)
+    flows = pd.concat([
+        pd.DataFrame({"stage": offers["stage"], "country": offers["country"],
+                      "volume": offers["tonnes"],
+                      "value": offers["tonnes"] * offers["landed_usd_per_t"]}),
+        pd.DataFrame({"stage": processes["to_stage"], "country": data.buyer,
+                      "volume": processes["tonnes"],
+                      "value": processes["tonnes"] * processes["cost_usd_per_t"]})])
+    by_country = flows.groupby(["stage", "country"], sort=False)[["volume", "value"]].sum()
+    limits = base(result.limits)
+    wanted = [(row.group, row.stage, basis, Scope(row.scope))
+              for row in limits.itertuples() for basis in (Basis.VOLUME, Basis(row.basis))]
     rows, seen = [], set()
-    for stage in sorted(data.stages, key=lambda s: s.order):
-        stage_flows = flows[stage.stage]
-        suppliers = sorted({c for c, t, _ in stage_flows if t > TONNES_EPS})
-        groups = [(c, stage.stage, Basis.VOLUME, Scope.DIRECT) for c in suppliers]
-        groups += [w for w in wanted if w[1] == stage.stage]
+    for stage in _stages_in_order(result).index:
+        stage_flows = (by_country.xs(stage, level="stage") if stage in
+                       by_country.index.get_level_values("stage") else by_country.iloc[:0])
+        suppliers = sorted(stage_flows.index[stage_flows["volume"] > TONNES_EPS])
+        groups = [(c, stage, Basis.VOLUME, Scope.DIRECT) for c in suppliers]
+        groups += [w for w in wanted if w[1] == stage]
         for key in groups:
             if key in seen:
                 continue
             seen.add(key)
             group, _, basis, scope = key
             if scope is Scope.EMBEDDED:
-                share = segregated_share(result, group, stage.stage, basis)
+                share = segregated_share(result, group, stage, basis)
             else:
-                pick = 1 if basis is Basis.VOLUME else 2
-                total = sum(f[pick] for f in stage_flows)
-                part = sum(f[pick] for f in stage_flows if in_group(group, f[0], countries))
-                share = part / total if total > 0 else 0.0
-            rows.append({"group": group, "stage": stage.stage, "share": _clean(share),
+                column = stage_flows[basis.value]
+                total = column.sum()
+                members = [in_group(group, c, countries) for c in stage_flows.index]
+                share = column[members].sum() / total if total > 0 else 0.0
+            rows.append({"group": group, "stage": stage, "share": _clean(share),
                          "basis": basis.value, "scope": scope.value,
                          "kind": "country" if is_country_code(group) else "group"})
     return rows
 
 
-def direct_and_embedded(result: PlanResult, share_table: list[dict]) -> list[dict]:
+def direct_and_embedded(result: Result, share_table: list[dict]) -> list[dict]:
     """Direct and embedded (upstream-origin) volume shares side by side, per stage."""
     direct = {(r["group"], r["stage"]): r["share"] for r in share_table
               if r["basis"] == Basis.VOLUME and r["scope"] == Scope.DIRECT}
@@ -188,142 +191,139 @@ def direct_and_embedded(result: PlanResult, share_table: list[dict]) -> list[dic
             for row in origin_shares(result, direct)]
 
 
-def demand_prices(result: PlanResult) -> list[dict]:
+def _rates(result: Result, kind: str) -> pd.DataFrame:
+    rates = base(result.rates)
+    if rates.empty or kind not in rates.index.get_level_values("kind"):
+        return rates.iloc[:0].droplevel("kind")
+    return rates.xs(kind, level="kind")
+
+
+def demand_prices(result: Result) -> list[dict]:
     """USD per t of extra final demand at each stage, with its valid range in t."""
-    m = result.built.model
-    rows = []
-    for stage in sorted(result.data.stages, key=lambda s: s.order):
-        if stage.stage not in m.balance:
-            continue  # no supply route and no demand: no row
-        con = m.balance[stage.stage]
-        rate = result.rate(con)
-        rows.append({"stage": stage.stage, "demand_t": _clean(stage.demand_t),
-                     "usd_per_t": _bound(rate.rate_up), **_range_fields(rate)})
-    return rows
+    rates = _rates(result, "balance")
+    return [{"stage": stage, "demand_t": _clean(s["demand_t"]),
+             "usd_per_t": _bound(rates.at[stage, "rate_up"]),
+             **_range_fields(rates.loc[stage])}
+            for stage, s in _stages_in_order(result).iterrows()
+            if stage in rates.index]   # no supply route and no demand: no row
 
 
-def capacity_prices(result: PlanResult) -> list[dict]:
+def capacity_prices(result: Result) -> list[dict]:
     """USD saved per t of extra capacity, for offers and processes with a capacity."""
-    m = result.built.model
-    used = {o.offer: t for o, t in zip(result.data.offers, result.bought, strict=True)}
-    used |= {p.process: t for p, t in zip(result.data.processes, result.made, strict=True)}
     rows = []
-    for kind, component, records in (("offer", m.capacity, m.offer),
-                                     ("process", m.process_capacity, m.process)):
-        for key, con in component.items():
-            rate = result.rate(con)
+    for kind, rate_kind, records in (("offer", "capacity", base(result.offers)),
+                                     ("process", "process_capacity",
+                                      base(result.processes))):
+        rates = _rates(result, rate_kind)
+        for key, rate in rates.iterrows():
             rows.append({kind: key, "kind": kind,
-                         "capacity_t": _clean(records[key].capacity_t), "used_t": _clean(used[key]),
-                         "usd_per_t": _bound(-rate.rate_up), **_range_fields(rate, flip=True)})
+                         "capacity_t": _capacity(records.at[key, "capacity_t"]),
+                         "used_t": _clean(records.at[key, "tonnes"]),
+                         "usd_per_t": _bound(-rate["rate_up"]),
+                         **_range_fields(rate, flip=True)})
     return rows
 
 
-def minimum_prices(result: PlanResult) -> list[dict]:
+def minimum_prices(result: Result) -> list[dict]:
     """Cost per t of each contracted minimum (0 where the plan buys more anyway)."""
-    m = result.built.model
-    rows = []
-    for key, con in m.minimum.items():
-        rate = result.rate(con)
-        rows.append({"offer": key, "min_t": _clean(m.offer[key].min_t),
-                     "usd_per_t": _bound(rate.rate_up), **_range_fields(rate)})
-    return rows
+    offers = base(result.offers)
+    return [{"offer": key, "min_t": _clean(offers.at[key, "min_t"]),
+             "usd_per_t": _bound(rate["rate_up"]), **_range_fields(rate)}
+            for key, rate in _rates(result, "minimum").iterrows()]
 
 
-def _range_fields(rate, flip: bool = False) -> dict:
+def _range_fields(rate: pd.Series, flip: bool = False) -> dict:
     sign = -1.0 if flip else 1.0
-    fields = {"valid_from": _bound(rate.valid_from), "valid_to": _bound(rate.valid_to),
-              "unique": rate.unique}
-    if rate.unique is False:
-        down, up = sign * rate.rate_down, sign * rate.rate_up
+    unique = None if pd.isna(rate["unique"]) else bool(rate["unique"])  # Series.unique: a method
+    fields = {"valid_from": _bound(rate["valid_from"]), "valid_to": _bound(rate["valid_to"]),
+              "unique": unique}
+    if unique is False:
+        down, up = sign * rate["rate_down"], sign * rate["rate_up"]
         fields |= {"usd_per_t_down": _bound(down), "usd_per_t_up": _bound(up)}
     return fields
 
 
-def limit_prices(result: PlanResult) -> list[dict]:
+def limit_prices(result: Result) -> list[dict]:
     """Every share-limit row: its current share, USD per pp of tightening, valid range."""
-    m = result.built.model
     rows = []
-    for i, row in enumerate(result.built.share_rows):
-        total = result.value(m.supply_total[row.stage, row.limit.basis.value])
-        group = result.value(m.group_supply[row.aggregate])
-        actual = group / total if total > 0 else 0.0
-        share_range = result.share_ranges.get(i)
-        record = {"group": row.group, "stage": row.stage, "bound": row.bound.value,
-                  "limit": _clean(row.share), "share": _clean(actual),
-                  "basis": row.limit.basis.value, "scope": row.limit.scope.value,
-                  "binding": share_range is not None,
-                  "usd_per_pp": 0.0 if share_range is None else _one_sided_pp(
-                      row.bound, share_range)["usd_per_pp_tighter"],
-                  "whole_cost_usd": _whole_cost(result, i),
-                  "origin": row.limit.origin}
-        if row.penalty_usd_per_pp is not None:
-            record |= _soft_fields(result, i, total)
-        if share_range is not None:
-            low, high = _headline_range(row.bound, share_range)
+    for limit in base(result.limits).itertuples(index=False):
+        bound = Bound(limit.bound)
+        actual = limit.group_value / limit.total if limit.total > 0 else 0.0
+        record = {"group": limit.group, "stage": limit.stage, "bound": limit.bound,
+                  "limit": _clean(limit.share_limit), "share": _clean(actual),
+                  "basis": limit.basis, "scope": limit.scope, "binding": limit.binding,
+                  "usd_per_pp": _one_sided_pp(bound, limit)["usd_per_pp_tighter"]
+                  if limit.binding else 0.0,
+                  "whole_cost_usd": _whole_cost(limit),
+                  "origin": limit.origin}
+        if not math.isnan(limit.max_cost_usd_per_pp):
+            record |= _soft_fields(limit)
+        if limit.binding:
+            low, high = _headline_range(bound, limit)
             record |= {"valid_from": _clean(low), "valid_to": _clean(high),
-                       "unique": share_range.unique}
-            if not share_range.unique:
-                record |= _one_sided_pp(row.bound, share_range)
+                       "unique": limit.unique}
+            if not limit.unique:
+                record |= _one_sided_pp(bound, limit)
         else:  # slack: tightening costs nothing until the limit reaches the current share
-            lo, hi = (actual, 1.0) if row.bound is Bound.MAX else (0.0, actual)
+            lo, hi = (actual, 1.0) if bound is Bound.MAX else (0.0, actual)
             record |= {"valid_from": _clean(lo), "valid_to": _clean(hi), "unique": True}
         rows.append(record)
     return rows
 
 
-def _soft_fields(result: PlanResult, i: int, total: float) -> dict:
+def _soft_fields(limit) -> dict:
     """A soft limit: how far the plan passed it (pp of the stage's total) and the
     penalty paid for that, at the willingness to pay per pp."""
-    m = result.built.model
-    excess = result.value(m.excess[i])
-    return {"soft": True,
-            "max_cost_usd_per_pp": _clean(result.built.share_rows[i].penalty_usd_per_pp),
-            "exceeded_pp": _clean(100.0 * excess / total) if total > 0 else 0.0,
-            "penalty_usd": _clean(m.penalty[i] * excess, 2)}
+    return {"soft": True, "max_cost_usd_per_pp": _clean(limit.max_cost_usd_per_pp),
+            "exceeded_pp": _clean(100.0 * limit.excess / limit.total)
+            if limit.total > 0 else 0.0,
+            "penalty_usd": _clean(limit.penalty_per_unit * limit.excess, 2)}
 
 
-def _headline_range(bound: Bound, share_range) -> tuple[float, float]:
+def _headline_range(bound: Bound, limit) -> tuple[float, float]:
     """Where the headline rate (one pp tighter) holds: the optimal basis's interval, or
     at a degenerate optimum the interval of the basis just on the tighter side."""
-    side = share_range.range_down if bound is Bound.MAX else share_range.range_up
-    if share_range.unique or side is None:
-        return share_range.valid_from, share_range.valid_to
+    side = ((limit.range_down_from, limit.range_down_to) if bound is Bound.MAX
+            else (limit.range_up_from, limit.range_up_to))
+    if limit.unique or math.isnan(side[0]):
+        return limit.valid_from, limit.valid_to
     return side
 
 
-def _whole_cost(result: PlanResult, i: int) -> float | None:
-    """Total cost of limit row ``i``: 0 when slack; None when it could not be measured."""
-    if i not in result.share_ranges:
+def _whole_cost(limit) -> float | None:
+    """Total cost of a limit row: 0 when slack; None when it could not be measured."""
+    if not limit.binding:
         return 0.0
-    cost = result.rule_costs.get(i)
-    return None if cost is None else _clean(cost, 2)
+    return None if math.isnan(limit.whole_cost_usd) else _clean(limit.whole_cost_usd, 2)
 
 
-def concentration(result: PlanResult) -> list[dict]:
+def concentration(result: Result) -> list[dict]:
     """Per stage: Herfindahl–Hirschman index of country shares (0–10,000), top-3
     countries' share and China's share, for the least-cost plan without any share
     limit ("before") and for this plan ("after"). Volume basis, direct scope."""
-    after = _country_shares(result.data, result.bought, result.made)
-    before = (_country_shares(result.data, *result.unconstrained) if result.unconstrained
-              else after)
+    after = _country_shares(result, "tonnes")
+    before = _country_shares(result, "tonnes_unconstrained")
     rows = []
-    for stage in sorted(result.data.stages, key=lambda s: s.order):
-        row = {"stage": stage.stage}
+    for stage in _stages_in_order(result).index:
+        row = {"stage": stage}
         for label, shares_by_country in (("before", before), ("after", after)):
-            values = sorted(shares_by_country.get(stage.stage, {}).values(), reverse=True)
+            values = sorted(shares_by_country.get(stage, {}).values(), reverse=True)
             row |= {f"hhi_{label}": _clean(sum((100 * v) ** 2 for v in values), 2),
                     f"top3_{label}": _clean(sum(values[:3])),
-                    f"cn_{label}": _clean(shares_by_country.get(stage.stage, {}).get("CN", 0.0))}
+                    f"cn_{label}": _clean(shares_by_country.get(stage, {}).get("CN", 0.0))}
         rows.append(row)
     return rows
 
 
-def _country_shares(data, bought, made) -> dict[str, dict[str, float]]:
+def _country_shares(result: Result, column: str) -> dict[str, dict[str, float]]:
+    """Each stage's volume shares by seller country, reading tonnes from ``column``."""
+    offers, processes = base(result.offers), base(result.processes)
     flows: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for offer, t in zip(data.offers, bought, strict=True):
-        flows[offer.stage][offer.country] += t
-    for process, t in zip(data.processes, made, strict=True):
-        flows[process.to_stage][data.buyer] += t
+    for stage, country, t in zip(offers["stage"], offers["country"], offers[column],
+                                 strict=True):
+        flows[stage][country] += t
+    for stage, t in zip(processes["to_stage"], processes[column], strict=True):
+        flows[stage][result.data.buyer] += t
     shares_by_stage = {}
     for stage, by_country in flows.items():
         total = sum(by_country.values())
@@ -332,35 +332,31 @@ def _country_shares(data, bought, made) -> dict[str, dict[str, float]]:
     return shares_by_stage
 
 
-def _one_sided_pp(bound: Bound, share_range) -> dict:
+def _one_sided_pp(bound: Bound, limit) -> dict:
     """Degenerate optimum: cost of one pp tighter and saving of one pp looser differ."""
-    down, up = share_range.rate_down, share_range.rate_up   # d(cost)/dσ each way
+    down, up = limit.rate_down, limit.rate_up   # d(cost)/dσ each way
     if bound is Bound.MAX:
         return {"usd_per_pp_tighter": _bound(-down * PP), "usd_per_pp_looser": _bound(-up * PP)}
     return {"usd_per_pp_tighter": _bound(up * PP), "usd_per_pp_looser": _bound(down * PP)}
 
 
-def reduced_costs(result: PlanResult) -> list[dict]:
+def reduced_costs(result: Result) -> list[dict]:
     """Unused offers and processes: how much their cost must fall before the plan uses them."""
-    data, rows = result.data, []
-    for offer, t, reduced in zip(data.offers, result.bought, result.offer_reduced_costs,
-                                 strict=True):
-        if t <= TONNES_EPS:
-            rows.append({"offer": offer.offer, "kind": "offer", "stage": offer.stage,
-                         "country": offer.country,
-                         "cost_usd_per_t": _clean(result.built.landed[offer.offer].total),
-                         "reduced_cost_usd_per_t": _clean(reduced)})
-    for process, t, reduced in zip(data.processes, result.made, result.process_reduced_costs,
-                                   strict=True):
-        if t <= TONNES_EPS:
-            rows.append({"offer": process.process, "kind": "process",
-                         "stage": process.to_stage, "country": data.buyer,
-                         "cost_usd_per_t": _clean(process.cost_usd_per_t),
-                         "reduced_cost_usd_per_t": _clean(reduced)})
+    offers, processes = base(result.offers), base(result.processes)
+    rows = [{"offer": key, "kind": "offer", "stage": o.stage, "country": o.country,
+             "cost_usd_per_t": _clean(o.landed_usd_per_t),
+             "reduced_cost_usd_per_t": _clean(o.reduced_cost_usd_per_t)}
+            for key, o in zip(offers.index, offers.itertuples(index=False), strict=True)
+            if o.tonnes <= TONNES_EPS]
+    rows += [{"offer": key, "kind": "process", "stage": p.to_stage,
+              "country": result.data.buyer, "cost_usd_per_t": _clean(p.cost_usd_per_t),
+              "reduced_cost_usd_per_t": _clean(p.reduced_cost_usd_per_t)}
+             for key, p in zip(processes.index, processes.itertuples(index=False), strict=True)
+             if p.tonnes <= TONNES_EPS]
     return rows
 
 
-def report_tables(result: PlanResult) -> dict[str, list[dict]]:
+def report_tables(result: Result) -> dict[str, list[dict]]:
     """All report tables by name (the CSV file / Excel sheet names)."""
     tables = {"summary": summary(result)}
     if result.optimal:
@@ -382,38 +378,31 @@ def report_tables(result: PlanResult) -> dict[str, list[dict]]:
     return tables
 
 
-def summary(result: PlanResult) -> list[dict]:
+def summary(result: Result) -> list[dict]:
     """Dataset, zone status, outcome and total cost."""
     data = result.data
     rows = [{"key": "dataset", "value": data.name}, {"key": "buyer", "value": data.buyer},
             {"key": "zone", "value": data.zone.value},
-            {"key": "status", "value": json_status(result)},
+            {"key": "status", "value": result.status},
             {"key": "message", "value": result.message}]
     if result.optimal:
-        rows.append({"key": "objective_usd", "value": _clean(result.cost_usd, 2)})
+        rows.append({"key": "objective_usd", "value": _clean(result.objective_usd, 2)})
         rows += [{"key": key, "value": value}
                  for key, value in totals(result, cost_by_stage(result)).items()
                  if key != "total_usd"]
     return rows
 
 
-def json_status(result: PlanResult) -> str:
-    """SPEC §5 status word: optimal, infeasible or error."""
-    if result.optimal:
-        return "optimal"
-    return "infeasible" if result.diagnosis is not None else "error"
-
-
-def as_json(result: PlanResult) -> dict:
+def as_json(result: Result) -> dict:
     """The SPEC §5 JSON object (with extra keys beside the required ones)."""
-    out: dict = {"status": json_status(result), "message": result.message,
+    out: dict = {"status": result.status, "message": result.message,
                  "dataset": result.data.name, "zone": result.data.zone.value}
     if result.optimal:
         capacities = capacity_prices(result)
         stages = cost_by_stage(result)
         share_table = shares(result)
         out |= {
-            "objective_usd": _clean(result.cost_usd, 6),
+            "objective_usd": _clean(result.objective_usd, 6),
             "totals": totals(result, stages),
             "purchases": purchases(result), "production": production(result),
             "cost_by_stage": stages, "shares": share_table,
@@ -425,7 +414,7 @@ def as_json(result: PlanResult) -> dict:
                 "process_capacity": [r for r in capacities if r["kind"] == "process"],
                 "minimum": minimum_prices(result), "limits": limit_prices(result),
                 "reduced_costs": reduced_costs(result)},
-            "verification": {k: float(v) for k, v in result.residuals.items()}}
+            "verification": dict(result.residuals)}
     else:
         out["objective_usd"] = None
     if result.diagnosis is not None:

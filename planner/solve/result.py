@@ -1,0 +1,256 @@
+"""The labelled result of one solve: every quantity a pandas frame with named levels.
+
+This is the one place that reads Pyomo components and LP rows back into planner
+terms. Reports, compare, sweeps, the API and every output format read only the
+``Result`` built here, never the model or the solver.
+
+Every frame's index starts with the levels ``period`` and ``branch`` (one value,
+``base``, for a dataset with neither), then the frame's own key:
+
+=================  ===========================  =====================================
+frame              index                        columns
+=================  ===========================  =====================================
+``offers``         period, branch, offer        stage, supplier, country, capacity_t,
+                                                min_t, tonnes, landed components
+                                                (USD/t), reduced_cost_usd_per_t,
+                                                tonnes_unconstrained
+``processes``      period, branch, process      from_stage, to_stage, yield_t_per_t,
+                                                cost_usd_per_t,
+                                                capacity_t, tonnes, reduced cost,
+                                                tonnes_unconstrained
+``stages``         period, branch, stage        order, demand_t
+``rates``          period, branch, kind, key    dual, rate_down, rate_up, valid_from,
+                                                valid_to, unique (rows in their own
+                                                units: t of demand, capacity, minimum)
+``limits``         period, branch, limit_row    group, stage, bound, share_limit,
+                                                basis, scope, origin, total, group_value,
+                                                binding, rates and ranges of σ, whole
+                                                cost, soft-limit fields
+``embedded``       period, branch, group,       share: a limited group's share of the
+                   stage, basis                 stage by upstream origin, as the plan's
+                                                chain of custody splits it
+=================  ===========================  =====================================
+
+``kind`` in ``rates`` is ``balance`` (key: stage), ``capacity`` / ``minimum`` (key:
+offer) or ``process_capacity`` (key: process).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from planner.models.data import Basis, Dataset
+
+if TYPE_CHECKING:  # the engine pulls in Pyomo; this module is read without it
+    from planner.solve.diagnosis import Diagnosis
+    from planner.solve.engine import PlanResult
+
+BASE = "base"  # the one period and the one branch of a dataset without either
+LEVELS = ("period", "branch")
+NO_RANGE = (math.nan, math.nan)
+
+
+@dataclass
+class Result:
+    """One solve, labelled. Only an optimal result has frames with rows."""
+
+    status: str                      # SPEC §5: optimal, infeasible or error
+    message: str
+    data: Dataset
+    objective_usd: float = math.nan  # landed cost (purchases and processing)
+    penalty_usd: float = 0.0         # soft-limit penalties in the objective, not paid
+    has_soft_limits: bool = False
+    other_zone_objective_usd: float | None = None  # optimum under the other zone status
+    residuals: dict[str, float] = field(default_factory=dict)
+    diagnosis: Diagnosis | None = None
+    offers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    processes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    stages: pd.DataFrame = field(default_factory=pd.DataFrame)
+    rates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    limits: pd.DataFrame = field(default_factory=pd.DataFrame)
+    embedded: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def optimal(self) -> bool:
+        """Whether a verified optimal plan is available."""
+        return self.status == "optimal"
+
+    @property
+    def objective_with_penalties_usd(self) -> float:
+        """What the LP minimised: landed cost plus soft-limit penalties."""
+        return self.objective_usd + self.penalty_usd
+
+    def rate(self, kind: str, key: str) -> pd.Series | None:
+        """The rate row of one constraint (``balance`` of a stage, ``capacity`` of an
+        offer, …) in the base period and branch; None where the model has no such row."""
+        try:
+            return self.rates.loc[(BASE, BASE, kind, key)]
+        except KeyError:
+            return None
+
+
+def labelled(plan: PlanResult) -> Result:
+    """Read a solved ``PlanResult`` into labelled frames (copies: the model may be
+    reused and re-solved right after)."""
+    result = Result(_json_status(plan), plan.message, plan.data, diagnosis=plan.diagnosis,
+                    residuals={k: float(v) for k, v in plan.residuals.items()})
+    if not plan.optimal:
+        return result
+    m = plan.built.model
+    result.has_soft_limits = bool(len(m.SOFT_ROWS))
+    result.penalty_usd = float(plan.penalty_usd)
+    result.objective_usd = float(plan.cost_usd)
+    result.other_zone_objective_usd = plan.other_zone_objective
+    result.offers = _offers(plan)
+    result.processes = _processes(plan)
+    result.stages = _frame(
+        [{"stage": s.stage, "order": s.order, "demand_t": s.demand_t} for s in plan.data.stages],
+        "stage", ["order", "demand_t"])
+    result.rates = _rates(plan)
+    result.limits = _limits(plan)
+    result.embedded = _embedded(plan)
+    return result
+
+
+def _json_status(plan: PlanResult) -> str:
+    if plan.optimal:
+        return "optimal"
+    return "infeasible" if plan.diagnosis is not None else "error"
+
+
+def _frame(records: list[dict], key: str | list[str], columns: list[str]) -> pd.DataFrame:
+    """Records → a frame indexed by (period, branch, *key), base period and branch."""
+    keys = [key] if isinstance(key, str) else key
+    frame = pd.DataFrame(records, columns=[*keys, *columns])
+    frame.insert(0, "branch", BASE)
+    frame.insert(0, "period", BASE)
+    return frame.set_index([*LEVELS, *keys])
+
+
+def _offers(plan: PlanResult) -> pd.DataFrame:
+    landed = plan.built.landed
+    before = plan.unconstrained[0] if plan.unconstrained else plan.bought
+    records = []
+    for o, tonnes, reduced, free in zip(plan.data.offers, plan.bought,
+                                        plan.offer_reduced_costs, before, strict=True):
+        cost = landed[o.offer]
+        records.append({
+            "offer": o.offer, "stage": o.stage, "supplier": o.supplier, "country": o.country,
+            "capacity_t": math.nan if o.capacity_t is None else o.capacity_t,
+            "min_t": o.min_t, "tonnes": float(tonnes),
+            "landed_usd_per_t": cost.total, "price_usd_per_t": cost.price,
+            "freight_usd_per_t": cost.freight, "duty_rate": cost.duty_rate,
+            "duty_usd_per_t": cost.duty, "levy_usd_per_t": cost.levy,
+            "reduced_cost_usd_per_t": float(reduced), "tonnes_unconstrained": float(free)})
+    return _frame(records, "offer", [c for c in records[0] if c != "offer"] if records else [])
+
+
+def _processes(plan: PlanResult) -> pd.DataFrame:
+    before = plan.unconstrained[1] if plan.unconstrained else plan.made
+    columns = ["from_stage", "to_stage", "yield_t_per_t", "cost_usd_per_t", "capacity_t", "tonnes",
+               "reduced_cost_usd_per_t", "tonnes_unconstrained"]
+    records = [{"process": p.process, "from_stage": p.from_stage, "to_stage": p.to_stage,
+                "yield_t_per_t": p.yield_t_per_t, "cost_usd_per_t": p.cost_usd_per_t,
+                "capacity_t": math.nan if p.capacity_t is None else p.capacity_t,
+                "tonnes": float(t), "reduced_cost_usd_per_t": float(r),
+                "tonnes_unconstrained": float(f)}
+               for p, t, r, f in zip(plan.data.processes, plan.made,
+                                     plan.process_reduced_costs, before, strict=True)]
+    return _frame(records, "process", columns)
+
+
+def _rates(plan: PlanResult) -> pd.DataFrame:
+    m = plan.built.model
+    records = []
+    for kind, component in (("balance", m.balance), ("capacity", m.capacity),
+                            ("minimum", m.minimum), ("process_capacity", m.process_capacity)):
+        for key, con in component.items():
+            rate = plan.row_rates.get(plan.row(con))
+            if rate is None:
+                continue
+            records.append({"kind": kind, "key": key, "dual": rate.dual,
+                            "rate_down": rate.rate_down, "rate_up": rate.rate_up,
+                            "valid_from": rate.valid_from, "valid_to": rate.valid_to,
+                            "unique": rate.unique})
+    return _frame(records, ["kind", "key"],
+                  ["dual", "rate_down", "rate_up", "valid_from", "valid_to", "unique"])
+
+
+LIMIT_COLUMNS = [
+    "group", "stage", "bound", "share_limit", "basis", "scope", "origin", "total",
+    "group_value", "binding", "unique", "rate_down", "rate_up", "valid_from", "valid_to",
+    "range_down_from", "range_down_to", "range_up_from", "range_up_to", "whole_cost_usd",
+    "max_cost_usd_per_pp", "excess", "penalty_per_unit"]
+
+
+def _limits(plan: PlanResult) -> pd.DataFrame:
+    """Each share-limit row: the share value σ, the plan's group and stage totals, and
+    d(cost)/dσ with where it holds (``binding`` false: slack, no rate measured)."""
+    m = plan.built.model
+    records = []
+    for i, row in enumerate(plan.built.share_rows):
+        total = plan.value(m.supply_total[row.stage, row.limit.basis.value])
+        share_range = plan.share_ranges.get(i)
+        down = share_range.range_down if share_range and share_range.range_down else NO_RANGE
+        up = share_range.range_up if share_range and share_range.range_up else NO_RANGE
+        soft = row.penalty_usd_per_pp is not None
+        records.append({
+            "limit_row": i, "group": row.group, "stage": row.stage, "bound": row.bound.value,
+            "share_limit": row.share, "basis": row.limit.basis.value,
+            "scope": row.limit.scope.value, "origin": row.limit.origin, "total": total,
+            "group_value": plan.value(m.group_supply[row.aggregate]),
+            "binding": share_range is not None,
+            "unique": share_range.unique if share_range else True,
+            "rate_down": share_range.rate_down if share_range else 0.0,
+            "rate_up": share_range.rate_up if share_range else 0.0,
+            "valid_from": share_range.valid_from if share_range else math.nan,
+            "valid_to": share_range.valid_to if share_range else math.nan,
+            "range_down_from": down[0], "range_down_to": down[1],
+            "range_up_from": up[0], "range_up_to": up[1],
+            "whole_cost_usd": (0.0 if share_range is None
+                               else _none_nan(plan.rule_costs.get(i))),
+            "max_cost_usd_per_pp": row.penalty_usd_per_pp if soft else math.nan,
+            "excess": plan.value(m.excess[i]) if soft else 0.0,
+            "penalty_per_unit": m.penalty[i] if soft else 0.0})
+    return _frame(records, "limit_row", LIMIT_COLUMNS)
+
+
+def _none_nan(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _embedded(plan: PlanResult) -> pd.DataFrame:
+    """Share of each stage's supply of a limited group's origin, in the plan's own chain
+    of custody, for every group with an embedded limit, both bases.
+
+    A[g,s] = Σ φ_g(o)·w·x[o] + Σ_{to(p)=s} w_p·y_p·u[g,p] over T[s] = Σ w·x + Σ w_p·z[p],
+    with φ and w from the model's own index.
+    """
+    m, idx = plan.built.model, plan.built.index
+    groups = sorted({row.group for row in plan.built.share_rows if row.embedded})
+    records = []
+    for group in groups:
+        for stage in (s.stage for s in plan.data.stages):
+            bought = {o: plan.value(m.buy[o]) for o in idx.offers_at.get(stage, [])}
+            made = {p: plan.value(m.make[p]) for p in idx.processes_into.get(stage, [])}
+            for basis in (Basis.VOLUME.value, Basis.VALUE.value):
+                part = sum(phi * idx.weight[(basis, o)] * bought[o]
+                           for o, phi in idx.origin_offers[(group, stage)])
+                part += sum(idx.weight[(basis, p)] * m.process[p].yield_t_per_t
+                            * plan.value(m.origin_input[group, p]) for p in made)
+                total = (sum(idx.weight[(basis, o)] * t for o, t in bought.items())
+                         + sum(idx.weight[(basis, p)] * z for p, z in made.items()))
+                records.append({"group": group, "stage": stage, "basis": basis,
+                                "share": part / total if total > 0 else 0.0})
+    return _frame(records, ["group", "stage", "basis"], ["share"])
+
+
+def base(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the base period and branch, indexed by the frame's own key."""
+    if frame.empty:
+        return frame.reset_index(list(LEVELS), drop=True)
+    return frame.xs((BASE, BASE), level=list(LEVELS))
