@@ -19,7 +19,7 @@ import click
 from rich.console import Console
 
 from planner.analysis.compare import compare_scenarios, default_names
-from planner.analysis.scenarios import CapOverride, apply_caps, apply_scenario, scenario_names
+from planner.analysis.scenarios import CapOverride, apply_caps, apply_scenario
 from planner.analysis.sweep import CapTarget, cap_sweep, linear_values, parameter_sweep
 from planner.io import write as writers
 from planner.io.problems import InputError, Problem, Severity
@@ -43,9 +43,12 @@ def default_inputs() -> Path:
     return Path(str(files("planner.inputs")))
 
 
-def load(path: Path) -> tuple[Dataset, list[Problem]]:
-    """Read and validate a dataset; raises InputError with every problem."""
-    return validate(read_dataset(path))
+def load(path) -> tuple[Dataset, list[Problem]]:
+    """Read and validate a dataset (a folder, an .xlsx workbook, or a dict of pandas
+    DataFrames: table name -> frame); raises InputError with every problem."""
+    from planner.io.read import read_inputs
+
+    return validate(read_inputs(path))
 
 
 def parse_cap(_ctx, _param, values: tuple[str, ...]) -> list[CapOverride]:
@@ -137,14 +140,17 @@ def check(inputs) -> None:
     """Validate a dataset and list every problem (exit 2 if any error)."""
     inputs = inputs or default_inputs()
     with _Guard(False, "table"):
-        data, warnings = load(inputs)
+        # Typed frames only, no per-row records; validation also checks every scenario
+        # row as applying it would (scenario_step_problems).
+        from planner.io.validate import validate_frames
+
+        tables, warnings = validate_frames(read_dataset(inputs))
         for problem in warnings:
             click.echo(str(problem), err=True)
-        for name in scenario_names(data):
-            apply_scenario(data, name)
-        names = scenario_names(data)
-        click.echo(f"{inputs}: OK — {len(data.stages)} stages, {len(data.offers)} offers, "
-                   f"{len(data.processes)} process(es), {len(data.limits)} limit(s), "
+        names = tables.scenario_names()
+        click.echo(f"{inputs}: OK — {len(tables['stages'])} stages, "
+                   f"{len(tables['offers'])} offers, {len(tables['processes'])} process(es), "
+                   f"{len(tables['limits'])} limit(s), "
                    f"{len(names)} scenarios" + (f" ({', '.join(names)})" if names else "")
                    + (f", {len(warnings)} warning(s)" if warnings else ""))
 

@@ -273,7 +273,7 @@ def test_malformed_case(case: Path, command: str, built):
 PROBE = """
 import json, resource, sys, time
 from planner.cli import main
-import openpyxl.reader.excel, defusedxml.ElementTree  # imports before the baseline
+import python_calamine, defusedxml.ElementTree  # imports before the baseline
 unit = 1 if sys.platform == "darwin" else 1024        # ru_maxrss: bytes on macOS, KiB on Linux
 peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit / 2**20
 try:  # fail fast instead of swapping if the guard ever breaks: 1 GiB more address space

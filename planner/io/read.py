@@ -1,30 +1,44 @@
-"""Read a dataset's raw tables from a folder of CSV files or one .xlsx workbook.
+"""Read a dataset's raw tables from a folder of CSV files, one .xlsx workbook, or a
+dict of pandas DataFrames.
 
-Cells are kept as read (text from CSV; text, numbers or booleans from Excel);
-``validation`` parses and checks them. Row numbers are those a spreadsheet
-shows: the header is row 1, the first data row is row 2. Blank rows are skipped.
+Cells are kept as read, one array per column (text from CSV; text, numbers or
+booleans from Excel or a frame); ``validate`` parses and checks them column by
+column. Row numbers are those a spreadsheet shows: the header is row 1, the
+first data row is row 2. Blank rows are skipped.
+
+CSV files are parsed by pandas' C engine where it reads exactly what Python's
+``csv`` module reads (checked from the file's bytes: line ends, quotes, NUL
+bytes, cell sizes), and by the ``csv`` module otherwise, whose messages name
+the defect. Workbooks are read by python-calamine, after their zip directory
+and the prologue of their XML parts are checked.
 
 Hostile or malformed files are reported, never crash the reader: empty files,
 non-UTF-8 text (the cells are named and the likely encoding said), binary files
 passed as CSV, ';' or tab delimiters, unclosed quotes, cells outside the header,
 file or sheet names that differ from a table name only in case, workbooks that
 are not zip archives, zip bombs (refused from the archive's directory, before
-anything is decompressed), XML entity declarations (refused by defusedxml),
-merged cells, formulas without a saved result, Excel dates and error values.
+anything is decompressed), XML entity declarations (refused from each part's
+prologue), merged cells, formulas without a saved result, Excel dates and error
+values (found in the sheet's XML where calamine shows a blank).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
+import html
 import io
 import re
-import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
+from itertools import islice
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import pandas as pd
 
 from planner.io.problems import Problem, Severity
 from planner.io.schema import TABLES, Kind
@@ -40,14 +54,16 @@ MAX_WORKBOOK_RATIO = 100               # uncompressed : compressed, for a large 
 RATIO_CHECK_FROM = 10 * MB             # parts smaller than this may compress better
 MAX_WORKBOOK_PARTS = 10_000
 MAX_CSV_CELL = 16 * MB                 # one CSV cell; ids are limited far lower in validation
+MAX_PROLOGUE = 1 * MB                  # XML before a part's root element that is looked at
 SNIFF_BYTES = 4096
+PREVIEW_ROWS = 20                      # rows kept whole, for a header placed below row 1
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"   # .xls, or an encrypted .xlsx
 
 
 class Noted(str):
-    """Text of an Excel cell whose type matters for the message (a date, an error
+    """Text of a cell whose type matters for the message (an Excel date, an error
     value): validation adds ``note`` when the cell is not what the column expects."""
 
     note: str
@@ -65,16 +81,38 @@ class Formula(str):
 
 @dataclass
 class RawTable:
-    """One table as read: where it came from, its header and its rows."""
+    """One table as read: where it came from, its header and its cells, by column.
+
+    ``columns[i]`` holds the cells under header position ``i`` (a repeated column
+    name keeps each of its columns), one per non-blank row: an object array of
+    cells, or a float array (NaN = blank) for a numeric column of a DataFrame.
+    ``numbers`` are the rows' spreadsheet row numbers. ``preview`` keeps the first
+    rows whole, cells right of the header included (validation looks there for a
+    header placed below row 1). ``text_only``: every cell is a ``str`` (CSV).
+    """
 
     name: str
-    source: str                      # "offers.csv" or "book.xlsx sheet offers"
+    source: str                      # "offers.csv", "book.xlsx sheet offers", "frames['offers']"
     header: list[str]
-    rows: list[tuple[int, list[Cell]]] = field(default_factory=list)  # (row number, cells)
+    columns: list[np.ndarray] = field(default_factory=list)
+    numbers: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    preview: list[tuple[int, list[Cell]]] = field(default_factory=list)
+    text_only: bool = False
+
+    def __len__(self) -> int:
+        return len(self.numbers)
 
     def position(self, column: str) -> int | None:
-        """Index of ``column`` in each row's cells (its first occurrence), or None."""
+        """Index of ``column`` in ``columns`` (its first occurrence), or None."""
         return self.header.index(column) if column in self.header else None
+
+    @property
+    def rows(self) -> Iterator[tuple[int, list[Cell]]]:
+        """(row number, cells under the header) for every row, a blank float cell as
+        None: one list per row, so for small tables and conversions, not validation."""
+        columns = [c.tolist() for c in self.columns]
+        for number, cells in zip(self.numbers.tolist(), zip(*columns, strict=True), strict=False):
+            yield number, [None if isinstance(c, float) and c != c else c for c in cells]
 
 
 @dataclass
@@ -85,16 +123,20 @@ class RawDataset:
     tables: dict[str, RawTable]
     problems: list[Problem]
     unreadable: set[str] = field(default_factory=set)  # present but could not be read
+    kind: str = ""  # "folder", "workbook" or "frames" ("" : from the location)
 
     def source_of(self, table: str) -> str:
-        """How to name a table that is absent: its file, or its sheet in the workbook."""
-        if self.location.lower().endswith(".xlsx"):
+        """How to name a table that is absent: its file, its sheet, or its frame."""
+        if self.kind == "frames":
+            return f"{self.location}[{table!r}]"
+        if self.kind == "workbook" or self.location.lower().endswith(".xlsx"):
             return f"{Path(self.location).name} sheet {table}"
         return f"{table}.csv"
 
 
 def read_dataset(path: Path) -> RawDataset:
     """Read ``path``: a folder of ``<table>.csv`` files or an ``.xlsx`` workbook."""
+    path = Path(path)
     if path.is_dir():
         return _read_folder(path)
     if path.suffix.lower() == ".xlsx" and path.is_file():
@@ -105,14 +147,26 @@ def read_dataset(path: Path) -> RawDataset:
                       {spec.name for spec in TABLES})
 
 
+def read_inputs(inputs: Path | str | Mapping[str, pd.DataFrame]) -> RawDataset:
+    """A folder, an .xlsx workbook, or a dict of DataFrames (table name -> frame)."""
+    if isinstance(inputs, Mapping):
+        return read_frames(inputs)
+    return read_dataset(Path(inputs))
+
+
 def _table_names(names: list[str], kind: str, location: str,
                  problems: list[Problem]) -> tuple[dict[str, str], set[str]]:
-    """Map each table to the file or sheet that holds it (exact, lower-case name) and
-    report names that match a table only when case or spaces are ignored."""
+    """Map each table to the file, sheet or frame that holds it (exact, lower-case name)
+    and report names that match a table only when case or spaces are ignored."""
     wanted = {spec.name for spec in TABLES}
     suffix = ".csv" if kind == "file" else ""
     found: dict[str, str] = {}
     near: list[tuple[str, str]] = []
+
+    def where(name: str) -> str:
+        return {"sheet": f"{location} sheet {name}",
+                "table": f"{location}[{name!r}]"}.get(kind, name)
+
     for name in names:
         stem = name[: -len(suffix)] if suffix and name.lower().endswith(suffix) else name
         if suffix and stem == name:
@@ -130,16 +184,63 @@ def _table_names(names: list[str], kind: str, location: str,
     unreadable = set()
     for table, name in near:
         exact = f"{table}{suffix}"
-        where = f"{location} {kind} {name}" if kind == "sheet" else name
         if table in found:
-            problems.append(Problem(where, f"no second {kind} for table {table}: this {kind} "
-                                    f"differs from {exact!r}, which is the one read, only in "
-                                    "case or spaces; rename or delete it"))
+            problems.append(Problem(where(name), f"no second {kind} for table {table}: this "
+                                    f"{kind} differs from {exact!r}, which is the one read, "
+                                    "only in case or spaces; rename or delete it"))
         else:
-            problems.append(Problem(where, f"a {kind} named {exact!r} (table names are lower "
-                                    f"case, without spaces); rename {name!r}"))
+            problems.append(Problem(where(name), f"a {kind} named {exact!r} (table names are "
+                                    f"lower case, without spaces); rename {name!r}"))
             unreadable.add(table)
     return found, unreadable
+
+
+def _objects(cells: list | tuple) -> np.ndarray:
+    """A 1-d object array of these cells (never a 2-d one, whatever they hold)."""
+    array = np.empty(len(cells), dtype=object)
+    array[:] = cells
+    return array
+
+
+def _blank_cell(cell: object) -> bool:
+    """A cell that counts as empty: None, NaN, or text of spaces only."""
+    if cell is None:
+        return True
+    if isinstance(cell, str):
+        return not cell.strip()
+    return isinstance(cell, float) and cell != cell
+
+
+def _filled_rows(columns: list[np.ndarray], count: int, text_only: bool) -> np.ndarray:
+    """Rows with at least one non-blank cell; columns are looked at only for the rows
+    that are blank so far (so mostly the first column)."""
+    undecided = np.arange(count)
+    filled = np.zeros(count, dtype=bool)
+    for column in columns:
+        if not len(undecided):
+            break
+        cells = column[undecided]
+        if column.dtype.kind == "f":
+            here = ~np.isnan(cells)
+        elif text_only:
+            here = cells != ""
+            if here.any() and re.search(r"(?:^|\x00)\s", "\x00".join(cells[here])):
+                here = np.fromiter((bool(c.strip()) for c in cells), bool, len(cells))
+        else:
+            here = np.fromiter((not _blank_cell(c) for c in cells), bool, len(cells))
+        filled[undecided[here]] = True
+        undecided = undecided[~here]
+    return filled
+
+
+def _from_records(name: str, source: str, header: list[str],
+                  records: list[tuple[int, list[Cell]]], text_only: bool) -> RawTable:
+    """A table from non-blank rows read one by one (the csv module, a small sheet)."""
+    width = len(header)
+    columns = [_objects([cells[i] if i < len(cells) else "" for _, cells in records])
+               for i in range(width)]
+    numbers = np.fromiter((number for number, _ in records), np.int64, len(records))
+    return RawTable(name, source, header, columns, numbers, records[:PREVIEW_ROWS], text_only)
 
 
 # -- CSV ----------------------------------------------------------------------------------
@@ -159,21 +260,26 @@ def _read_folder(folder: Path) -> RawDataset:
             unreadable.add(spec.name)
         else:
             tables[spec.name] = table
-    return RawDataset(str(folder), tables, problems, unreadable)
+    return RawDataset(str(folder), tables, problems, unreadable, "folder")
 
 
 def _read_csv(path: Path, name: str) -> tuple[RawTable | None, list[Problem]]:
     """One CSV file: the table (None when it cannot be read) and the problems met."""
-    with path.open("rb") as handle:
-        head = handle.read(SNIFF_BYTES)
-    trouble = _sniff(head)
+    data = path.read_bytes()
+    trouble = _sniff(data[:SNIFF_BYTES])
     if trouble is not None:
         return None, [Problem(path.name, trouble)]
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            table, problems = _parse_csv(handle, path.name, name)
+        data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        table, problems = _read_not_utf8(path, name, exc)
+        table, problems = _read_not_utf8(data, path.name, name, exc)
+    else:
+        table, problems = _csv_frame(data, path.name, name), []
+        if table is None:  # the csv module reads it, and names what is wrong
+            text = io.StringIO(data.decode("utf-8"), newline="")
+            table, problems = _parse_csv(text, path.name, name)
     if table is not None and len(table.header) == 1:
         for delimiter, said in ((";", "';'"), ("\t", "tab")):
             if delimiter in table.header[0]:
@@ -206,6 +312,59 @@ def _sniff(head: bytes) -> str | None:
     return None
 
 
+def _csv_records(data: bytes) -> int:
+    """How many records the csv module reads from ``data`` without quotes: one per
+    line, whatever its end (LF, CR LF or CR)."""
+    ends = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+    return ends + (1 if data and not data.endswith((b"\n", b"\r")) else 0)
+
+
+def _csv_frame(data: bytes, source: str, name: str) -> RawTable | None:
+    """UTF-8 ``data`` parsed by pandas' C engine (every cell text, blank lines kept so
+    that row numbers stay a spreadsheet's), or None where the C engine might read
+    something else than the csv module (quotes it forgives, a row wider than the
+    header, NUL bytes, a cell above the csv limit, ...): the csv module then reads
+    the file and reports what is wrong."""
+    if not data.strip() or b"\x00" in data:
+        return None
+    quoted = b'"' in data
+    if quoted:
+        try:  # strict quoting, as the csv module reads it (its records are not kept)
+            with _csv_cell_limit():
+                reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""), strict=True)
+                records = sum(1 for _ in reader)
+        except csv.Error:
+            return None
+    else:
+        records = _csv_records(data)
+    try:
+        frame = pd.read_csv(io.BytesIO(data), header=None, dtype=object, na_filter=False,
+                            skip_blank_lines=False, engine="c", encoding="utf-8")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OverflowError):
+        return None
+    if len(frame) != records:
+        return None
+    columns = [frame[c].to_numpy(dtype=object) for c in frame.columns]
+    del frame
+    if len(data) > MAX_CSV_CELL and any(max(map(len, c), default=0) > MAX_CSV_CELL
+                                        for c in columns):
+        return None
+    header = [h.strip() for h in (c[0] for c in columns)]
+    if not any(header):
+        return None
+    columns = [c[1:] for c in columns]
+    count = records - 1
+    filled = _filled_rows(columns, count, text_only=True)
+    numbers = np.arange(2, count + 2, dtype=np.int64)
+    if not filled.all():
+        columns = [c[filled] for c in columns]
+        numbers = numbers[filled]
+    preview = [(int(n), list(cells)) for n, cells in
+               zip(numbers[:PREVIEW_ROWS], zip(*(c[:PREVIEW_ROWS] for c in columns), strict=True),
+                   strict=False)]
+    return RawTable(name, source, header, columns, numbers, preview, text_only=True)
+
+
 def _empty(source: str, name: str, kind: str = "file",
            what: str = "is empty or its first line is blank") -> Problem:
     spec = next(t for t in TABLES if t.name == name)
@@ -227,16 +386,26 @@ def _csv_cell_limit() -> Iterator[None]:
 
 def _parse_csv(handle: io.TextIOBase, source: str, name: str
                ) -> tuple[RawTable | None, list[Problem]]:
+    """A CSV file read by the csv module, record by record."""
+    header, records, problems = _csv_module_records(handle, source, name)
+    if header is None:
+        return None, problems
+    return _from_records(name, source, header, records, text_only=True), problems
+
+
+def _csv_module_records(handle: io.TextIOBase, source: str, name: str
+                        ) -> tuple[list[str] | None, list[tuple[int, list[Cell]]],
+                                   list[Problem]]:
     problems: list[Problem] = []
+    records: list[tuple[int, list[Cell]]] = []
     with _csv_cell_limit():
         reader = csv.reader(handle, strict=True)
         row = 0  # the last record read; the header is row 1
         try:
             header = [h.strip() for h in next(reader, [])]
             if not any(header):
-                return None, [_empty(source, name)]
+                return None, [], [_empty(source, name)]
             row = 1
-            table = RawTable(name, source, header)
             width = len(header)
             ragged: list[tuple[int, int]] = []  # rows with cells right of the header
             for row, record in enumerate(reader, start=2):  # records, as a spreadsheet shows
@@ -244,49 +413,50 @@ def _parse_csv(handle: io.TextIOBase, source: str, name: str
                     continue
                 if len(record) > width and any(cell.strip() for cell in record[width:]):
                     ragged.append((row, len(record)))
-                table.rows.append((row, record + [""] * (width - len(record))))
+                records.append((row, record + [""] * (width - len(record))))
         except csv.Error as exc:
             detail = str(exc)
             if "end of data" in detail:
                 detail += ": a quote (\") that is never closed?"
             elif "field larger" in detail:
                 detail = f"a cell longer than {MAX_CSV_CELL // MB} MB"
-            return None, [*problems, Problem(source, f"well-formed CSV (near line "
-                                             f"{reader.line_num}: {detail})", row + 1)]
-    if len(ragged) > 1 and len(ragged) == len(table.rows):
+            return None, [], [*problems, Problem(source, f"well-formed CSV (near line "
+                                                 f"{reader.line_num}: {detail})", row + 1)]
+    if len(ragged) > 1 and len(ragged) == len(records):
         problems.append(Problem(source, f"a header naming every column (row 1 names {width}, "
                                 "every row below has more cells)", 1))
     else:
         problems += [Problem(source, f"at most {width} cells, one under each column of the "
                              f"header (this row has {cells}: a ',' inside a value that is "
                              "not quoted?)", row) for row, cells in ragged]
-    return table, problems
+    return header, records, problems
 
 
-def _read_not_utf8(path: Path, name: str, error: UnicodeDecodeError
+def _read_not_utf8(data: bytes, source: str, name: str, error: UnicodeDecodeError
                    ) -> tuple[RawTable | None, list[Problem]]:
     """Re-read a file that is not UTF-8: report every cell holding bytes that are not
     UTF-8, shown as Windows-1252 (the likely encoding), and keep them so read."""
-    text = path.read_bytes().decode("utf-8-sig", errors="surrogateescape")
-    table, problems = _parse_csv(io.StringIO(text, newline=""), path.name, name)
-    if table is None:
+    text = data.decode("utf-8", errors="surrogateescape")
+    header, records, problems = _csv_module_records(io.StringIO(text, newline=""), source,
+                                                    name)
+    if header is None:
         return None, problems
     found: list[Problem] = []
-    shown_header = [_legacy(h) for h in table.header]
-    for position, cell in enumerate(table.header):
+    shown_header = [_legacy(h) for h in header]
+    for position, cell in enumerate(header):
         if cell != shown_header[position]:
-            found.append(_encoding_problem(path.name, 1, None, cell))
-    table.header = shown_header
-    for number, cells in table.rows:
+            found.append(_encoding_problem(source, 1, None, cell))
+    header = shown_header
+    for number, cells in records:
         for i, cell in enumerate(cells):
             fixed = _legacy(cell)
             if fixed != cell:
-                column = table.header[i] if i < len(table.header) else None
-                found.append(_encoding_problem(path.name, number, column, cell))
+                column = header[i] if i < len(header) else None
+                found.append(_encoding_problem(source, number, column, cell))
                 cells[i] = fixed
     if not found:  # should not happen: the strict decode failed somewhere
-        found.append(Problem(path.name, f"UTF-8 text ({error.reason} at byte {error.start})"))
-    return table, found + problems
+        found.append(Problem(source, f"UTF-8 text ({error.reason} at byte {error.start})"))
+    return _from_records(name, source, header, records, text_only=True), found + problems
 
 
 def _windows_1252(byte: int) -> str:
@@ -365,9 +535,46 @@ def _archive_problem(path: Path) -> str | None:
     return None
 
 
+_PROLOGUE_ITEM = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->)", re.S)
+
+
+def _declares_dtd(part: io.BufferedIOBase) -> bool:
+    """Whether an XML part declares a document type (where entities are declared)
+    before its root element: only its prologue is read."""
+    data = b""
+    while len(data) <= MAX_PROLOGUE:
+        chunk = part.read(64 * 1024)
+        data += chunk
+        text = data[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data
+        position = 0
+        while (item := _PROLOGUE_ITEM.match(text, position)) is not None:
+            position = item.end()
+        rest = text[position:].lstrip()
+        if rest.startswith((b"<!DOCTYPE", b"<!ENTITY")):
+            return True
+        if not chunk or (rest and (rest[:1] != b"<" or rest[1:2] not in (b"", b"?", b"!"))):
+            return False  # the root element (no declaration can follow), or not XML
+    return False
+
+
+def _dtd_problem(path: Path) -> str | None:
+    """Why the workbook's XML is refused: a part declaring a DTD (entities), whose
+    expansion could exhaust memory or read local files. defusedxml refuses the same."""
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if not info.filename.lower().endswith((".xml", ".rels", ".vml")):
+                continue
+            with archive.open(info) as part:
+                if _declares_dtd(part):
+                    return (f"a readable .xlsx workbook (part {info.filename}: its XML "
+                            "declares entities or a DTD, which are refused: an XML "
+                            "entity-expansion attack? EntitiesForbidden)")
+    return None
+
+
 def _unreadable_workbook(exc: BaseException, sheet: str | None = None) -> str:
     chain: list[BaseException] = []
-    while exc is not None and exc not in chain:  # openpyxl re-raises with the cause attached
+    while exc is not None and exc not in chain:
         chain.append(exc)
         exc = exc.__cause__ or exc.__context__
     where = f"sheet {sheet}: " if sheet else ""
@@ -375,44 +582,45 @@ def _unreadable_workbook(exc: BaseException, sheet: str | None = None) -> str:
         return (f"a readable .xlsx workbook ({where}its XML declares entities or a DTD, which "
                 "are refused: an XML entity-expansion attack? "
                 f"{next(type(e).__name__ for e in chain if 'defusedxml' in type(e).__module__)})")
-    action = re.search(r"could not (.+?) from ", str(chain[0]))
-    if action:
-        where += f"could not {action.group(1)}: "
     detail = str(chain[-1]) or type(chain[-1]).__name__
+    if type(chain[-1]).__name__ == "XmlError" and "XML" not in detail:
+        detail = f"its XML is broken, near {detail}"
     return f"a readable .xlsx workbook ({where}{_clip(detail.splitlines()[0], 200)})"
 
 
 def _read_workbook(path: Path) -> RawDataset:
     everything = {spec.name for spec in TABLES}  # not readable: no "missing table" too
-    refused = _archive_problem(path)
+    refused = _archive_problem(path) or _dtd_problem(path)
     if refused is not None:
-        return RawDataset(str(path), {}, [Problem(path.name, refused)], everything)
-    from openpyxl import load_workbook  # imported here: only workbook users pay for it
+        return RawDataset(str(path), {}, [Problem(path.name, refused)], everything, "workbook")
+    from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
     problems: list[Problem] = []
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            book = load_workbook(path, read_only=True, data_only=True)
+        book = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # noqa: BLE001 - any unreadable workbook is an input problem
         return RawDataset(str(path), {}, [Problem(path.name, _unreadable_workbook(exc))],
-                          everything)
+                          everything, "workbook")
     tables: dict[str, RawTable] = {}
+    states = [(SheetVisibleEnum.Hidden, "hidden"), (SheetVisibleEnum.VeryHidden, "veryHidden")]
     try:
-        titles = [sheet.title for sheet in book.worksheets]
-        sheets = {sheet.title: sheet for sheet in reversed(book.worksheets)}  # the first
-        found, unreadable = _table_names(titles, "sheet", path.name, problems)
+        sheets = [(index, meta) for index, meta in enumerate(book.sheets_metadata)
+                  if meta.typ == SheetTypeEnum.WorkSheet]
+        first: dict[str, tuple[int, object]] = {}
+        for index, meta in sheets:
+            first.setdefault(meta.name, (index, meta))
+        found, unreadable = _table_names([meta.name for _, meta in sheets], "sheet",
+                                         path.name, problems)
         for name, title in found.items():
-            sheet = sheets[title]
+            index, meta = first[title]
             source = f"{path.name} sheet {title}"
-            if sheet.sheet_state != "visible":
-                problems.append(Problem(source, f"a visible sheet (this sheet is "
-                                        f"{sheet.sheet_state} in Excel; the planner reads it "
-                                        "like any other)", severity=Severity.WARNING))
+            state = next((said for visible, said in states if meta.visible == visible), None)
+            if state is not None:
+                problems.append(Problem(source, f"a visible sheet (this sheet is {state} in "
+                                        "Excel; the planner reads it like any other)",
+                                        severity=Severity.WARNING))
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    table = _read_sheet(book, sheet, name, source, problems)
+                table = _read_sheet(book, path, index, name, source, problems)
                 if table is None:
                     unreadable.add(name)
                 else:
@@ -422,104 +630,326 @@ def _read_workbook(path: Path) -> RawDataset:
                 unreadable.add(name)
     finally:
         book.close()
-    return RawDataset(str(path), tables, problems, unreadable)
+    return RawDataset(str(path), tables, problems, unreadable, "workbook")
 
 
-def _read_sheet(book, sheet, name: str, source: str,
+_PLAIN = (str, float, int, bool)
+
+
+def _header_text(cell: object) -> str:
+    if isinstance(cell, float) and cell.is_integer():
+        cell = int(cell)
+    return "" if cell is None else str(cell).strip()
+
+
+def _read_sheet(book, path: Path, index: int, name: str, source: str,
                 problems: list[Problem]) -> RawTable | None:
-    """One worksheet through openpyxl's streaming parser, which the read-only sheet uses
-    too; used directly to see formulas beside their saved values and merged ranges."""
-    from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
-
-    class Parser(WorkSheetParser):
-        def parse_cell(self, element):
-            cell = super().parse_cell(element)
-            if element.find(FORMULA_TAG) is not None:
-                formula = self.parse_formula(element)
-                cell["formula"] = str(getattr(formula, "text", formula))
-            return cell
-
-    table = RawTable(name, source, [])
-    with sheet._get_source() as xml:
-        parser = Parser(xml, sheet._shared_strings, data_only=True, epoch=book.epoch,
-                        date_formats=book._date_formats,
-                        timedelta_formats=book._timedelta_formats)
-        width = None
-        for number, cells in parser.parse():
-            if width is None:  # the first row seen: the header only if it is row 1
-                if number == 1:
-                    header = [""] * max((c["column"] for c in cells), default=0)
-                    for c in cells:
-                        header[c["column"] - 1] = "" if c["value"] is None else str(
-                            c["value"]).strip()
-                    while header and header[-1] == "":
-                        header.pop()
-                    table.header = header
-                if not any(table.header):
-                    problems.append(_empty(source, name, "sheet", "row 1 is blank"))
-                    return None
-                width = len(table.header)
-                if number == 1:
-                    continue
-            # the first rows keep cells right of the header: validation looks there for
-            # a header placed below row 1
-            last = max(width, *(c["column"] for c in cells)) if len(table.rows) < 20 else width
-            values: list[Cell] = [None] * last
-            for c in cells:
-                if c["column"] <= last:
-                    values[c["column"] - 1] = _cell(c)
-            if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
-                continue
-            table.rows.append((number, values))
-        merged = parser.merged_cells
-    if width is None:
+    """One worksheet: cell values from calamine; formulas without a saved result and
+    error values (which calamine shows as blank) from the sheet's XML, where a cell
+    reads blank; merged ranges from calamine."""
+    sheet = book.get_sheet_by_index(index)
+    grid = sheet.to_python(skip_empty_area=False) if sheet.start is not None else []
+    if not grid:
         problems.append(_empty(source, name, "sheet", "has no cells"))
         return None
-    if merged is not None:
-        _report_merged(table, [m.ref for m in merged.mergeCell], problems)
+    header = [_header_text(c) for c in grid[0]]
+    while header and header[-1] == "":
+        header.pop()
+    if not any(header):
+        problems.append(_empty(source, name, "sheet", "row 1 is blank"))
+        return None
+    width = len(header)
+    body = grid[1:]
+    del grid
+    count = len(body)
+    transposed = list(zip(*body, strict=True)) if body else []
+    columns = [_objects(transposed[i]) if i < len(transposed) else _objects([""] * count)
+               for i in range(width)]
+    del transposed
+    marks = _sheet_marks(path, index) if any((c == "").any() for c in columns) else {}
+    for (row, column), cell in marks.items():
+        if 2 <= row <= count + 1 and column <= width and columns[column - 1][row - 2] == "":
+            columns[column - 1][row - 2] = cell
+    for column in columns:
+        for i in [i for i, c in enumerate(column) if type(c) not in _PLAIN]:
+            column[i] = _cell(column[i])
+    # The first rows count with the cells right of the header (a header placed lower
+    # down), the others with the cells under it.
+    filled = _filled_rows(columns, count, text_only=False)
+    preview: list[tuple[int, list[Cell]]] = []
+    for i, cells in enumerate(body):
+        if len(preview) == PREVIEW_ROWS:
+            break
+        whole = [_cell(c) if type(c) not in _PLAIN else c for c in cells]
+        for j in range(min(width, len(whole))):
+            whole[j] = columns[j][i]
+        filled[i] = not all(_blank_cell(c) for c in whole)
+        if filled[i]:
+            preview.append((i + 2, whole))
+    numbers = np.arange(2, count + 2, dtype=np.int64)
+    if not filled.all():
+        columns = [c[filled] for c in columns]
+        numbers = numbers[filled]
+    table = RawTable(name, source, header, columns, numbers, preview)
+    _report_merged(table, sheet.merged_cell_ranges or [], problems)
     return table
 
 
-def _report_merged(table: RawTable, ranges: list[str], problems: list[Problem]) -> None:
+def _cell(value: object, excel: bool = True) -> Cell:
+    """A cell value as validation sees it: text, number, boolean, or text noting its
+    type (a date, an error value)."""
+    what = "an Excel " if excel else "a "
+    if value is None or isinstance(value, _PLAIN):
+        return value
+    if isinstance(value, dt.datetime):
+        text = value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
+        return Noted(text, f"{what}date")
+    if isinstance(value, dt.date):
+        return Noted(value.isoformat(), f"{what}date")
+    if isinstance(value, dt.time):
+        return Noted(value.isoformat(), f"{what}time of day")
+    if isinstance(value, dt.timedelta):
+        return Noted(str(value), f"{what}duration")
+    return str(value)
+
+
+def _column_letters(number: int) -> str:
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + ord(letter) - 64
+    return number
+
+
+def _report_merged(table: RawTable, ranges: list, problems: list[Problem]) -> None:
     """Merged ranges that touch the header or a known column: only their first cell
     holds the value, so the others would read as blank (or silently as a default)."""
-    from openpyxl.utils.cell import get_column_letter, range_boundaries
-
     known = {c.name for spec in TABLES if spec.name == table.name for c in spec.columns}
-    for ref in ranges:
-        try:
-            first_col, first_row, last_col, last_row = range_boundaries(ref)
-        except (TypeError, ValueError):
-            continue
+    for (first_row, first_col), (last_row, last_col) in ranges:  # 0-based, inclusive
+        first_row, first_col, last_row, last_col = (first_row + 1, first_col + 1, last_row + 1,
+                                                    last_col + 1)
         names = table.header[first_col - 1:last_col]
         if first_row != 1 and not known.intersection(names):
             continue
         column = names[0] if names else None
+        ref = (f"{_column_letters(first_col)}{first_row}:"
+               f"{_column_letters(last_col)}{last_row}")
         problems.append(Problem(table.source, f"cells that are not merged ({ref} is merged: "
-                                f"only {get_column_letter(first_col)}{first_row} holds a value, "
+                                f"only {_column_letters(first_col)}{first_row} holds a value, "
                                 "the others read as blank; unmerge and fill each cell)",
                                 first_row, column or None))
 
 
-def _cell(cell: dict) -> Cell:
-    value, kind = cell["value"], cell["data_type"]
-    if value is None:
-        formula = cell.get("formula")
-        return Formula(formula) if formula else None
-    if kind == "e":
-        return Noted(str(value), "an Excel error value")
-    if isinstance(value, dt.datetime):
-        text = value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
-        return Noted(text, "an Excel date")
-    if isinstance(value, dt.date):
-        return Noted(value.isoformat(), "an Excel date")
-    if isinstance(value, dt.time):
-        return Noted(value.isoformat(), "an Excel time of day")
-    if isinstance(value, dt.timedelta):
-        return Noted(str(value), "an Excel duration")
-    if isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
+# A formula (<f>) or an error value (t="e") in a sheet's XML, any namespace prefix.
+_MARK = re.compile(rb"<(?:[\w.-]+:)?f[\s>/]|\st\s*=\s*[\"']e[\"']")
+_CELL_START = re.compile(rb"<(?:([\w.-]+):)?c[\s>/]")
+_ROW_START = re.compile(rb"<(?:[\w.-]+:)?row[\s>/]")
+_REF = re.compile(rb"\sr\s*=\s*[\"']\$?([A-Z]{1,3})\$?(\d+)[\"']")
+_TYPE = re.compile(rb"\st\s*=\s*[\"'](\w+)[\"']")
+
+
+def _element_text(inner: bytes, tag: bytes) -> tuple[bool, str | None]:
+    """(present, text) of child element ``tag`` in a cell's inner XML."""
+    found = re.search(rb"<(?:[\w.-]+:)?" + tag + rb"(?:\s[^>]*?)?(/>|>(.*?)</(?:[\w.-]+:)?"
+                      + tag + rb">)", inner, re.S)
+    if found is None:
+        return False, None
+    text = found.group(2)
+    return True, (html.unescape(text.decode("utf-8")) if text else None)
+
+
+def _sheet_part(archive: zipfile.ZipFile, index: int) -> str:
+    """The zip part holding the ``index``-th sheet of the workbook (workbook order)."""
+    from defusedxml import ElementTree
+
+    def local(tag: str) -> str:
+        return tag.rsplit("}", 1)[-1]
+
+    def relations(part: str) -> dict[str, tuple[str, str]]:
+        """Relationship id -> (type, target part) of ``part`` ("" : the package)."""
+        folder = PurePosixPath(part).parent
+        rels = folder / "_rels" / f"{PurePosixPath(part).name}.rels"
+        found = {}
+        for rel in ElementTree.fromstring(archive.read(str(rels))):
+            target = rel.get("Target", "")
+            found[rel.get("Id")] = (rel.get("Type", ""), _normalise(
+                target.lstrip("/") if target.startswith("/") else str(folder / target)))
+        return found
+
+    workbook = next((target for kind, target in relations("").values()
+                     if kind.endswith("/officeDocument")), "xl/workbook.xml")
+    targets = relations(workbook)
+    root = ElementTree.fromstring(archive.read(workbook))
+    sheets = [e for e in root.iter() if local(e.tag) == "sheet"]
+    rid = next(v for k, v in sheets[index].attrib.items() if local(k) == "id")
+    return targets[rid][1]
+
+
+def _normalise(part: str) -> str:
+    parts: list[str] = []
+    for piece in part.split("/"):
+        if piece == "..":
+            if parts:
+                parts.pop()
+        elif piece not in ("", "."):
+            parts.append(piece)
+    return "/".join(parts)
+
+
+def _sheet_marks(path: Path, index: int) -> dict[tuple[int, int], Cell]:
+    """Cells of a sheet that calamine shows as blank but are not: a formula without a
+    saved result (``Formula``) or an error value (``Noted``), by (row, column), 1-based.
+
+    The sheet's XML is streamed and only the cells around a formula or error mark are
+    looked at (the zip directory was checked first: decompression is bounded)."""
+    marks: dict[tuple[int, int], Cell] = {}
+    with zipfile.ZipFile(path) as archive:
+        try:
+            part = _sheet_part(archive, index)
+        except (KeyError, IndexError, StopIteration, SyntaxError, ValueError):
+            return marks
+        with archive.open(part) as stream:
+            pending = b""
+            while True:
+                chunk = stream.read(4 * MB)
+                data = pending + chunk
+                if chunk:  # cut before the last row start: rows are processed whole
+                    cut = max((m.start() for m in _ROW_START.finditer(
+                        data, max(0, len(data) - 4 * MB))), default=0)
+                    if cut == 0:
+                        pending = data
+                        continue
+                    data, pending = data[:cut], data[cut:]
+                if not _scan_marks(data, marks):
+                    return _parsed_marks(path, part)
+                if not chunk:
+                    return marks
+
+
+def _scan_marks(data: bytes, marks: dict[tuple[int, int], Cell]) -> bool:
+    """Add the marked cells of ``data`` (whole rows); False when a marked cell cannot
+    be placed (no ``r`` reference): the caller then parses the sheet."""
+    for mark in _MARK.finditer(data):
+        starts = list(_CELL_START.finditer(data, max(0, mark.start() - 4096), mark.start() + 1))
+        if not starts:
+            return False
+        start = starts[-1]
+        tag_end = data.find(b">", start.end() - 1)
+        if tag_end < 0:
+            return False
+        tag = data[start.start():tag_end + 1]
+        prefix = (start.group(1) + b":") if start.group(1) else b""
+        if tag.endswith(b"/>"):
+            inner = b""
+        else:
+            end = data.find(b"</" + prefix + b"c>", tag_end)
+            inner = data[tag_end + 1:end] if end >= 0 else b""
+        ref = _REF.search(tag)
+        if ref is None:
+            return False
+        kind = _TYPE.search(tag)
+        has_formula, formula = _element_text(inner, b"f")
+        _, value = _element_text(inner, b"v")
+        place = (int(ref.group(2)), _column_number(ref.group(1).decode()))
+        if kind is not None and kind.group(1) == b"e" and value:
+            marks[place] = Noted(value, "an Excel error value")
+        elif has_formula and not value:
+            marks[place] = Formula(f"={formula or ''}")
+    return True
+
+
+def _parsed_marks(path: Path, part: str) -> dict[tuple[int, int], Cell]:
+    """The marked cells of a sheet whose cells lack ``r`` references, from a full
+    (streaming, defusedxml) parse that counts rows and columns."""
+    from defusedxml.ElementTree import iterparse
+
+    marks: dict[tuple[int, int], Cell] = {}
+    row = column = 0
+    with zipfile.ZipFile(path) as archive, archive.open(part) as stream:
+        for event, element in iterparse(stream, events=("start", "end")):
+            tag = element.tag.rsplit("}", 1)[-1]
+            if event == "start" and tag == "row":
+                row = int(element.get("r") or row + 1)
+                column = 0
+            elif event == "end" and tag == "c":
+                ref = re.fullmatch(r"\$?([A-Z]{1,3})\$?(\d+)", element.get("r") or "")
+                column = _column_number(ref.group(1)) if ref else column + 1
+                children = {c.tag.rsplit("}", 1)[-1]: c for c in element}
+                value = children["v"].text if "v" in children else None
+                if element.get("t") == "e" and value:
+                    marks[(row, column)] = Noted(value, "an Excel error value")
+                elif "f" in children and not value:
+                    marks[(row, column)] = Formula(f"={children['f'].text or ''}")
+                element.clear()
+            elif event == "end" and tag == "row":
+                element.clear()
+    return marks
+
+
+# -- pandas DataFrames ----------------------------------------------------------------------
+
+def read_frames(frames: Mapping[str, pd.DataFrame], source: str = "frames") -> RawDataset:
+    """Read tables from a dict of pandas DataFrames (table name -> frame with the SPEC §2
+    columns), to be validated exactly like files. Row numbers are those a sheet would
+    show (the header is row 1, the frame's first row is row 2, whatever its index);
+    messages name the table as ``frames['offers']``. Blank cells are None, NaN, NA or
+    text of spaces only."""
+    problems: list[Problem] = []
+    keys = {str(key): key for key in frames}
+    found, unreadable = _table_names(list(keys), "table", source, problems)
+    tables: dict[str, RawTable] = {}
+    for name, key in found.items():
+        where = f"{source}[{key!r}]"
+        frame = frames[keys[key]]
+        if not isinstance(frame, pd.DataFrame):
+            problems.append(Problem(where, f"a pandas DataFrame (got {type(frame).__name__})"))
+            unreadable.add(name)
+            continue
+        header = [_header_text(c) for c in frame.columns]
+        if not any(header):
+            problems.append(_empty(where, name, "table", "has no named columns"))
+            unreadable.add(name)
+            continue
+        columns = [_frame_column(frame.iloc[:, i]) for i in range(len(header))]
+        count = len(frame)
+        filled = _filled_rows(columns, count, text_only=False)
+        numbers = np.arange(2, count + 2, dtype=np.int64)
+        if not filled.all():
+            columns = [c[filled] for c in columns]
+            numbers = numbers[filled]
+        table = RawTable(name, where, header, columns, numbers)
+        table.preview = list(islice(table.rows, PREVIEW_ROWS))
+        tables[name] = table
+    return RawDataset(source, tables, problems, unreadable, "frames")
+
+
+def _frame_column(series: pd.Series) -> np.ndarray:
+    """A frame's column as cells: a float array for a float column (NaN = blank),
+    otherwise an object array of Python values (None = blank)."""
+    if pd.api.types.is_float_dtype(series.dtype):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    cells = _objects(series.astype(object).tolist())
+    blank = pd.isna(cells)
+    if blank.any():
+        cells[blank] = None
+    odd = [i for i, c in enumerate(cells) if c is not None and type(c) not in _PLAIN]
+    for i in odd:
+        cell = cells[i]
+        if isinstance(cell, np.generic):
+            cell = cell.item()
+        if isinstance(cell, pd.Timestamp):
+            cell = cell.to_pydatetime()
+        if isinstance(cell, pd.Timedelta):
+            cell = cell.to_pytimedelta()
+        cells[i] = _cell(cell, excel=False)
+    return cells
 
 
 # -- typed cells for `planner convert` -------------------------------------------------------
@@ -541,6 +971,8 @@ def dataset_cells(raw: RawDataset) -> dict[str, tuple[list[str], list[list[Cell]
 def _typed(cell: Cell, numeric: bool) -> Cell:
     if isinstance(cell, str) and type(cell) is not str:
         cell = str(cell)  # Noted text: plain text from here on
+    if type(cell) is float and cell.is_integer() and abs(cell) < 1e15:
+        return int(cell)  # a whole number as Excel stores it ("2", read as 2.0)
     if not numeric or not isinstance(cell, str) or not cell.strip():
         return None if cell == "" else cell
     try:

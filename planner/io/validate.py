@@ -1,5 +1,15 @@
 """Check raw tables against the schema and the cross-table rules (SPEC §6),
-collecting every problem, and build the typed ``Dataset``.
+collecting every problem, column by column.
+
+``validate_frames`` gives typed pandas frames, one per table (one typed column
+per schema column, plus ``_row``, the spreadsheet row of each row, for
+messages); ``validate`` also turns them into the ``Dataset`` of records a solve
+builds its model from (``to_dataset``, the one place where records are made).
+
+Checks run over whole columns (numpy / pandas); only the cells that fail, and
+cells of unusual types (Excel dates, formulas, booleans in a number column),
+go through the cell-by-cell parser, which writes the message and its hints
+(thousands separators, decimal commas, currency signs, invisible characters).
 """
 
 from __future__ import annotations
@@ -8,9 +18,11 @@ import math
 import re
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from planner.io.problems import InputError, Problem, Severity, errors
 from planner.io.read import Cell, Formula, Noted, RawDataset, RawTable
@@ -33,7 +45,7 @@ from planner.models.data import (
     TariffRule,
     ZoneStatus,
 )
-from planner.models.groups import COUNTRY_CODE, is_country_code
+from planner.models.groups import is_country_code
 
 CONTENT_TOLERANCE = 1e-6
 MAGNITUDE_LIMIT = 1e12  # USD/t or t: far above any real price or tonnage
@@ -43,6 +55,7 @@ FALSE_WORDS = {"false", "no", "0", "n", "f"}
 MAX_ID_LENGTH = 200      # ids and stage names; longer is a pasted blob, not an id
 MAX_TEXT_LENGTH = 1000   # names and other text
 SHOWN_VALUE_LENGTH = 80  # longer values are clipped in messages
+ROW = "_row"             # column of a typed frame: the spreadsheet row, for messages
 # Characters that make two ids look equal while they differ (controls, zero-width and
 # other format characters, bidirectional overrides), refused in ids ...
 _INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\xad\u034f\u061c\u115f\u1160\u17b4\u17b5"
@@ -52,37 +65,112 @@ _INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\xad\u034f\u061c\u115f\u1160\u17b4\u
 # and bidirectional overrides, which reorder what a report shows.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _ID_KINDS = (Kind.ID, Kind.STAGE, Kind.STAGE_OR_ANY)
+_TEXT_KINDS = (Kind.ID, Kind.TEXT, Kind.STAGE, Kind.STAGE_OR_ANY)
+_NUMBER_KINDS = (Kind.NUMBER, Kind.INT)
 
 
 @dataclass
-class Row:
-    """A parsed row: its values by column and where it came from."""
+class TypedTable:
+    """One validated table: its typed frame, where it came from, and which cells
+    failed to parse (cross-table checks skip those)."""
 
-    values: dict[str, object]
-    number: int
+    name: str
     source: str
-    bad: frozenset[str] = frozenset()
+    frame: pd.DataFrame
+    bad: dict[str, np.ndarray] = field(default_factory=dict)  # column -> failed cells
 
-    def ok(self, *columns: str) -> bool:
-        """True when these cells parsed (cross-table checks skip broken cells)."""
-        return not self.bad or not self.bad.intersection(columns)
+    def __len__(self) -> int:
+        return len(self.frame)
 
-    def __getitem__(self, column: str) -> object:
-        return self.values[column]
+    def values(self, column: str) -> np.ndarray:
+        """The typed values of ``column``."""
+        return self.frame[column].to_numpy()
 
     @property
-    def origin(self) -> str:
-        """``"offers.csv row 4"``: where a planner finds this row."""
-        return f"{self.source} row {self.number}"
+    def numbers(self) -> np.ndarray:
+        """Spreadsheet row of each row."""
+        return self.frame[ROW].to_numpy()
+
+    def ok(self, *columns: str) -> np.ndarray:
+        """Rows whose cells in ``columns`` parsed."""
+        mask = np.ones(len(self.frame), dtype=bool)
+        for column in columns:
+            if column in self.bad:
+                mask &= ~self.bad[column]
+        return mask
+
+    def records(self, *columns: str) -> Iterator[tuple]:
+        """(position, row number, values of ``columns``...) for every row, as Python
+        values (NaN kept): for the small tables checked row by row."""
+        lists = [self.frame[c].tolist() for c in columns]
+        yield from zip(range(len(self.frame)), self.numbers.tolist(), *lists, strict=True)
+
+
+@dataclass
+class Tables:
+    """The validated dataset as typed frames, one per table (SPEC §2 columns, typed,
+    plus ``_row``): ``tables["offers"]`` is the offers frame."""
+
+    location: str
+    tables: dict[str, TypedTable]
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name].frame
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tables)
+
+    def source(self, name: str) -> str:
+        """Where table ``name`` came from ("offers.csv", "book.xlsx sheet offers")."""
+        return self.tables[name].source
+
+    def scenario_names(self) -> list[str]:
+        """Scenario names in order of first appearance."""
+        return list(dict.fromkeys(self["scenarios"]["scenario"].tolist()))
+
+
+def _series(values: np.ndarray) -> pd.Series:
+    """A Series of these values, kept as they are (no inference of a string dtype)."""
+    return pd.Series(values, dtype=values.dtype, copy=False)
+
+
+def _isin(values: np.ndarray, allowed: set | list) -> np.ndarray:
+    """Elementwise membership by hashing (object arrays may hold None)."""
+    return _series(values).isin(list(allowed)).to_numpy()
+
+
+def _typed_empty(column: Column, count: int) -> np.ndarray:
+    """A column of ``count`` default values, typed for the column's kind."""
+    default = None if column.default is MISSING else column.default
+    if column.kind is Kind.NUMBER:
+        return np.full(count, np.nan if default is None else default, dtype=np.float64)
+    if column.kind is Kind.INT:
+        return np.zeros(count, dtype=np.int64)
+    if column.kind is Kind.BOOL:
+        return np.full(count, bool(default), dtype=bool)
+    values = np.empty(count, dtype=object)
+    values[:] = [default] * count if default is not None else None
+    return values
+
+
+class _Codes(dict):
+    """Type of a cell -> how it is parsed: 1 text, 2 a number, 3 blank (None), 0 cell
+    by cell (booleans, Excel dates, formulas, anything else)."""
+
+    def __missing__(self, key: type) -> int:
+        return 0
+
+
+_CODES = _Codes({str: 1, float: 2, int: 2, type(None): 3})
 
 
 class Validator:
-    """Parses every table, then checks references across tables."""
+    """Parses every table column by column, then checks references across tables."""
 
     def __init__(self, raw: RawDataset):
         self.raw = raw
         self.problems: list[Problem] = list(raw.problems)
-        self.rows: dict[str, list[Row]] = {}
+        self.tables: dict[str, TypedTable] = {}
         # tables that could not be read or lack columns: other tables are not checked
         # against them (every reference would fail and bury the real problem)
         self.broken: set[str] = set(raw.unreadable)
@@ -91,6 +179,10 @@ class Validator:
                 column: str | None = None, value: object = None,
                 severity: Severity = Severity.ERROR) -> None:
         """Record one problem; a long value is clipped, non-ASCII characters are named."""
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(row, np.integer):
+            row = int(row)
         shown = None if value is None else str(value)
         if (shown is not None and severity is Severity.ERROR and not shown.isascii()
                 and "U+" not in expected):
@@ -105,18 +197,15 @@ class Validator:
         for spec in TABLES:
             table = self.raw.tables.get(spec.name)
             if table is None:
-                if spec.name in self.raw.unreadable:  # already reported by the reader
-                    self.rows[spec.name] = []
-                    continue
-                if spec.required:
+                if spec.required and spec.name not in self.raw.unreadable:
                     self.broken.add(spec.name)
                     self.problem(self.raw.source_of(spec.name), f"required table {spec.name} "
                                  f"is missing (in {self.raw.location})")
-                self.rows[spec.name] = []
+                self.tables[spec.name] = _empty_table(spec, self.raw.source_of(spec.name))
                 continue
-            self.rows[spec.name] = self._parse_table(spec, table)
+            self.tables[spec.name] = self._parse_table(spec, table)
 
-    def _parse_table(self, spec: Table, table: RawTable) -> list[Row]:
+    def _parse_table(self, spec: Table, table: RawTable) -> TypedTable:
         seen: dict[str, int] = {}
         for position, name in enumerate(table.header, start=1):
             if name in seen and name:
@@ -129,38 +218,97 @@ class Validator:
                          f"{_missing_column_hint(spec, table, column.name)}", 1, column.name)
         if missing:
             self.broken.add(spec.name)
-            return []
-        if spec.required and not table.rows:
+            return _empty_table(spec, table.source)
+        if spec.required and not len(table):
             self.broken.add(spec.name)
             self.problem(table.source, f"at least one row under the header (required table "
                          f"{spec.name} has only its header)", 2)
-            return []
-        numbers = [number for number, _ in table.rows]
-        columns = [self._parse_column(table, column, numbers) for column in spec.columns]
-        names = [column.name for column in spec.columns]
-        broken = [(n, values) for n, values in zip(names, columns, strict=True)
-                  if any(v is _BAD for v in values)]
-        parsed: list[Row] = []
-        for i, (number, values) in enumerate(zip(numbers, zip(*columns, strict=True),
-                                                 strict=True)):
-            bad = frozenset(n for n, column_values in broken if column_values[i] is _BAD)
-            parsed.append(Row(dict(zip(names, values, strict=True)), number, table.source,
-                              bad))
-        self._check_unique(spec, table, parsed)
-        return parsed
+            return _empty_table(spec, table.source)
+        columns, bad = [], {}
+        for column in spec.columns:
+            values, failed = self._parse_column(table, column)
+            columns.append(values)
+            if failed is not None:
+                bad[column.name] = failed
+        typed = TypedTable(spec.name, table.source, _frame(spec, table.numbers, columns), bad)
+        self._check_unique(spec, typed)
+        return typed
 
-    def _parse_column(self, table: RawTable, column: Column, numbers: list[int]) -> list:
-        """Every cell of one column: a fast path for clean text and numbers, and the
-        cell-by-cell path (with its messages) when anything in the column is off."""
+    def _parse_column(self, table: RawTable, column: Column
+                      ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Typed values of one column (defaults in blank cells) and the cells that failed
+        (None if none): whole-column checks, and the cell-by-cell parser for the cells
+        they flag and for cells of unusual types."""
+        count = len(table)
+        values = _typed_empty(column, count)
         at = table.position(column.name)
-        cells = [None if at is None or at >= len(row) else row[at] for _, row in table.rows]
-        fast = _fast_column(column, cells)
-        if fast is not None:
-            return fast
-        return [self._parse_cell(table.source, number, column, cell)
-                for number, cell in zip(numbers, cells, strict=True)]
+        if at is None:  # an optional column left out: every cell takes the default
+            return values, None
+        cells = table.columns[at]
+        slow = np.zeros(count, dtype=bool)  # cells for the cell-by-cell parser
+        if cells.dtype.kind == "f":  # a float column of a DataFrame: NaN is blank
+            blank = np.isnan(cells)
+            self._blanks(column, blank, slow)
+            if column.kind in _NUMBER_KINDS:
+                filled = np.flatnonzero(~blank)
+                _put(values, slow, filled, *_checked_numbers(column, cells[filled]))
+            else:
+                slow |= ~blank
+        elif table.text_only:
+            self._texts(column, cells, np.arange(count), values, slow)
+        else:
+            codes = np.fromiter(map(_CODES.__getitem__, map(type, cells)), np.int8, count)
+            texts = np.flatnonzero(codes == 1)
+            if len(texts):
+                self._texts(column, cells[texts], texts, values, slow)
+            numbers = np.flatnonzero(codes == 2)
+            if len(numbers) and column.kind in _NUMBER_KINDS:
+                try:
+                    parsed = cells[numbers].astype(np.float64)
+                except (OverflowError, TypeError, ValueError):
+                    slow[numbers] = True
+                else:
+                    _put(values, slow, numbers, *_checked_numbers(column, parsed))
+            else:
+                slow[numbers] = True
+            self._blanks(column, codes == 3, slow)
+            slow |= codes == 0
+        failed = None
+        numbers_of_rows = table.numbers
+        for i in np.flatnonzero(slow).tolist():
+            value = self._parse_cell(table.source, int(numbers_of_rows[i]), column, cells[i])
+            if value is _BAD:
+                if failed is None:
+                    failed = np.zeros(count, dtype=bool)
+                failed[i] = True
+            else:
+                values[i] = np.nan if value is None and column.kind is Kind.NUMBER else value
+        return values, failed
+
+    @staticmethod
+    def _blanks(column: Column, blank: np.ndarray, slow: np.ndarray) -> None:
+        """Blank cells keep the default; without one, the cell parser reports them."""
+        if column.default is MISSING:
+            slow |= blank
+
+    def _texts(self, column: Column, texts: np.ndarray, at: np.ndarray, values: np.ndarray,
+               slow: np.ndarray) -> None:
+        """Text cells (``at``: their rows), parsed for the column's kind."""
+        stripped = np.fromiter(map(str.strip, texts), dtype=object, count=len(texts))
+        blank = stripped == ""
+        if blank.any():
+            marks = np.zeros(len(slow), dtype=bool)
+            marks[at[blank]] = True
+            self._blanks(column, marks, slow)
+            stripped, at = stripped[~blank], at[~blank]
+        if len(at):
+            _put(values, slow, at, *_checked_texts(column, stripped))
 
     def _parse_cell(self, source: str, row: int, column: Column, cell: Cell) -> object:
+        if isinstance(cell, np.generic):
+            cell = cell.item()
+        if type(cell) is float and cell.is_integer() and abs(cell) < 1e15:
+            cell = int(cell)  # a whole number as Excel stores it ("2", read as 2.0)
         if isinstance(cell, Formula):
             self.problem(source, f"{column.expectation()}, not a formula without a saved result "
                          "(the workbook was not saved by a program that computes formulas; "
@@ -183,43 +331,51 @@ class Validator:
             return _BAD
         return value
 
-    def _check_unique(self, spec: Table, table: RawTable, rows: list[Row]) -> None:
+    def _check_unique(self, spec: Table, table: TypedTable) -> None:
         if not spec.key:
             return
+        at = np.flatnonzero(table.ok(*spec.key))
+        keys = [table.values(c)[at] for c in spec.key]
+        if len(keys) == 1:
+            repeated = _series(keys[0]).duplicated().to_numpy()
+        else:
+            repeated = pd.DataFrame({i: _series(k) for i, k in enumerate(keys)},
+                                    copy=False).duplicated().to_numpy()
+        if not repeated.any():
+            return
+        label = ", ".join(spec.key)
+        numbers = table.numbers[at].tolist()
         first: dict[tuple, int] = {}
-        for row in rows:
-            if not row.ok(*spec.key):
-                continue
-            key = tuple(row[c] for c in spec.key)
+        for number, key in zip(numbers, zip(*(k.tolist() for k in keys), strict=True),
+                               strict=True):
             if key in first:
-                label = ", ".join(spec.key)
                 self.problem(table.source, f"a unique {label} (also on row {first[key]})",
-                             row.number, spec.key[0], "/".join(map(str, key)))
+                             number, spec.key[0], "/".join(map(str, key)))
             else:
-                first[key] = row.number
+                first[key] = number
 
     # -- pass 2: references across tables -----------------------------------------
     def check_references(self) -> None:
         """Stages, groups, countries, content, minimums, cycles, settings, scenarios."""
-        stages = {r["stage"] for r in self.rows["stages"] if r.ok("stage")}
+        stages = _valid(self.tables["stages"], "stage")
         self._check_orders()
         if "stages" not in self.broken:
             self._check_stage_refs(stages)
         self._check_offers()
-        self._check_processes(stages)
-        countries = {r["country"] for r in self.rows["countries"] if r.ok("country")}
-        tags = {t for r in self.rows["countries"] if r.ok("groups") for t in _tags(r["groups"])}
+        self._check_processes()
+        countries = _valid(self.tables["countries"], "country")
+        tags = {t for groups in _valid(self.tables["countries"], "groups") for t in _tags(groups)}
         groups_known = "countries" not in self.broken
         if groups_known:
             self._check_unlisted_countries(countries)
-        for row in self.rows["limits"]:
-            if row.ok("group") and groups_known:
-                self._check_group(row.source, row.number, "group", row["group"], tags)
-                self._warn_unlisted_group(row.source, row.number, "group", row["group"],
-                                          countries)
-            lo, hi = row["min_share"], row["max_share"]
-            if row.ok("min_share", "max_share") and lo is not None and hi is not None and lo > hi:
-                self.problem(row.source, f"min_share ≤ max_share ({hi})", row.number,
+        limits = self.tables["limits"]
+        group_ok, shares_ok = limits.ok("group"), limits.ok("min_share", "max_share")
+        for i, number, group, lo, hi in limits.records("group", "min_share", "max_share"):
+            if group_ok[i] and groups_known:
+                self._check_group(limits.source, number, "group", group, tags)
+                self._warn_unlisted_group(limits.source, number, "group", group, countries)
+            if shares_ok[i] and not math.isnan(lo) and not math.isnan(hi) and lo > hi:
+                self.problem(limits.source, f"min_share ≤ max_share ({hi})", number,
                              "min_share", lo)
         self._check_content()
         self._check_settings()
@@ -227,72 +383,83 @@ class Validator:
                               groups_known and "stages" not in self.broken)
 
     def _check_orders(self) -> None:
+        stages = self.tables["stages"]
+        ok = stages.ok("order")
         first: dict[int, int] = {}
-        for row in self.rows["stages"]:
-            if not row.ok("order"):
+        for i, number, order in stages.records("order"):
+            if not ok[i]:
                 continue
-            if row["order"] in first:
-                self.problem(row.source, f"a unique order (also on row {first[row['order']]})",
-                             row.number, "order", row["order"])
-            first.setdefault(row["order"], row.number)
+            if order in first:
+                self.problem(stages.source, f"a unique order (also on row {first[order]})",
+                             number, "order", order)
+            first.setdefault(order, number)
 
     def _check_stage_refs(self, stages: set[str]) -> None:
         known = ", ".join(sorted(stages)) or "none defined"
-        for table, columns in (("offers", ("stage",)), ("processes", ("from_stage", "to_stage")),
-                               ("tariffs", ("stage",)), ("benchmarks", ("stage",)),
-                               ("limits", ("stage",))):
-            for row in self.rows[table]:
-                for column in filter(row.ok, columns):
-                    value = row[column]
-                    if value not in stages and value != ALL_STAGES:
-                        self.problem(row.source, f"a stage from stages ({known})", row.number,
-                                     column, value)
-                    elif value == ALL_STAGES and table in ("offers", "processes", "benchmarks"):
-                        self.problem(row.source, f"a stage from stages ({known}); * is not "
-                                     "allowed here", row.number, column, value)
+        allowed = stages | {ALL_STAGES}
+        for name, columns in (("offers", ("stage",)), ("processes", ("from_stage", "to_stage")),
+                              ("tariffs", ("stage",)), ("benchmarks", ("stage",)),
+                              ("limits", ("stage",))):
+            table = self.tables[name]
+            found: list[tuple[int, int, str, str]] = []
+            for k, column in enumerate(columns):
+                values, ok = table.values(column), table.ok(column)
+                for i in np.flatnonzero(ok & ~_isin(values, allowed)).tolist():
+                    found.append((i, k, column, f"a stage from stages ({known})"))
+                if name in ("offers", "processes", "benchmarks"):
+                    for i in np.flatnonzero(ok & (values == ALL_STAGES)).tolist():
+                        found.append((i, k, column, f"a stage from stages ({known}); * is not "
+                                      "allowed here"))
+            numbers = table.numbers
+            for i, _, column, expected in sorted(found):
+                self.problem(table.source, expected, numbers[i], column,
+                             table.values(column)[i])
 
     def _check_offers(self) -> None:
-        for row in self.rows["offers"]:
-            cap = row["capacity_t"]
-            if row.ok("capacity_t", "min_t") and cap is not None and row["min_t"] > cap:
-                self.problem(row.source, f"min_t ≤ capacity_t ({cap:g})", row.number, "min_t",
-                             row["min_t"])
+        offers = self.tables["offers"]
+        cap, low = offers.values("capacity_t"), offers.values("min_t")
+        with np.errstate(invalid="ignore"):
+            wrong = offers.ok("capacity_t", "min_t") & ~np.isnan(cap) & (low > cap)
+        for i in np.flatnonzero(wrong).tolist():
+            self.problem(offers.source, f"min_t ≤ capacity_t ({cap[i]:g})", offers.numbers[i],
+                         "min_t", low[i])
 
-    def _check_processes(self, stages: set[str]) -> None:
+    def _check_processes(self) -> None:
+        processes = self.tables["processes"]
+        ok = processes.ok("from_stage", "to_stage")
+        rows = [r for r in processes.records("from_stage", "to_stage") if ok[r[0]]]
         edges: dict[str, set[str]] = defaultdict(set)
-        for row in self.rows["processes"]:
-            if not row.ok("from_stage", "to_stage"):
-                continue
-            if row["from_stage"] == row["to_stage"]:
-                self.problem(row.source, "to_stage different from from_stage (a process "
-                             "cannot feed its own input)", row.number, "to_stage",
-                             row["to_stage"])
-            edges[row["from_stage"]].add(row["to_stage"])
+        for _, number, start, end in rows:
+            if start == end:
+                self.problem(processes.source, "to_stage different from from_stage (a process "
+                             "cannot feed its own input)", number, "to_stage", end)
+            edges[start].add(end)
         cycle = _find_cycle(edges)
         if cycle:
-            rows = [r for r in self.rows["processes"] if r.ok("from_stage", "to_stage")
-                    and r["from_stage"] in cycle and r["to_stage"] in cycle]
-            for row in rows:
-                self.problem(row.source, "processes without a cycle (stages "
-                             f"{' → '.join(cycle)})", row.number, "to_stage", row["to_stage"])
+            for _, number, start, end in rows:
+                if start in cycle and end in cycle:
+                    self.problem(processes.source, "processes without a cycle (stages "
+                                 f"{' → '.join(cycle)})", number, "to_stage", end)
 
     def _check_unlisted_countries(self, countries: set[str]) -> None:
-        if not self.rows["countries"] and "countries" not in self.raw.tables:
+        if not len(self.tables["countries"]) and "countries" not in self.raw.tables:
             return
-        for table, column in (("offers", "country"), ("content", "origin")):
-            reported: set[str] = set()
-            for row in filter(lambda r, c=column: r.ok(c), self.rows[table]):
-                code = row[column]
-                if code not in countries and code not in reported:
-                    reported.add(code)
-                    self.problem(row.source, "a country listed in countries (an unlisted "
-                                 "country is in no group and not a zone member)", row.number,
-                                 column, code, Severity.WARNING)
+        for name, column in (("offers", "country"), ("content", "origin")):
+            table = self.tables[name]
+            values = table.values(column)
+            at = np.flatnonzero(table.ok(column) & ~_isin(values, countries))
+            if not len(at):
+                continue
+            first = ~_series(values[at]).duplicated().to_numpy()
+            for i in at[first].tolist():
+                self.problem(table.source, "a country listed in countries (an unlisted "
+                             "country is in no group and not a zone member)", table.numbers[i],
+                             column, values[i], Severity.WARNING)
 
     def _warn_unlisted_group(self, source: str, number: int, column: str, group: str,
                              countries: set[str]) -> None:
         """A limit on a country that supplies nothing listed is probably a typo."""
-        if is_country_code(group) and group not in countries and self.rows["countries"]:
+        if is_country_code(group) and group not in countries and len(self.tables["countries"]):
             self.problem(source, "a country listed in countries (a limit on an unlisted "
                          "country holds only its own offers; is the code a typo?)", number,
                          column, group, Severity.WARNING)
@@ -308,49 +475,140 @@ class Validator:
                      f"countries.groups ({known}), zone, non-zone or each", number, column, group)
 
     def _check_content(self) -> None:
-        offers = {r["offer"] for r in self.rows["offers"] if r.ok("offer")}
-        totals: dict[str, float] = defaultdict(float)
-        first_row: dict[str, Row] = {}
-        for row in self.rows["content"]:
-            if not row.ok("offer", "share"):
-                continue
-            if row["offer"] not in offers and "offers" not in self.broken:
-                self.problem(row.source, "an offer id from offers", row.number, "offer",
-                             row["offer"])
-            totals[row["offer"]] += row["share"]
-            first_row.setdefault(row["offer"], row)
-        for offer, total in totals.items():
+        content = self.tables["content"]
+        at = np.flatnonzero(content.ok("offer", "share"))
+        if not len(at):
+            return
+        ids, shares = content.values("offer")[at], content.values("share")[at]
+        numbers = content.numbers[at]
+        if "offers" not in self.broken:
+            offers = _valid(self.tables["offers"], "offer")
+            for j in np.flatnonzero(~_isin(ids, offers)).tolist():
+                self.problem(content.source, "an offer id from offers", numbers[j], "offer",
+                             ids[j])
+        codes, offers_named = pd.factorize(_series(ids))  # in order of first appearance
+        totals = np.zeros(len(offers_named))
+        np.add.at(totals, codes, shares)  # row by row, as the rows are listed
+        _, first = np.unique(codes, return_index=True)
+        for k, offer in enumerate(offers_named):
+            total = float(totals[k])
             if abs(total - 1.0) > CONTENT_TOLERANCE:
-                row = first_row[offer]
-                self.problem(row.source, f"shares of offer {offer} summing to 1 (they sum to "
-                             f"{total:.6g})", row.number, "share", row["share"])
+                j = first[k]
+                self.problem(content.source, f"shares of offer {offer} summing to 1 (they sum "
+                             f"to {total:.6g})", numbers[j], "share", shares[j])
 
     def _check_settings(self) -> None:
-        for row in self.rows["settings"]:
-            if not row.ok("key", "value"):
+        settings = self.tables["settings"]
+        ok = settings.ok("key", "value")
+        for i, number, key, value in settings.records("key", "value"):
+            if not ok[i]:
                 continue
-            key, value = row["key"], row["value"]
             if key == "buyer" and not is_country_code(value):
-                self.problem(row.source, Kind.COUNTRY.value, row.number, "value", value)
+                self.problem(settings.source, Kind.COUNTRY.value, number, "value", value)
             if key == "zone" and value not in (ZoneStatus.JOINED, ZoneStatus.OBSERVER):
-                self.problem(row.source, "joined or observer", row.number, "value", value)
+                self.problem(settings.source, "joined or observer", number, "value", value)
 
     def _check_scenarios(self, stages: set[str], tags: set[str], countries: set[str],
                          targets: bool = True) -> None:
         """Every scenario row; ``targets`` False skips the targets (stages or countries
         could not be read, so they cannot be checked)."""
-        for row in self.rows["scenarios"]:
-            if not row.ok("setting", "target", "value"):
+        scenarios = self.tables["scenarios"]
+        ok = scenarios.ok("setting", "target", "value")
+        for i, number, setting, target, value in scenarios.records("setting", "target",
+                                                                     "value"):
+            if not ok[i]:
                 continue
-            if ":" in row["target"] and targets:
-                self._warn_unlisted_group(row.source, row.number, "target",
-                                          row["target"].partition(":")[0], countries)
-            for column, expected in scenario_step_problems(
-                    row["setting"], row["target"], row["value"], stages, tags):
+            if ":" in target and targets:
+                self._warn_unlisted_group(scenarios.source, number, "target",
+                                          target.partition(":")[0], countries)
+            row = {"setting": setting, "target": target, "value": value}
+            for column, expected in scenario_step_problems(setting, target, value, stages,
+                                                           tags):
                 if column == "target" and not targets:
                     continue
-                value = row[column]
-                self.problem(row.source, expected, row.number, column, value)
+                self.problem(scenarios.source, expected, number, column, row[column])
+
+
+def _empty_table(spec: Table, source: str) -> TypedTable:
+    """A table without rows (absent, unreadable or broken), typed."""
+    return TypedTable(spec.name, source, _frame(spec, np.zeros(0, dtype=np.int64),
+                                                [_typed_empty(c, 0) for c in spec.columns]))
+
+
+def _frame(spec: Table, numbers: np.ndarray, columns: list[np.ndarray]) -> pd.DataFrame:
+    data = {ROW: _series(np.asarray(numbers, dtype=np.int64))}
+    data.update({c.name: _series(v) for c, v in zip(spec.columns, columns, strict=True)})
+    return pd.DataFrame(data, copy=False)
+
+
+def _valid(table: TypedTable, column: str) -> set:
+    """The distinct values of a column among the cells that parsed."""
+    return set(pd.unique(table.values(column)[table.ok(column)]).tolist())
+
+
+def _put(values: np.ndarray, slow: np.ndarray, at: np.ndarray, converted: np.ndarray,
+         failed: np.ndarray) -> None:
+    """Store the cells that converted; mark the others for the cell-by-cell parser."""
+    if failed.any():
+        slow[at[failed]] = True
+        at, converted = at[~failed], converted[~failed]
+    values[at] = converted
+
+
+def _checked_texts(column: Column, texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Values of non-blank, stripped text cells and which of them fail (the cell
+    parser then says why): the same rules as ``_convert``, over the whole column."""
+    kind, count = column.kind, len(texts)
+    failed = np.zeros(count, dtype=bool)
+    if kind in _TEXT_KINDS:
+        limit, odd = ((MAX_ID_LENGTH, _INVISIBLE) if kind in _ID_KINDS
+                      else (MAX_TEXT_LENGTH, _CONTROL))
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=count)
+        failed |= lengths > limit
+        if odd.search(" ".join(texts)):  # a space is neither invisible nor a control
+            failed |= np.fromiter((odd.search(t) is not None for t in texts), bool, count)
+        return texts, failed
+    if kind in _NUMBER_KINDS:
+        try:
+            numbers = texts.astype(np.float64)  # Python's float() on each cell
+        except (OverflowError, ValueError):
+            numbers = np.full(count, np.nan)
+            for i, text in enumerate(texts):
+                try:
+                    numbers[i] = float(text)
+                except (OverflowError, ValueError):
+                    failed[i] = True
+        converted, wrong = _checked_numbers(column, numbers)
+        return converted, failed | wrong
+    distinct = pd.unique(texts).tolist()
+    if kind is Kind.BOOL:
+        words = {u: u.lower() for u in distinct}
+        wrong = [u for u, w in words.items() if w not in TRUE_WORDS and w not in FALSE_WORDS]
+        truth = _isin(texts, [u for u, w in words.items() if w in TRUE_WORDS])
+        return truth, _isin(texts, wrong) if wrong else failed
+    if kind is Kind.CHOICE:
+        wrong = [u for u in distinct if u not in column.choices]
+    else:  # country codes
+        wrong = [u for u in distinct if not (is_country_code(u) or (
+            kind is Kind.COUNTRY_OR_ANY and u == ALL_STAGES))]
+    return texts, _isin(texts, wrong) if wrong else failed
+
+
+def _checked_numbers(column: Column, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers of a number or whole-number column and which of them fail: NaN,
+    infinite, beyond the magnitude limit, not whole, out of range (``_convert``'s
+    rules, over the whole column)."""
+    with np.errstate(invalid="ignore"):
+        failed = ~np.isfinite(numbers) | (np.abs(numbers) > MAGNITUDE_LIMIT)
+        if column.kind is Kind.INT:
+            failed |= numbers != np.trunc(numbers)
+            return np.where(failed, 0, numbers).astype(np.int64), failed
+        low, high = column.minimum, column.maximum
+        if low is not None:
+            failed |= (numbers <= low) if column.strict_minimum else (numbers < low)
+        if high is not None:
+            failed |= numbers > high
+    return numbers, failed
 
 
 SHARE_SETTINGS = ("max_share", "min_share", "embedded_max_share", "embedded_min_share")
@@ -398,7 +656,6 @@ def _as_float(text: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
-
 def _convert(column: Column, value: str | int | float | bool) -> object:
     """Convert one non-blank cell; ValueError carries a note for the message."""
     kind = column.kind
@@ -430,46 +687,6 @@ def _convert(column: Column, value: str | int | float | bool) -> object:
         return int(number)
     _check_range(column, number)
     return number
-
-
-def _fast_column(column: Column, cells: list[Cell]) -> list | None:
-    """Values of a clean column in one pass, or None to take the cell-by-cell path.
-
-    Covers the big columns (ids, text, country codes, numbers); anything unusual —
-    a blank without a default, a bad number, a value out of range — returns None.
-    """
-    if not all(type(cell) is str for cell in cells):  # not Excel values, dates, formulas
-        return None
-    texts = [cell.strip() for cell in cells]
-    blank_ok = column.default is not MISSING
-    if not blank_ok and not all(texts):
-        return None
-    kind = column.kind
-    if kind in (Kind.ID, Kind.TEXT, Kind.STAGE, Kind.STAGE_OR_ANY):
-        limit, odd = ((MAX_ID_LENGTH, _INVISIBLE) if kind in _ID_KINDS
-                      else (MAX_TEXT_LENGTH, _CONTROL))
-        if max(map(len, texts), default=0) > limit or odd.search("".join(texts)):
-            return None
-        return [text if text else column.default for text in texts]
-    if kind is Kind.COUNTRY:
-        valid = all(COUNTRY_CODE.fullmatch(t) for t in texts if t)
-        return [t if t else column.default for t in texts] if valid else None
-    if kind is not Kind.NUMBER:
-        return None
-    try:
-        values = [float(t) if t else column.default for t in texts]
-    except ValueError:
-        return None
-    numbers = np.array([v for v in values if v is not None], dtype=float)
-    low, high = column.minimum, column.maximum
-    if not np.all(np.isfinite(numbers)) or np.any(np.abs(numbers) > MAGNITUDE_LIMIT):
-        return None
-    if low is not None and (np.any(numbers < low)
-                            or (column.strict_minimum and np.any(numbers == low))):
-        return None
-    if high is not None and np.any(numbers > high):
-        return None
-    return values
 
 
 def _number(value: str | int | float | bool) -> float:
@@ -560,7 +777,7 @@ def _missing_column_hint(spec: Table, table: RawTable, name: str) -> str:
         if found != name and found.lower().replace(" ", "_") == name:
             return f" (found {found!r}: column names are lower case, as listed)"
     required = {c.name for c in spec.columns if c.required}
-    for number, cells in table.rows[:20]:
+    for number, cells in table.preview:
         if required <= {str(c).strip() for c in cells if isinstance(c, str)}:
             return f" (the header seems to be on row {number}: it must be row 1)"
     return ""
@@ -601,41 +818,61 @@ def _find_cycle(edges: dict[str, set[str]]) -> list[str]:
     return []
 
 
-def validate(raw: RawDataset) -> tuple[Dataset, list[Problem]]:
-    """Build the dataset or raise ``InputError`` with every error; returns warnings too."""
+def validate_frames(raw: RawDataset) -> tuple[Tables, list[Problem]]:
+    """The dataset as typed frames, one per table, or ``InputError`` with every error;
+    returns the warnings too. Builds no per-row records."""
     checker = Validator(raw)
     checker.parse_tables()
     checker.check_references()
     if errors(checker.problems):
         raise InputError(checker.problems)
-    return _dataset(checker.rows), checker.problems
+    return Tables(raw.location, checker.tables), checker.problems
 
 
-def _dataset(rows: dict[str, list[Row]]) -> Dataset:
-    settings = {r["key"]: r["value"] for r in rows["settings"]}
+def validate(raw: RawDataset) -> tuple[Dataset, list[Problem]]:
+    """Build the dataset of records or raise ``InputError`` with every error; returns
+    warnings too."""
+    tables, warnings = validate_frames(raw)
+    return to_dataset(tables), warnings
+
+
+def to_dataset(tables: Tables) -> Dataset:
+    """The records a solve builds its model from, made from the validated frames (the
+    one place where rows become objects). A blank optional number (NaN) is None."""
+
+    def columns(name: str, *names: str) -> Iterator[tuple]:
+        table = tables.tables[name]
+        lists = [[None if v != v else v for v in table.frame[c].tolist()]
+                 if table.frame[c].dtype.kind == "f" else table.frame[c].tolist()
+                 for c in names]
+        origins = [f"{table.source} row {n}" for n in table.numbers.tolist()]
+        return zip(*lists, origins, strict=True)
+
+    settings = dict(zip(tables["settings"]["key"].tolist(), tables["settings"]["value"].tolist(),
+                        strict=True))
     return Dataset(
-        stages=tuple(Stage(r["stage"], r["order"], r["demand_t"], r.origin)
-                     for r in rows["stages"]),
-        offers=tuple(Offer(r["offer"], r["stage"], r["supplier"], r["country"],
-                           r["price_usd_per_t"], r["capacity_t"], r["min_t"],
-                           r["freight_usd_per_t"], r.origin) for r in rows["offers"]),
-        processes=tuple(Process(r["process"], r["from_stage"], r["to_stage"], r["yield"],
-                                r["cost_usd_per_t"], r["capacity_t"], r.origin)
-                        for r in rows["processes"]),
-        countries=tuple(Country(r["country"], r["name"], r["zone_member"],
-                                frozenset(_tags(r["groups"])), r.origin)
-                        for r in rows["countries"]),
-        tariffs=tuple(TariffRule(r["country"], r["stage"], r["mfn_rate"], r["zone_rate"],
-                                 r.origin) for r in rows["tariffs"]),
-        benchmarks={r["stage"]: r["benchmark_usd_per_t"] for r in rows["benchmarks"]},
-        limits=tuple(Limit(r["group"], r["stage"], r["min_share"], r["max_share"],
-                           Basis(r["basis"]), Scope(r["scope"]), r.origin,
-                           r["max_cost_usd_per_pp"])
-                     for r in rows["limits"]),
-        content=tuple(ContentShare(r["offer"], r["origin"], r["share"], r.origin)
-                      for r in rows["content"]),
-        scenarios=tuple(ScenarioStep(r["scenario"], r["setting"], r["target"], r["value"],
-                                     r.origin) for r in rows["scenarios"]),
+        stages=tuple(Stage(*r) for r in columns("stages", "stage", "order", "demand_t")),
+        offers=tuple(Offer(*r) for r in columns(
+            "offers", "offer", "stage", "supplier", "country", "price_usd_per_t", "capacity_t",
+            "min_t", "freight_usd_per_t")),
+        processes=tuple(Process(*r) for r in columns(
+            "processes", "process", "from_stage", "to_stage", "yield", "cost_usd_per_t",
+            "capacity_t")),
+        countries=tuple(Country(country, name, member, frozenset(_tags(groups)), origin)
+                        for country, name, member, groups, origin in columns(
+                            "countries", "country", "name", "zone_member", "groups")),
+        tariffs=tuple(TariffRule(*r) for r in columns(
+            "tariffs", "country", "stage", "mfn_rate", "zone_rate")),
+        benchmarks={stage: price for stage, price, _ in columns(
+            "benchmarks", "stage", "benchmark_usd_per_t")},
+        limits=tuple(Limit(group, stage, low, high, Basis(basis), Scope(scope), origin, cost)
+                     for group, stage, low, high, basis, scope, cost, origin in columns(
+                         "limits", "group", "stage", "min_share", "max_share", "basis",
+                         "scope", "max_cost_usd_per_pp")),
+        content=tuple(ContentShare(*r) for r in columns("content", "offer", "origin",
+                                                        "share")),
+        scenarios=tuple(ScenarioStep(*r) for r in columns(
+            "scenarios", "scenario", "setting", "target", "value")),
         buyer=settings.get("buyer", "KR"),
         zone=ZoneStatus(settings.get("zone", ZoneStatus.OBSERVER)),
         name=settings.get("name", ""),
