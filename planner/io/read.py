@@ -55,6 +55,7 @@ RATIO_CHECK_FROM = 10 * MB             # parts smaller than this may compress be
 MAX_WORKBOOK_PARTS = 10_000
 MAX_CSV_CELL = 16 * MB                 # one CSV cell; ids are limited far lower in validation
 MAX_PROLOGUE = 1 * MB                  # XML before a part's root element that is looked at
+XML_CHUNK = 4 * MB                     # a sheet's XML is scanned for formulas in such pieces
 SNIFF_BYTES = 4096
 PREVIEW_ROWS = 20                      # rows kept whole, for a header placed below row 1
 
@@ -818,11 +819,11 @@ def _sheet_marks(path: Path, index: int) -> dict[tuple[int, int], Cell]:
         with archive.open(part) as stream:
             pending = b""
             while True:
-                chunk = stream.read(4 * MB)
+                chunk = stream.read(XML_CHUNK)
                 data = pending + chunk
                 if chunk:  # cut before the last row start: rows are processed whole
                     cut = max((m.start() for m in _ROW_START.finditer(
-                        data, max(0, len(data) - 4 * MB))), default=0)
+                        data, max(0, len(data) - XML_CHUNK))), default=0)
                     if cut == 0:
                         pending = data
                         continue
