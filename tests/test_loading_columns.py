@@ -72,6 +72,12 @@ def test_every_word_in_every_column(table, column):
 
 
 @pytest.mark.parametrize(("table", "column"), COLUMNS)
+def test_repeated_words_in_every_column(table, column):
+    """A column of few distinct values is parsed value by value, then spread out."""
+    check(column, [*WORDS, *WORDS, *WORDS[::-1]], text_only=True)
+
+
+@pytest.mark.parametrize(("table", "column"), COLUMNS)
 def test_excel_cells_in_every_column(table, column):
     check(column, [*EXCEL, *WORDS], text_only=False)
 

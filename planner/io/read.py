@@ -212,6 +212,38 @@ def _blank_cell(cell: object) -> bool:
     return isinstance(cell, float) and cell != cell
 
 
+class _Kinds(dict):
+    """Type of a cell -> its kind: 1 text, 2 a number, 3 None, 0 anything else (a
+    boolean, an Excel date, a formula, an error value, text noting its type)."""
+
+    def __missing__(self, key: type) -> int:
+        return 0
+
+
+_KINDS = _Kinds({str: 1, float: 2, int: 2, type(None): 3})
+
+
+def cell_kinds(cells: np.ndarray) -> np.ndarray:
+    """The kind of every cell of an object array (see ``_Kinds``), as int8."""
+    return np.fromiter(map(_KINDS.__getitem__, map(type, cells)), np.int8, len(cells))
+
+
+def _blank_mask(cells: np.ndarray, text_only: bool) -> np.ndarray:
+    """Which cells are blank (``_blank_cell``), over a whole array."""
+    if cells.dtype.kind == "f":
+        return np.isnan(cells)
+    if text_only:
+        return (cells == "") | np.fromiter(map(str.isspace, cells), bool, len(cells))
+    kinds = cell_kinds(cells)
+    blank = kinds == 3
+    for kind in (1, 2):
+        at = np.flatnonzero(kinds == kind)
+        if len(at):
+            blank[at] = [_blank_cell(c) for c in cells[at]] if kind == 2 else _blank_mask(
+                cells[at], text_only=True)
+    return blank
+
+
 def _filled_rows(columns: list[np.ndarray], count: int, text_only: bool) -> np.ndarray:
     """Rows with at least one non-blank cell; columns are looked at only for the rows
     that are blank so far (so mostly the first column)."""
@@ -220,15 +252,7 @@ def _filled_rows(columns: list[np.ndarray], count: int, text_only: bool) -> np.n
     for column in columns:
         if not len(undecided):
             break
-        cells = column[undecided]
-        if column.dtype.kind == "f":
-            here = ~np.isnan(cells)
-        elif text_only:
-            here = cells != ""
-            if here.any() and re.search(r"(?:^|\x00)\s", "\x00".join(cells[here])):
-                here = np.fromiter((bool(c.strip()) for c in cells), bool, len(cells))
-        else:
-            here = np.fromiter((not _blank_cell(c) for c in cells), bool, len(cells))
+        here = ~_blank_mask(column[undecided], text_only)
         filled[undecided[here]] = True
         undecided = undecided[~here]
     return filled
@@ -316,7 +340,9 @@ def _sniff(head: bytes) -> str | None:
 def _csv_records(data: bytes) -> int:
     """How many records the csv module reads from ``data`` without quotes: one per
     line, whatever its end (LF, CR LF or CR)."""
-    ends = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+    ends = data.count(b"\n")
+    if b"\r" in data:
+        ends += data.count(b"\r") - data.count(b"\r\n")
     return ends + (1 if data and not data.endswith((b"\n", b"\r")) else 0)
 
 
@@ -663,16 +689,17 @@ def _read_sheet(book, path: Path, index: int, name: str, source: str,
     body = grid[1:]
     del grid
     count = len(body)
-    transposed = list(zip(*body, strict=True)) if body else []
-    columns = [_objects(transposed[i]) if i < len(transposed) else _objects([""] * count)
-               for i in range(width)]
-    del transposed
+    cells = np.empty((count, len(body[0]) if body else width), dtype=object)
+    if body:
+        cells[:] = body  # calamine's rows are all as wide as the sheet
+    columns = [cells[:, i] for i in range(width)]
+    del cells
     marks = _sheet_marks(path, index) if any((c == "").any() for c in columns) else {}
     for (row, column), cell in marks.items():
         if 2 <= row <= count + 1 and column <= width and columns[column - 1][row - 2] == "":
             columns[column - 1][row - 2] = cell
     for column in columns:
-        for i in [i for i, c in enumerate(column) if type(c) not in _PLAIN]:
+        for i in np.flatnonzero(cell_kinds(column) == 0).tolist():
             column[i] = _cell(column[i])
     # The first rows count with the cells right of the header (a header placed lower
     # down), the others with the cells under it.

@@ -56,6 +56,7 @@ MAX_ID_LENGTH = 200      # ids and stage names; longer is a pasted blob, not an 
 MAX_TEXT_LENGTH = 1000   # names and other text
 SHOWN_VALUE_LENGTH = 80  # longer values are clipped in messages
 ROW = "_row"             # column of a typed frame: the spreadsheet row, for messages
+DISTINCT_SAMPLE = 1000   # cells looked at to tell a column of repeated values
 # Characters that make two ids look equal while they differ (controls, zero-width and
 # other format characters, bidirectional overrides), refused in ids ...
 _INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\xad\u034f\u061c\u115f\u1160\u17b4\u17b5"
@@ -293,16 +294,19 @@ class Validator:
 
     def _texts(self, column: Column, texts: np.ndarray, at: np.ndarray, values: np.ndarray,
                slow: np.ndarray) -> None:
-        """Text cells (``at``: their rows), parsed for the column's kind."""
-        stripped = np.fromiter(map(str.strip, texts), dtype=object, count=len(texts))
-        blank = stripped == ""
+        """Text cells (``at``: their rows), parsed for the column's kind; a column that
+        repeats its values (stages, countries, suppliers) is parsed value by value."""
+        sample = texts[:DISTINCT_SAMPLE]
+        if len(set(sample.tolist())) * 2 <= len(sample):
+            codes, distinct = pd.factorize(texts)
+            converted, failed, blank = (a[codes] for a in _parsed_texts(column, distinct))
+        else:
+            converted, failed, blank = _parsed_texts(column, texts)
         if blank.any():
             marks = np.zeros(len(slow), dtype=bool)
             marks[at[blank]] = True
             self._blanks(column, marks, slow)
-            stripped, at = stripped[~blank], at[~blank]
-        if len(at):
-            _put(values, slow, at, *_checked_texts(column, stripped))
+        _put(values, slow, at[~blank], converted[~blank], failed[~blank])
 
     def _parse_cell(self, source: str, row: int, column: Column, cell: Cell) -> object:
         if isinstance(cell, np.generic):
@@ -553,6 +557,20 @@ def _put(values: np.ndarray, slow: np.ndarray, at: np.ndarray, converted: np.nda
         slow[at[failed]] = True
         at, converted = at[~failed], converted[~failed]
     values[at] = converted
+
+
+def _parsed_texts(column: Column, texts: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(values, failed, blank) of text cells: values are meaningful where a cell is
+    neither blank nor failed."""
+    stripped = np.fromiter(map(str.strip, texts), dtype=object, count=len(texts))
+    blank = stripped == ""
+    failed = np.zeros(len(texts), dtype=bool)
+    values = _typed_empty(column, len(texts))
+    filled = np.flatnonzero(~blank)
+    if len(filled):
+        values[filled], failed[filled] = _checked_texts(column, stripped[filled])
+    return values, failed, blank
 
 
 def _checked_texts(column: Column, texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
