@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyomo.environ as pyo
 
@@ -17,6 +18,9 @@ from . import constraints as rules
 from .costs import LandedCost, landed_costs
 from .data import Basis, Bound, Dataset
 from .groups import ShareRow, in_group, origin_mix, share_rows
+
+if TYPE_CHECKING:
+    from .highs import LinearProgram
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,39 @@ def create_model(data: Dataset, reference_totals: Mapping[int, float] | None = N
     m.share_max = pyo.Constraint(m.SHARE_MAX, rule=rules.group_share_max)
     m.share_min = pyo.Constraint(m.SHARE_MIN, rule=rules.group_share_min)
     return SourcingModel(m, data, landed, rows, index)
+
+
+@dataclass(frozen=True)
+class ShareColumns:
+    """Where one share row sits in the compiled LP: the row ``G − σ·T (± e)`` and the
+    columns it reads (SPEC §3, ``constraints.group_share_max`` / ``group_share_min``)."""
+
+    index: int              # position in ``SourcingModel.share_rows``
+    share_row: ShareRow
+    row: int                # LP row of ``share_max[index]`` or ``share_min[index]``
+    group: int              # column of the group aggregate G (coefficient 1)
+    total: int              # column of the stage total T (coefficient −σ)
+    excess: int | None      # column of e for a soft row (−1 in a max row, +1 in a min
+                            # row), None for a hard row
+
+
+def share_columns(built: SourcingModel, lp: LinearProgram) -> list[ShareColumns]:
+    """Every share row of ``built`` in the LP compiled from it, in ``share_rows`` order.
+
+    The one place that maps a share row to its LP row and columns; ``built`` may be
+    retargeted to another dataset of the same structure (``planner.solve.variants``).
+    """
+    m = built.model
+    rows, columns = lp.row_of(), lp.column_of()
+    soft = set(m.SOFT_ROWS)
+    placed = []
+    for i, share_row in enumerate(built.share_rows):
+        constraint = (m.share_max if share_row.bound is Bound.MAX else m.share_min)[i]
+        total = m.supply_total[share_row.stage, share_row.limit.basis.value]
+        placed.append(ShareColumns(
+            i, share_row, rows[id(constraint)], columns[id(m.group_supply[share_row.aggregate])],
+            columns[id(total)], columns[id(m.excess[i])] if i in soft else None))
+    return placed
 
 
 def penalty_per_unit(row: ShareRow, reference_total: float) -> float:

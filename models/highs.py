@@ -5,6 +5,11 @@ Path: the Pyomo model is compiled to matrix form with Pyomo's
 passed to a ``highspy.Highs`` object that this module owns, so row and column
 maps, ranging, IIS and warm re-solves need no private Pyomo attributes.
 
+The solver owns the compiled ``LinearProgram`` it was given (the copy residuals,
+ranging and reports read) and is the one place that changes it: each edit is one
+call that changes the copy and HiGHS together (``HighsSolver.set_*``), or HiGHS
+alone for a while (``HighsSolver.temporary``), values and basis put back after.
+
 Sign convention (pinned by tests): duals are ∂objective/∂(right-hand side) in
 the model's own sense. For this minimisation a binding ``≥`` row (demand) has a
 dual ≥ 0, a binding ``≤`` row (capacity, max share) a dual ≤ 0; a column's dual
@@ -22,6 +27,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -85,8 +91,18 @@ class LinearProgram:
         """|A| entrywise, for residual scales (cached; ``set_entry`` keeps it in step)."""
         return abs(self.A)
 
+    def entry(self, row: int, col: int) -> float:
+        """One matrix entry (0 where the matrix has none)."""
+        start, end = self.A.indptr[col], self.A.indptr[col + 1]
+        hits = np.flatnonzero(self.A.indices[start:end] == row)
+        return float(self.A.data[start + hits[0]]) if hits.size else 0.0
+
     def set_entry(self, row: int, col: int, value: float) -> None:
-        """Change (or add) one matrix entry in place."""
+        """Change (or add) one matrix entry in place.
+
+        On an LP a ``HighsSolver`` holds, change entries through the solver
+        (``set_coefficients``), which keeps HiGHS in step.
+        """
         start, end = self.A.indptr[col], self.A.indptr[col + 1]
         hits = np.flatnonzero(self.A.indices[start:end] == row)
         if hits.size:   # an existing entry: same sparsity, so |A| stays aligned
@@ -100,12 +116,16 @@ class LinearProgram:
         self.__dict__.pop("magnitude", None)
 
     def row_of(self) -> dict[int, int]:
-        """Map id(ConstraintData) → row index."""
-        return {id(con): i for i, con in enumerate(self.rows)}
+        """Map id(ConstraintData) → row index (built once; rows never change)."""
+        if "_row_of" not in self.__dict__:
+            self.__dict__["_row_of"] = {id(con): i for i, con in enumerate(self.rows)}
+        return self.__dict__["_row_of"]
 
     def column_of(self) -> dict[int, int]:
-        """Map id(VarData) → column index."""
-        return {id(var): j for j, var in enumerate(self.columns)}
+        """Map id(VarData) → column index (built once; columns never change)."""
+        if "_column_of" not in self.__dict__:
+            self.__dict__["_column_of"] = {id(var): j for j, var in enumerate(self.columns)}
+        return self.__dict__["_column_of"]
 
 
 def compile_lp(model: pyo.ConcreteModel) -> LinearProgram:
@@ -189,10 +209,25 @@ def _new_highs() -> highspy.Highs:
 
 
 class HighsSolver:
-    """A HiGHS instance holding one LP, for solves, re-solves, ranging and IIS."""
+    """A HiGHS instance holding one LP, for solves, re-solves, ranging and IIS.
+
+    The solver owns ``lp``, the copy of the LP that residuals, ranging and reports
+    read, and keeps it equal to the model inside HiGHS. Change the LP only through
+    the solver, never by writing to ``lp``'s arrays or calling ``highs.change*``:
+
+    - permanent: ``set_costs``, ``set_row_bounds``, ``set_col_bounds`` and
+      ``set_coefficients`` change the copy and HiGHS together;
+    - temporary: inside ``with solver.temporary() as edits``, the same methods of
+      ``edits`` change HiGHS only (the copy keeps the model's values; with
+      ``in_copy=True`` the copy follows too), and on leaving every changed value is
+      put back and the basis restored, so a warm re-solve takes no iteration.
+
+    Every edit keeps the basis, so the next solve is warm.
+    """
 
     def __init__(self, lp: LinearProgram, time_limit: float | None = None):
         self.lp = lp
+        self._edits: TemporaryEdits | None = None   # open ``temporary`` block, if any
         self.highs = _new_highs()
         if time_limit is not None:
             self.highs.setOptionValue("time_limit", float(time_limit))
@@ -271,26 +306,113 @@ class HighsSolver:
             return Iis([], [])
         return Iis(list(iis.row_index_), list(iis.col_index_))
 
-    def set_coefficient(self, row: int, col: int, value: float) -> None:
-        """Change one matrix entry (keeps the basis for a warm re-solve)."""
-        self.highs.changeCoeff(row, col, value)
+    # -- permanent edits: the LP copy and HiGHS together ----------------------------------
+    def set_costs(self, cols, costs) -> None:
+        """Change objective coefficients of ``cols`` (``costs``: one per column, or one
+        for all)."""
+        self._permanent()
+        cols, (costs,) = _edit(cols, costs)
+        self._apply(_COST, cols, (costs,), in_copy=True)
 
-    def set_costs(self, cols: np.ndarray, costs: np.ndarray) -> None:
-        """Change objective coefficients of ``cols`` (keeps the basis for a warm re-solve)."""
-        cols = np.asarray(cols, dtype=np.int32)
-        self.highs.changeColsCost(len(cols), cols, np.asarray(costs, dtype=float))
+    def set_row_bounds(self, rows, lower, upper) -> None:
+        """Change the bounds of ``rows`` (``lower``/``upper``: one per row, or one for all)."""
+        self._permanent()
+        rows, bounds = _edit(rows, lower, upper)
+        self._apply(_ROW, rows, bounds, in_copy=True)
 
-    def set_col_bounds(self, col: int, lower: float, upper: float) -> None:
-        """Change one column's bounds (keeps the basis for a warm re-solve)."""
-        self.highs.changeColBounds(col, lower, upper)
+    def set_col_bounds(self, cols, lower, upper) -> None:
+        """Change the bounds of ``cols`` (``lower``/``upper``: one per column, or one for all)."""
+        self._permanent()
+        cols, bounds = _edit(cols, lower, upper)
+        self._apply(_COL, cols, bounds, in_copy=True)
+
+    def set_coefficients(self, rows, cols, values) -> None:
+        """Change matrix entries (rows[k], cols[k]) to values[k]; each argument may be
+        one number for all. An entry not in the matrix is added; HiGHS drops an entry
+        set to 0, the copy keeps it as an explicit 0 (same LP)."""
+        self._permanent()
+        where, (values,) = _entries(rows, cols, values)
+        self._apply(_COEFFICIENT, where, (values,), in_copy=True)
+
+    # -- temporary edits: HiGHS only, undone on leaving ------------------------------------
+    @contextmanager
+    def temporary(self, basis: highspy.HighsBasis | None = None, resolve: bool = True,
+                  in_copy: bool = False) -> Iterator[TemporaryEdits]:
+        """Change the LP for a while: ``edits.set_*`` (same arguments as the permanent
+        methods) reach HiGHS only, or the copy too with ``in_copy`` (for code that
+        reads the matrix at the changed point). On leaving, also on an error, every
+        changed value is put back in HiGHS (and the copy), last change first, and
+        ``basis`` (default: the basis on entering) is set; then, unless ``resolve``
+        is off or an error is raised, HiGHS re-solves warm from it (no iteration),
+        so the basis is factored again and the solution is the model's.
+
+        Permanent edits inside the block are refused (leaving would undo them in
+        HiGHS only), and blocks do not nest.
+        """
+        if self._edits is not None:
+            raise RuntimeError("temporary() blocks do not nest")
+        restore = self.basis() if basis is None else basis
+        self._edits = edits = TemporaryEdits(self, in_copy)
+        try:
+            yield edits
+        finally:
+            self._edits = None
+            edits._undo()
+            if restore.valid:
+                self.set_basis(restore)
+            else:
+                self.clear_basis()
+        if resolve:
+            self.run(presolve=False)
+
+    def _permanent(self) -> None:
+        if self._edits is not None:
+            raise RuntimeError("a permanent LP edit inside solver.temporary() would be undone "
+                               "in HiGHS only on leaving; edit through the block's object")
+
+    def _current(self, kind: str, index) -> tuple[np.ndarray, ...]:
+        """The copy's values of ``kind`` at ``index`` (what HiGHS holds outside a block)."""
+        lp = self.lp
+        if kind == _COST:
+            return (lp.c[index].copy(),)
+        if kind == _ROW:
+            return lp.row_lower[index].copy(), lp.row_upper[index].copy()
+        if kind == _COL:
+            return lp.col_lower[index].copy(), lp.col_upper[index].copy()
+        rows, cols = index
+        return (np.array([lp.entry(i, j) for i, j in zip(rows.tolist(), cols.tolist(),
+                                                        strict=True)], dtype=float),)
+
+    def _apply(self, kind: str, index, values: tuple[np.ndarray, ...], in_copy: bool) -> None:
+        """Write one edit to HiGHS and, with ``in_copy``, to the copy."""
+        lp, highs = self.lp, self.highs
+        if kind == _COEFFICIENT:
+            rows, cols = index
+            for i, j, v in zip(rows.tolist(), cols.tolist(), values[0].tolist(), strict=True):
+                _check(highs.changeCoeff(i, j, v), "changeCoeff")
+                if in_copy:
+                    lp.set_entry(i, j, v)
+            return
+        if index.size == 0:
+            return
+        n = index.size
+        index32 = index.astype(np.int32)
+        if kind == _COST:
+            _check(highs.changeColsCost(n, index32, values[0]), "changeColsCost")
+            if in_copy:
+                lp.c[index] = values[0]
+        elif kind == _ROW:
+            _check(highs.changeRowsBounds(n, index32, *values), "changeRowsBounds")
+            if in_copy:
+                lp.row_lower[index], lp.row_upper[index] = values
+        else:
+            _check(highs.changeColsBounds(n, index32, *values), "changeColsBounds")
+            if in_copy:
+                lp.col_lower[index], lp.col_upper[index] = values
 
     def clear_basis(self) -> None:
         """Forget the basis and solution, so the next solve starts cold."""
         self.highs.clearSolver()
-
-    def set_row_bounds(self, row: int, lower: float, upper: float) -> None:
-        """Change one row's bounds (keeps the basis for a warm re-solve)."""
-        self.highs.changeRowBounds(row, lower, upper)
 
     def basic_variables(self) -> np.ndarray:
         """Variable in each basis position: column j as j, row i as −1−i."""
@@ -327,7 +449,69 @@ class HighsSolver:
 
 def _check(status, call: str) -> None:
     if status == highspy.HighsStatus.kError:
-        raise RuntimeError(f"HiGHS {call} failed (no valid basis?)")
+        raise RuntimeError(f"HiGHS {call} failed (no valid basis, or a bad index?)")
+
+
+_COST, _ROW, _COL, _COEFFICIENT = "cost", "row bounds", "column bounds", "coefficient"
+
+
+class TemporaryEdits:
+    """The edits of one ``HighsSolver.temporary`` block, undone when it ends."""
+
+    def __init__(self, solver: HighsSolver, in_copy: bool):
+        self._solver, self._in_copy = solver, in_copy
+        self._saved: list[tuple[str, object, tuple[np.ndarray, ...]]] = []
+        self._open = True
+
+    def set_costs(self, cols, costs) -> None:
+        """As ``HighsSolver.set_costs``, until the block ends."""
+        cols, values = _edit(cols, costs)
+        self._change(_COST, cols, values)
+
+    def set_row_bounds(self, rows, lower, upper) -> None:
+        """As ``HighsSolver.set_row_bounds``, until the block ends."""
+        rows, bounds = _edit(rows, lower, upper)
+        self._change(_ROW, rows, bounds)
+
+    def set_col_bounds(self, cols, lower, upper) -> None:
+        """As ``HighsSolver.set_col_bounds``, until the block ends."""
+        cols, bounds = _edit(cols, lower, upper)
+        self._change(_COL, cols, bounds)
+
+    def set_coefficients(self, rows, cols, values) -> None:
+        """As ``HighsSolver.set_coefficients``, until the block ends."""
+        where, values = _entries(rows, cols, values)
+        self._change(_COEFFICIENT, where, values)
+
+    def _change(self, kind: str, index, values: tuple[np.ndarray, ...]) -> None:
+        if not self._open:
+            raise RuntimeError("this temporary() block has ended")
+        # saved before applying: a failed HiGHS call may have changed some entries
+        self._saved.append((kind, index, self._solver._current(kind, index)))
+        self._solver._apply(kind, index, values, self._in_copy)
+
+    def _undo(self) -> None:
+        """Put back every changed value, last change first (the copy holds the model's
+        values unless ``in_copy``, when the saved values are what it held)."""
+        self._open = False
+        for kind, index, values in reversed(self._saved):
+            self._solver._apply(kind, index, values, self._in_copy)
+        self._saved.clear()
+
+
+def _edit(index, *values) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Indices as an int64 array and each value array broadcast to one per index."""
+    index = np.atleast_1d(np.asarray(index, dtype=np.int64))
+    return index, tuple(np.array(np.broadcast_to(np.asarray(v, dtype=float), index.shape))
+                        for v in values)
+
+
+def _entries(rows, cols, values) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray]]:
+    """Matrix positions and values, broadcast together to one value per position."""
+    rows, cols, values = (np.atleast_1d(a) for a in np.broadcast_arrays(
+        np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64),
+        np.asarray(values, dtype=float)))
+    return (rows.ravel(), cols.ravel()), (values.ravel().astype(float),)
 
 
 def solution_residuals(lp: LinearProgram, sol: LpSolution) -> dict[str, float]:

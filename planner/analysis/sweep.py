@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from planner.analysis.scenarios import apply_step, set_share
-from planner.models.build import create_model
+from planner.models.build import create_model, share_columns
 from planner.models.data import Basis, Bound, Dataset, ScenarioStep, Scope
 from planner.models.highs import (
     HighsSolver,
@@ -124,20 +124,15 @@ class CapSweep:
         self.lp = compile_lp(self.built.model)
         self.solver = HighsSolver(self.lp, time_limit=time_limit)
         m = self.built.model
-        columns, rows = self.lp.column_of(), self.lp.row_of()
-        for i in m.SOFT_ROWS:   # soft limits are held hard during a sweep
-            col = columns[id(m.excess[i])]
-            self.lp.col_upper[col] = 0.0
-            self.solver.set_col_bounds(col, 0.0, 0.0)
+        columns = self.lp.column_of()
+        placed = share_columns(self.built, self.lp)
+        # soft limits are held hard during a sweep
+        self.solver.set_col_bounds([p.excess for p in placed if p.excess is not None], 0.0, 0.0)
         self.rows: list[list[tuple[int, int, int]]] = []   # per target: (row, T col, G col)
         for t in targets:
-            found = [(rows[id(m.share_max[i])],
-                      columns[id(m.supply_total[r.stage, r.limit.basis.value])],
-                      columns[id(m.group_supply[r.aggregate])])
-                     for i, r in enumerate(self.built.share_rows)
-                     if r.bound is Bound.MAX and r.stage == t.stage
-                     and r.limit.key == (t.group, t.stage, t.basis, t.scope)]
-            self.rows.append(found)
+            self.rows.append([(p.row, p.total, p.group) for p in placed
+                              if p.share_row.bound is Bound.MAX and p.share_row.stage == t.stage
+                              and p.share_row.limit.key == (t.group, t.stage, t.basis, t.scope)])
         self.solves = 0
         self.observer = None    # called with each Point as it is solved (progress display)
         self._offer_cols = [(o.offer, columns.get(id(m.buy[o.offer]))) for o in data.offers]
@@ -148,9 +143,8 @@ class CapSweep:
     def solve_at(self, caps: tuple[float, ...]) -> tuple[Point, LpSolution]:
         """Set every target's cap and re-solve warm."""
         for cap, rows in zip(caps, self.rows, strict=True):
-            for row, total, _ in rows:
-                self.lp.set_entry(row, total, -cap)
-                self.solver.set_coefficient(row, total, -cap)
+            self.solver.set_coefficients([row for row, _, _ in rows],
+                                         [total for _, total, _ in rows], -cap)
         solution = self.solver.solve(presolve=False)
         if solution.status is not SolveStatus.OPTIMAL:   # confirm from a cold start
             self.solver.clear_basis()

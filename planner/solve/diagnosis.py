@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
+from planner.models.build import ShareColumns, share_columns
 from planner.models.data import Bound, Dataset
 from planner.models.highs import INF, HighsSolver, LinearProgram, SolveStatus
 
@@ -83,8 +84,9 @@ def diagnose(result: PlanResult, solver: HighsSolver) -> Diagnosis:
     start = [row for row in solver.iis().rows if row in inputs]
     rows = ConflictFilter(result.lp, list(inputs)).irreducible(start)
     conflicts = [_conflict(result, *inputs[row]) for row in rows]
-    limits = [_tightest(result, row, inputs[row][1]) for row in rows
-              if inputs[row][0] in ("share_max", "share_min")]
+    shares = [inputs[row][1] for row in rows if inputs[row][0] in ("share_max", "share_min")]
+    placed = share_columns(result.built, result.lp) if shares else []
+    limits = [_tightest(result, placed[i]) for i in shares]
     names = "; ".join(f"{c.kind} {c.name} ({c.detail})" for c in conflicts)
     summary = ("these cannot all hold: " + names) if conflicts else (
         "the solver proved no plan exists but found no small conflicting set")
@@ -111,8 +113,11 @@ class ConflictFilter:
 
     def __init__(self, lp: LinearProgram, input_rows: list[int]):
         self.lp, self.input_rows = lp, input_rows
-        feasibility = LinearProgram(lp.A, np.zeros(lp.shape[1]), 0.0, lp.row_lower,
-                                    lp.row_upper, lp.col_lower, lp.col_upper, lp.rows,
+        self.index = np.asarray(input_rows, dtype=np.int64)
+        # its own copy: the filter's bound edits must not reach ``lp``
+        feasibility = LinearProgram(lp.A.copy(), np.zeros(lp.shape[1]), 0.0,
+                                    lp.row_lower.copy(), lp.row_upper.copy(),
+                                    lp.col_lower.copy(), lp.col_upper.copy(), lp.rows,
                                     lp.columns)
         self.solver = HighsSolver(feasibility)
 
@@ -129,11 +134,12 @@ class ConflictFilter:
         return sorted(kept)
 
     def _infeasible(self, kept: set[int]) -> bool:
-        for row in self.input_rows:
-            lower, upper = self.lp.row_lower[row], self.lp.row_upper[row]
-            if row not in kept:
-                lower, upper = _relaxed(lower, upper)
-            self.solver.set_row_bounds(row, lower, upper)
+        lower, upper = self.lp.row_lower[self.index], self.lp.row_upper[self.index]
+        bounds = [(lo, up) if row in kept else _relaxed(lo, up)
+                  for row, lo, up in zip(self.input_rows, lower.tolist(), upper.tolist(),
+                                         strict=True)]
+        self.solver.set_row_bounds(self.index, [lo for lo, _ in bounds],
+                                   [up for _, up in bounds])
         status, _ = self.solver.run(presolve=False)
         return status is SolveStatus.INFEASIBLE
 
@@ -176,15 +182,10 @@ def _conflict(result: PlanResult, component: str | None, key) -> Conflict | None
     return None  # definitions of aggregates: structural, not an input row
 
 
-def _tightest(result: PlanResult, row: int, key: int) -> TightestShare:
-    share_row = result.built.share_rows[key]
-    m = result.built.model
-    basis = share_row.limit.basis.value
-    columns = result.lp.column_of()
-    group_col = columns[id(m.group_supply[share_row.aggregate])]
-    total_col = columns[id(m.supply_total[share_row.stage, basis])]
+def _tightest(result: PlanResult, placed: ShareColumns) -> TightestShare:
+    share_row = placed.share_row
     sense = 1.0 if share_row.bound is Bound.MAX else -1.0
-    value = extreme_share(result.lp, row, group_col, total_col, sense)
+    value = extreme_share(result.lp, placed.row, placed.group, placed.total, sense)
     return TightestShare(share_row.group, share_row.stage, share_row.bound.value,
                          share_row.share, value, share_row.limit.origin)
 

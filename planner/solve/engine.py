@@ -165,17 +165,15 @@ def finish(result: PlanResult, solver: HighsSolver | None, time_limit: float | N
 def _add_context(result: PlanResult, solver: HighsSolver) -> None:
     """Re-solve warm from the optimum (no rebuild): once with every share row relaxed,
     once with the offers' landed costs under the other zone status; restore after."""
-    lp, data, m = result.lp, result.data, result.built.model
+    from planner.models.build import share_columns
+
+    data = result.data
     base_basis = solver.basis()
-    rows = [result.row(con) for component in (m.share_max, m.share_min)
-            for con in component.values()]
+    rows = [placed.row for placed in share_columns(result.built, solver.lp)]
     if rows:
-        for row in rows:
-            solver.set_row_bounds(row, -INF, INF)
-        free = solver.solve(presolve=False)
-        for row in rows:
-            solver.set_row_bounds(row, lp.row_lower[row], lp.row_upper[row])
-        solver.set_basis(base_basis)
+        with solver.temporary(basis=base_basis, resolve=False) as edits:
+            edits.set_row_bounds(rows, -INF, INF)
+            free = solver.solve(presolve=False)
         if free.status is SolveStatus.OPTIMAL:
             result.unconstrained = (result._take(free.col_value, result._offer_columns),
                                     result._take(free.col_value, result._process_columns))
@@ -184,13 +182,11 @@ def _add_context(result: PlanResult, solver: HighsSolver) -> None:
     columns = result._offer_columns
     used = columns >= 0
     costs = np.array([flipped[o.offer].total for o in data.offers])
-    solver.set_costs(columns[used], costs[used])
-    status, _ = solver.run(presolve=False)
-    if status is SolveStatus.OPTIMAL:
-        result.other_zone_objective = solver.objective()
-    solver.set_costs(columns[used], lp.c[columns[used]])
-    solver.set_basis(base_basis)
-    solver.run(presolve=False)
+    with solver.temporary(basis=base_basis) as edits:
+        edits.set_costs(columns[used], costs[used])
+        status, _ = solver.run(presolve=False)
+        if status is SolveStatus.OPTIMAL:
+            result.other_zone_objective = solver.objective()
 
 
 def _settle_penalties(result: PlanResult, solver: HighsSolver,
@@ -208,9 +204,12 @@ def _settle_penalties(result: PlanResult, solver: HighsSolver,
     fixed point is kept. Both starts are fixed, so the answer does not depend on what
     the same model solved before (``planner.solve.variants``).
     """
+    from planner.models.build import share_columns
+
     m = result.built.model
     soft = list(m.SOFT_ROWS)
-    columns = np.array([result._columns[id(m.excess[i])] for i in soft], dtype=np.int64)
+    placed = share_columns(result.built, solver.lp)
+    columns = np.array([placed[i].excess for i in soft], dtype=np.int64)
     strict = np.array([penalty_per_unit(result.built.share_rows[i], 1.0) for i in soft])
     settled = []
     for start in (strict, np.zeros(len(soft))):
@@ -242,12 +241,11 @@ def _fixed_point(result: PlanResult, solver: HighsSolver, columns: np.ndarray,
 
 def _reprice(result: PlanResult, solver: HighsSolver, columns: np.ndarray, costs: np.ndarray,
              time_limit: float | None) -> PlanResult:
-    """Set the soft rows' penalty coefficients and re-solve warm."""
-    m, lp = result.built.model, result.lp
-    lp.c[columns] = costs
+    """Set the soft rows' penalty coefficients (model, LP copy and HiGHS) and re-solve warm."""
+    m = result.built.model
     m.penalty.update(zip(m.SOFT_ROWS, costs.tolist(), strict=True))
     solver.set_costs(columns, costs)
-    return _solve(result.data, result.built, lp, solver, time_limit, presolve=False)
+    return _solve(result.data, result.built, solver.lp, solver, time_limit, presolve=False)
 
 
 def _settled_penalty(result: PlanResult, i: int) -> float:

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +30,7 @@ from planner.models.highs import (
     LinearProgram,
     LpSolution,
     SolveStatus,
+    TemporaryEdits,
 )
 
 SHARE_TOLERANCE = 1e-7
@@ -68,6 +70,8 @@ class Sensitivity:
     """Ranging and one-sided rates on a solved ``HighsSolver`` (restores it after)."""
 
     def __init__(self, solver: HighsSolver, lp: LinearProgram, solution: LpSolution):
+        if lp is not solver.lp:
+            raise ValueError("Sensitivity needs the LP copy the solver holds (solver.lp)")
         self.solver, self.lp, self.solution = solver, lp, solution
         self.base_basis = solver.basis()
         self.ranging = solver.ranging()
@@ -120,29 +124,23 @@ class Sensitivity:
         moved_lower = lower + step if np.isfinite(lower) else lower
         moved_upper = upper + step if np.isfinite(upper) else upper
         objective = self._resolve_with(
-            lambda: self.solver.set_row_bounds(row, moved_lower, moved_upper),
-            lambda: self.solver.set_row_bounds(row, lower, upper))
+            lambda edits: edits.set_row_bounds(row, moved_lower, moved_upper))
         return _rate(objective, self.solution.objective, step)
 
     def whole_cost(self, row: int) -> float | None:
         """What the rule of ``row`` costs in total: the optimum with the row removed,
         subtracted from the optimum with it (≥ 0); None if the plan without it fails."""
-        lower, upper = self.lp.row_lower[row], self.lp.row_upper[row]
-        without = self._resolve_with(lambda: self.solver.set_row_bounds(row, -INF, INF),
-                                     lambda: self.solver.set_row_bounds(row, lower, upper))
+        without = self._resolve_with(lambda edits: edits.set_row_bounds(row, -INF, INF))
         return None if without is None else self.solution.objective - without
 
-    def _resolve_with(self, change, undo) -> float | None:
-        """Objective after ``change`` (warm from the optimal basis; None if not optimal),
-        then undo it and re-solve, so the optimal basis is factored again."""
-        change()
-        self.solver.set_basis(self.base_basis)
-        status, _ = self.solver.run(presolve=False)
-        objective = self.solver.objective() if status is SolveStatus.OPTIMAL else None
-        undo()
-        self.solver.set_basis(self.base_basis)
-        self.solver.run(presolve=False)
-        return objective
+    def _resolve_with(self, change: Callable[[TemporaryEdits], None]) -> float | None:
+        """Objective after ``change`` (a temporary edit, warm from the optimal basis; None
+        if not optimal); leaving the edit re-solves, so the optimal basis is factored again."""
+        with self.solver.temporary(basis=self.base_basis) as edits:
+            change(edits)
+            self.solver.set_basis(self.base_basis)
+            status, _ = self.solver.run(presolve=False)
+            return self.solver.objective() if status is SolveStatus.OPTIMAL else None
 
     def share_range(self, row: int, total_col: int, share: float) -> ShareRange:
         """Interval of σ (the coefficient −σ of T in ``row``) with the same optimal basis.
@@ -178,22 +176,20 @@ class Sensitivity:
         plan exists there or that function does not meet the optimum at σ (the cost
         jumps at σ)."""
         base = self.solution.objective
-        self.lp.set_entry(row, col, -(share + step))
-        self.solver.set_coefficient(row, col, -(share + step))
-        self.solver.set_basis(self.base_basis)
-        moved = self.solver.solve(presolve=False)
-        rate, interval = _rate(None, base, step), None
-        if moved.status is SolveStatus.OPTIMAL:
-            piece = basis_share_interval(self.solver, self.lp, moved,
-                                         self.solver.basic_variables(), row, col, share + step)
-            if abs(piece.cost_at(share) - base) > 1e-9 * max(1.0, abs(base)):   # a jump
-                rate = INF if (moved.objective - base) / step > 0 else -INF
-            else:
-                rate, interval = piece.rate_at(share), piece.interval
-        self.lp.set_entry(row, col, -share)
-        self.solver.set_coefficient(row, col, -share)
-        self.solver.set_basis(self.base_basis)
-        self.solver.run(presolve=False)
+        # in the copy too: the interval of the moved basis reads the matrix at σ + step
+        with self.solver.temporary(basis=self.base_basis, in_copy=True) as edits:
+            edits.set_coefficients(row, col, -(share + step))
+            self.solver.set_basis(self.base_basis)
+            moved = self.solver.solve(presolve=False)
+            rate, interval = _rate(None, base, step), None
+            if moved.status is SolveStatus.OPTIMAL:
+                piece = basis_share_interval(self.solver, self.lp, moved,
+                                             self.solver.basic_variables(), row, col,
+                                             share + step)
+                if abs(piece.cost_at(share) - base) > 1e-9 * max(1.0, abs(base)):   # a jump
+                    rate = INF if (moved.objective - base) / step > 0 else -INF
+                else:
+                    rate, interval = piece.rate_at(share), piece.interval
         return rate, interval
 
 

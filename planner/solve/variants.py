@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from planner.models.build import SourcingModel
+from planner.models.build import SourcingModel, share_columns
 from planner.models.costs import landed_costs
 from planner.models.data import Basis, Dataset
 from planner.models.groups import share_rows
@@ -43,7 +43,7 @@ class VariantSolver:
         if key in self.models:
             last, solver = self.models[key]
             built = _retarget(last.built, data)
-            _write_numbers(last, solver, built)
+            _write_numbers(solver, built)
             result, _ = start(data, self.time_limit, (built, last.lp, solver))
             self.reused += 1
         else:
@@ -90,28 +90,22 @@ def _retarget(built: SourcingModel, data: Dataset) -> SourcingModel:
     return replace(built, data=data, landed=landed, share_rows=rows)
 
 
-def _write_numbers(last: PlanResult, solver: HighsSolver, built: SourcingModel) -> None:
-    """Costs, right-hand sides and share coefficients of ``built`` into the LP and HiGHS."""
-    m, lp = built.model, last.lp
+def _write_numbers(solver: HighsSolver, built: SourcingModel) -> None:
+    """Costs, right-hand sides and share coefficients of ``built`` into the LP copy and
+    HiGHS (permanent edits through the solver, which holds the last result's LP)."""
+    m, lp = built.model, solver.lp
     columns, rows = lp.column_of(), lp.row_of()
     cost_of = {id(m.buy[o]): c for o, c in m.landed.items()}
     cost_of |= {id(m.make[p]): rec.cost_usd_per_t for p, rec in m.process.items()}
     cols = np.array([columns[key] for key in cost_of if key in columns], dtype=np.int64)
-    lp.c[cols] = [cost_of[id(lp.columns[j])] for j in cols]
-    solver.set_costs(cols, lp.c[cols])
+    solver.set_costs(cols, [cost_of[id(lp.columns[j])] for j in cols])
     bounds = [(m.balance[s], m.demand[s], INF) for s in m.balance]
     bounds += [(m.capacity[o], -INF, m.offer[o].capacity_t) for o in m.capacity]
     bounds += [(m.minimum[o], m.offer[o].min_t, INF) for o in m.minimum]
     bounds += [(m.process_capacity[p], -INF, m.process[p].capacity_t)
                for p in m.process_capacity]
-    for con, lower, upper in bounds:
-        row = rows[id(con)]
-        lp.row_lower[row], lp.row_upper[row] = lower, upper
-        solver.set_row_bounds(row, lower, upper)
-    for component in (m.share_max, m.share_min):
-        for i, con in component.items():
-            share_row = built.share_rows[i]
-            total = columns[id(m.supply_total[share_row.stage, share_row.limit.basis.value])]
-            lp.set_entry(rows[id(con)], total, -share_row.share)
-            solver.set_coefficient(rows[id(con)], total, -share_row.share)
-
+    solver.set_row_bounds([rows[id(con)] for con, _, _ in bounds],
+                          [lower for _, lower, _ in bounds], [upper for _, _, upper in bounds])
+    placed = share_columns(built, lp)
+    solver.set_coefficients([p.row for p in placed], [p.total for p in placed],
+                            [-p.share_row.share for p in placed])
