@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from planner.io.problems import InputError, Problem, Severity, errors
-from planner.io.read import Cell, Formula, Noted, RawDataset, RawTable
+from planner.io.read import Cell, Formula, Noted, RawDataset, RawTable, cell_kinds
 from planner.io.schema import MISSING, TABLES, Column, Kind, Table
 from planner.models.data import (
     ALL_STAGES,
@@ -154,17 +154,6 @@ def _typed_empty(column: Column, count: int) -> np.ndarray:
     return values
 
 
-class _Codes(dict):
-    """Type of a cell -> how it is parsed: 1 text, 2 a number, 3 blank (None), 0 cell
-    by cell (booleans, Excel dates, formulas, anything else)."""
-
-    def __missing__(self, key: type) -> int:
-        return 0
-
-
-_CODES = _Codes({str: 1, float: 2, int: 2, type(None): 3})
-
-
 class Validator:
     """Parses every table column by column, then checks references across tables."""
 
@@ -258,7 +247,7 @@ class Validator:
         elif table.text_only:
             self._texts(column, cells, np.arange(count), values, slow)
         else:
-            codes = np.fromiter(map(_CODES.__getitem__, map(type, cells)), np.int8, count)
+            codes = cell_kinds(cells)  # 1 text, 2 number, 3 None, 0 cell by cell
             texts = np.flatnonzero(codes == 1)
             if len(texts):
                 self._texts(column, cells[texts], texts, values, slow)
