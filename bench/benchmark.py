@@ -82,8 +82,8 @@ def run_planner(folder: Path, export: Path) -> dict:
     from planner.io.read import read_dataset
     from planner.io.validate import validate
     from planner.reports.tables import as_json
-    from planner.solve.engine import PlanResult, _analyse
-    from planner.solve.result import labelled
+    from planner.solving.engine import PlanResult, _analyse
+    from planner.solving.result import labelled
 
     times = {}
     t0 = time.perf_counter()

@@ -138,7 +138,7 @@ def share_columns(built: SourcingModel, lp: LinearProgram) -> list[ShareColumns]
     """Every share row of ``built`` in the LP compiled from it, in ``share_rows`` order.
 
     The one place that maps a share row to its LP row and columns; ``built`` may be
-    retargeted to another dataset of the same structure (``planner.solve.variants``).
+    retargeted to another dataset of the same structure (``planner.solving.variants``).
     """
     m = built.model
     rows, columns = lp.row_of(), lp.column_of()

@@ -11,36 +11,33 @@ from __future__ import annotations
 import io
 import sys
 import traceback
-from dataclasses import replace
-from importlib.resources import files
 from pathlib import Path
 
 import click
 from rich.console import Console
 
 from planner.analysis.compare import compare_scenarios, default_names
-from planner.analysis.scenarios import CapOverride, apply_caps, apply_scenario
+from planner.analysis.scenarios import (
+    CapOverride,
+    stage_problems,
+    target_problems,
+)
 from planner.analysis.sweep import CapTarget, cap_sweep, linear_values, parameter_sweep
+from planner.api import default_inputs, prepare
 from planner.io import write as writers
-from planner.io.problems import InputError, Problem, Severity
+from planner.io.problems import InputError, Problem, Severity, errors
 from planner.io.read import dataset_cells, read_dataset
 from planner.io.validate import validate
 from planner.models.data import Basis, Dataset, Scope, ZoneStatus
-from planner.models.groups import is_country_code
 from planner.reports.compare_tables import comparison, comparison_rows
 from planner.reports.manifest import build_manifest, manifest_rows
 from planner.reports.render import LazyProgress, PipeConsole, render, silence_stdout
 from planner.reports.sweep_tables import closing_line, sweep_json, sweep_tables
 from planner.reports.tables import as_json, report_tables
-from planner.solve.engine import RESIDUAL_TOLERANCE, solve_plan
-from planner.solve.result import labelled
+from planner.solving.engine import RESIDUAL_TOLERANCE, solve_plan
+from planner.solving.result import labelled
 
 EXIT_PLAN, EXIT_INFEASIBLE, EXIT_BAD_INPUT, EXIT_SOLVER = 0, 1, 2, 3
-
-
-def default_inputs() -> Path:
-    """The shipped default dataset (installed with the package)."""
-    return Path(str(files("planner.inputs")))
 
 
 def load(path) -> tuple[Dataset, list[Problem]]:
@@ -357,47 +354,23 @@ def convert(inputs, output) -> None:
 
 def _prepare(inputs: Path, scenario: str | None, caps: list[CapOverride],
              zone: str | None) -> Dataset:
-    data, warnings = load(inputs)
-    for problem in warnings:
+    data, found = load(inputs)
+    for problem in found:
         click.echo(str(problem), err=True)
-    if scenario:
-        data = apply_scenario(data, scenario)
-    check_targets(data, [(c.group, c.stage) for c in caps])
-    data = apply_caps(data, caps)
-    if zone:
-        data = replace(data, zone=ZoneStatus(zone))
+    data, found = prepare(data, scenario, caps, zone)
+    for problem in found:
+        click.echo(str(problem), err=True)
     return data
 
 
-def stage_problems(data: Dataset, stages: list[str], flag: str,
-                   any_stage: bool = True) -> list[Problem]:
-    """A problem for each stage that is not a stage of the dataset (nor ``*`` where
-    ``any_stage`` allows it)."""
-    names = sorted(s.stage for s in data.stages)
-    allowed = {*names, "*"} if any_stage else set(names)
-    expected = f"a stage from stages ({', '.join(names)})" + (" or *" if any_stage else "")
-    return [Problem(flag, expected, column="STAGE", value=stage)
-            for stage in stages if stage not in allowed]
-
-
 def check_targets(data: Dataset, targets: list[tuple[str, str]], flag: str = "--cap") -> None:
-    """Groups and stages of ``--cap`` (or ``--capacity-factor``, where the group may be
-    ``*``) exist, else exit 2; warn on an unlisted country."""
-    special = {"zone", "non-zone", "each"} if flag == "--cap" else {"zone", "non-zone", "*"}
-    bad = stage_problems(data, [stage for _, stage in targets], flag)
-    bad += [Problem(flag, "a country code, a tag from countries.groups, "
-                    + ", ".join(sorted(special)), column="GROUP", value=group)
-            for group, _ in targets
-            if not (is_country_code(group) or group in special
-                    or any(group in k.groups for k in data.countries))]
-    if bad:
-        raise InputError(bad)
-    listed = {c.country for c in data.countries}
-    for group, _ in targets:
-        if is_country_code(group) and listed and group not in listed:
-            click.echo(str(Problem("--cap", "a country listed in countries (is the code a "
-                                   "typo?)", column="GROUP", value=group,
-                                   severity=Severity.WARNING)), err=True)
+    """Exit 2 on an unknown group or stage of ``--cap`` (or ``--capacity-factor``);
+    print the warnings."""
+    problems = target_problems(data, targets, flag)
+    if errors(problems):
+        raise InputError(errors(problems))
+    for problem in problems:
+        click.echo(str(problem), err=True)
 
 
 def emit(fmt: str, path: Path | None, json_object, tables, manifest: dict) -> None:

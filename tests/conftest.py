@@ -10,7 +10,7 @@ import pytest
 from plan_json import as_json
 from planner.models.data import Dataset
 
-from planner.solve.engine import solve_plan
+from planner.solving.engine import solve_plan
 
 
 class Plan:

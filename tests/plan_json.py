@@ -1,7 +1,7 @@
 """The JSON object of a solve, for tests that solve through the engine directly."""
 
 from planner.reports.tables import as_json as _as_json
-from planner.solve.result import labelled
+from planner.solving.result import labelled
 
 
 def as_json(plan) -> dict:

@@ -22,8 +22,8 @@ from planner.models.data import Basis, Limit, ZoneStatus
 
 from planner.analysis.scenarios import apply_scenario, scenario_names
 from planner.cli import default_inputs, load, main
-from planner.solve.engine import solve_plan
-from planner.solve.variants import VariantSolver, structure
+from planner.solving.engine import solve_plan
+from planner.solving.variants import VariantSolver, structure
 
 TINY = Path(__file__).parent / "data" / "tiny-chain"
 

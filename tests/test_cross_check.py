@@ -48,7 +48,7 @@ from planner.models.data import (
 )
 
 from planner.cli import load
-from planner.solve.engine import PlanResult, solve_plan
+from planner.solving.engine import PlanResult, solve_plan
 
 SEEDS = range(300)
 REL = 1e-6            # objectives, duals

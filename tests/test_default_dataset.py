@@ -15,8 +15,8 @@ from planner.analysis.scenarios import apply_scenario, scenario_names
 from planner.cli import default_inputs, load, main
 from planner.io.read import dataset_cells, read_dataset
 from planner.reports.tables import shares
-from planner.solve.engine import solve_plan
-from planner.solve.result import labelled
+from planner.solving.engine import solve_plan
+from planner.solving.result import labelled
 
 INPUTS = default_inputs()
 WORKBOOK = INPUTS / "korea-2025.xlsx"

@@ -20,7 +20,7 @@ import pytest
 from planner.models.data import Basis, Dataset, Limit, Offer, Process, Stage
 
 from planner.analysis.scenarios import CapOverride, apply_caps, set_share
-from planner.solve.engine import solve_plan
+from planner.solving.engine import solve_plan
 
 H_RHS = 1e-3       # demand / capacity step, relative to the right-hand side
 H_SHARE = 1e-6     # share step (fraction)

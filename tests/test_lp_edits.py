@@ -19,9 +19,9 @@ from planner.models.highs import INF, HighsSolver, LinearProgram, SolveStatus, c
 from scipy import sparse
 
 from planner.analysis.sweep import CapSweep, CapTarget
-from planner.solve.diagnosis import ConflictFilter
-from planner.solve.engine import finish, start
-from planner.solve.variants import VariantSolver
+from planner.solving.diagnosis import ConflictFilter
+from planner.solving.engine import finish, start
+from planner.solving.variants import VariantSolver
 
 
 def offer(name: str, stage: str, country: str, price: float, capacity: float | None = None,

@@ -141,7 +141,7 @@ def test_relative_links_resolve(page):
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_named_repository_paths_exist(page):
-    """`planner/solve/variants.py`-style paths in the text name files that exist."""
+    """`planner/solving/variants.py`-style paths in the text name files that exist."""
     spans = re.findall(r"`((?:planner|models|tests|bench|docs|inputs)/[\w./-]*)`",
                        page.read_text(encoding="utf-8"))
     missing = [s for s in spans if not (ROOT / s).exists()]

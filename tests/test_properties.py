@@ -56,7 +56,7 @@ from planner.models.data import (
 )
 from planner.models.groups import in_group
 
-from planner.solve.engine import PlanResult, solve_plan
+from planner.solving.engine import PlanResult, solve_plan
 
 EXAMPLES = settings(max_examples=200, derandomize=True, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow])

@@ -32,7 +32,7 @@ from planner.models.data import (
     ZoneStatus,
 )
 
-from planner.solve.engine import solve_plan
+from planner.solving.engine import solve_plan
 
 
 def near(expected, rel: float = 1e-6, abs_: float = 1e-6):

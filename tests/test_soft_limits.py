@@ -22,7 +22,7 @@ from plan_json import as_json
 from planner.models.data import Basis, Dataset, Limit, Offer, Process, Stage
 
 from planner.cli import main
-from planner.solve.engine import solve_plan
+from planner.solving.engine import solve_plan
 
 MARKET = Dataset(
     stages=(Stage("magnet", 1, 100.0),),

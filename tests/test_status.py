@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from planner.models.data import Country, Dataset, Offer, Stage
 from planner.models.highs import HighsSolver, LpSolution, SolveStatus
 
-from planner.solve import engine
 from planner.cli import main
-from planner.solve.engine import solve_plan
+from planner.solving import engine
+from planner.solving.engine import solve_plan
 
 TINY = Path(__file__).parent / "data" / "tiny-chain"
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))

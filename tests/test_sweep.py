@@ -27,7 +27,7 @@ from planner.models.data import Basis, Scope, ZoneStatus
 from planner.analysis.scenarios import set_share
 from planner.analysis.sweep import CapSweep, CapTarget, cap_sweep, parameter_sweep
 from planner.cli import default_inputs, load, main
-from planner.solve.engine import solve_plan
+from planner.solving.engine import solve_plan
 
 TINY = Path(__file__).parent / "data" / "tiny-chain"
 REL = 1e-6

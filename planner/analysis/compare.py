@@ -1,7 +1,7 @@
 """Policy scenarios side by side (``planner compare``, issue 4 part 2).
 
 Each scenario is solved in full (plan, verification, shadow prices), on one
-built model where only numbers differ (``planner.solve.variants``); the comparison
+built model where only numbers differ (``planner.solving.variants``); the comparison
 keeps what a planner reads across columns: total cost and its change against the
 first column, cost per stage, China's share per stage (direct and embedded), the
 top suppliers by spend, the binding limits with their USD per pp and whole cost,
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from planner.analysis.scenarios import apply_scenario, scenario_names
 from planner.models.data import Dataset
-from planner.solve.result import Result, labelled
-from planner.solve.variants import VariantSolver
+from planner.solving.result import Result, labelled
+from planner.solving.variants import VariantSolver
 
 BASE = "base"
 

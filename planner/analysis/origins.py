@@ -18,7 +18,7 @@ from collections import defaultdict
 
 from planner.models.data import Basis, Dataset, Scope
 from planner.models.groups import in_group, origin_mix, process_order
-from planner.solve.result import Result, base
+from planner.solving.result import Result, base
 
 SEGREGATED = "segregated"
 MIXED = "mixed"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from difflib import get_close_matches
 
-from planner.io.problems import InputError, Problem
+from planner.io.problems import InputError, Problem, Severity
 from planner.io.validate import SHARE_SETTINGS, scenario_step_problems
 from planner.models.data import (
     ALL_STAGES,
@@ -21,7 +21,7 @@ from planner.models.data import (
     Scope,
     ZoneStatus,
 )
-from planner.models.groups import in_group
+from planner.models.groups import in_group, is_country_code
 
 
 @dataclass(frozen=True)
@@ -133,3 +133,34 @@ def _scaled(offer: Offer, setting: str, factor: float) -> Offer:
         return offer
     capacity = offer.capacity_t * factor
     return replace(offer, capacity_t=capacity, min_t=min(offer.min_t, capacity))
+
+
+def stage_problems(data: Dataset, stages: list[str], flag: str,
+                   any_stage: bool = True) -> list[Problem]:
+    """A problem for each stage that is not a stage of the dataset (nor ``*`` where
+    ``any_stage`` allows it)."""
+    names = sorted(s.stage for s in data.stages)
+    allowed = {*names, "*"} if any_stage else set(names)
+    expected = f"a stage from stages ({', '.join(names)})" + (" or *" if any_stage else "")
+    return [Problem(flag, expected, column="STAGE", value=stage)
+            for stage in stages if stage not in allowed]
+
+
+def target_problems(data: Dataset, targets: list[tuple[str, str]],
+                    flag: str = "--cap") -> list[Problem]:
+    """Problems with the groups and stages of ``--cap`` (or ``--capacity-factor``, where
+    the group may be ``*``): errors for an unknown stage or group, a warning for a
+    well-formed country code that ``countries`` does not list."""
+    special = {"zone", "non-zone", "each"} if flag == "--cap" else {"zone", "non-zone", "*"}
+    problems = stage_problems(data, [stage for _, stage in targets], flag)
+    problems += [Problem(flag, "a country code, a tag from countries.groups, "
+                         + ", ".join(sorted(special)), column="GROUP", value=group)
+                 for group, _ in targets
+                 if not (is_country_code(group) or group in special
+                         or any(group in k.groups for k in data.countries))]
+    listed = {c.country for c in data.countries}
+    problems += [Problem(flag, "a country listed in countries (is the code a typo?)",
+                         column="GROUP", value=group, severity=Severity.WARNING)
+                 for group, _ in targets
+                 if is_country_code(group) and listed and group not in listed]
+    return problems

@@ -33,10 +33,10 @@ from planner.models.highs import (
     compile_lp,
     solution_residuals,
 )
-from planner.solve.diagnosis import extreme_share
-from planner.solve.engine import RESIDUAL_TOLERANCE
-from planner.solve.sensitivity import SharePiece, basis_share_interval
-from planner.solve.variants import VariantSolver
+from planner.solving.diagnosis import extreme_share
+from planner.solving.engine import RESIDUAL_TOLERANCE
+from planner.solving.sensitivity import SharePiece, basis_share_interval
+from planner.solving.variants import VariantSolver
 
 STEP = 1e-7            # how far past a breakpoint the next piece is solved (share units)
 TONNES_EPS = 1e-9

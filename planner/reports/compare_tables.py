@@ -9,8 +9,12 @@ scenario, its diagnosis in one line.
 
 from __future__ import annotations
 
-from planner.analysis.compare import ScenarioOutcome
+from typing import TYPE_CHECKING
+
 from planner.reports.tables import as_json
+
+if TYPE_CHECKING:  # the comparison runs the solver; reading its outcomes needs neither
+    from planner.analysis.compare import ScenarioOutcome
 
 TOP_SUPPLIERS = 3
 

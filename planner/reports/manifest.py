@@ -45,7 +45,7 @@ def input_digests(source: Path | Mapping[str, pd.DataFrame]) -> list[dict]:
                 for name, frame in sorted(source.items())]
     path = Path(source)
     files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
-    return [{"file": str(file), "bytes": file.stat().st_size, "sha256": _sha256(file)}
+    return [{"file": str(file.resolve()), "bytes": file.stat().st_size, "sha256": _sha256(file)}
             for file in files if file.is_file()]
 
 
@@ -56,8 +56,11 @@ def manifest_rows(manifest: Mapping[str, object]) -> list[dict]:
         if key == "inputs":
             rows += [{"key": f"input {item.get('file', item.get('table'))}",
                       "value": f"sha256 {item['sha256']}"} for item in value]
-        elif isinstance(value, Mapping):
-            rows += [{"key": f"{key} {k}", "value": _text(v)} for k, v in value.items()]
+        elif key == "libraries":
+            rows.append({"key": key, "value": ", ".join(f"{k} {v}" for k, v in value.items())})
+        elif isinstance(value, Mapping):   # arguments left at their default are not shown
+            rows += [{"key": f"{key} {k}", "value": _text(v)} for k, v in value.items()
+                     if v not in (None, False, [], {}, "")]
         else:
             rows.append({"key": key, "value": _text(value)})
     return rows

@@ -7,6 +7,7 @@ import sys
 import time
 
 from rich.console import Console
+from rich.measure import Measurement
 from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
@@ -55,16 +56,20 @@ def render(tables: dict[str, list[dict]], console: Console) -> None:
         table = Table(title=TITLES.get(name, name), title_justify="left", title_style="bold")
         header = [c for c in columns_of(rows) if c not in HIDDEN or name == "limit_prices"]
         cells = [[_text(row.get(c)) for c in header] for row in rows]
-        for k, column in enumerate(header):
-            if _numeric(rows, column):  # a number is never split across lines
-                widest = max(len(line[k]) for line in cells)
-                table.add_column(column, justify="right", no_wrap=True,
-                                 min_width=max(widest, len(column) if len(column) < 12 else 0))
-            else:
-                table.add_column(column, justify="left", overflow="fold")
+        for column in header:
+            numeric = _numeric(rows, column)
+            table.add_column(column, justify="right" if numeric else "left",
+                             overflow="fold")
         for line in cells:
             table.add_row(*[Text(cell) for cell in line])  # never markup
+        # A column is never narrower than its longest word, so no number is split: where
+        # the console is narrower than that, the table is printed wider than the console.
+        narrowest = Measurement.get(console, console.options.update(max_width=100_000),
+                                    table).minimum
+        width = console.width
+        console.width = max(width, narrowest)
         console.print(table)
+        console.width = width
 
 
 def _numeric(rows: list[dict], column: str) -> bool:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from planner.analysis.sweep import Point, SweepResult
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the sweep runs the solver; reading its result needs neither
+    from planner.analysis.sweep import Point, SweepResult
 
 
 def _clean(x: float | None, digits: int = 9) -> float | None:

@@ -1,4 +1,4 @@
-"""Turn a labelled ``Result`` (``planner.solve.result``) into report tables and the
+"""Turn a labelled ``Result`` (``planner.solving.result``) into report tables and the
 JSON object of SPEC §5.
 
 Every table is a list of flat records (dicts), so one writer serves the
@@ -26,7 +26,7 @@ import pandas as pd
 from planner.analysis.origins import origin_shares, segregated_share
 from planner.models.data import Basis, Bound, Scope
 from planner.models.groups import in_group, is_country_code
-from planner.solve.result import Result, base
+from planner.solving.result import Result, base
 
 TONNES_EPS = 1e-9
 PP = 0.01  # one percentage point of share

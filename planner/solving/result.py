@@ -46,8 +46,8 @@ import pandas as pd
 from planner.models.data import Basis, Dataset
 
 if TYPE_CHECKING:  # the engine pulls in Pyomo; this module is read without it
-    from planner.solve.diagnosis import Diagnosis
-    from planner.solve.engine import PlanResult
+    from planner.solving.diagnosis import Diagnosis
+    from planner.solving.engine import PlanResult
 
 BASE = "base"  # the one period and the one branch of a dataset without either
 LEVELS = ("period", "branch")

@@ -23,7 +23,7 @@ from planner.models.data import Bound, Dataset
 from planner.models.highs import INF, HighsSolver, LinearProgram, SolveStatus
 
 if TYPE_CHECKING:
-    from planner.solve.engine import PlanResult
+    from planner.solving.engine import PlanResult
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from planner.models.highs import (
     compile_lp,
     solution_residuals,
 )
-from planner.solve.diagnosis import Diagnosis, diagnose, unreachable_demand
-from planner.solve.sensitivity import RowRate, Sensitivity, ShareRange
+from planner.solving.diagnosis import Diagnosis, diagnose, unreachable_demand
+from planner.solving.sensitivity import RowRate, Sensitivity, ShareRange
 
 RESIDUAL_TOLERANCE = 1e-6
 PENALTY_ROUNDS = 30  # re-solves allowed for soft-limit penalties to settle
@@ -136,7 +136,7 @@ def start(data: Dataset, time_limit: float | None,
           loaded: tuple[SourcingModel, LinearProgram, HighsSolver] | None = None
           ) -> tuple[PlanResult, HighsSolver | None]:
     """First solve of ``data``: on a new model, or warm on ``loaded`` (a built model,
-    its LP and solver that already hold ``data``'s numbers, see ``planner.solve.variants``)."""
+    its LP and solver that already hold ``data``'s numbers, see ``planner.solving.variants``)."""
     missing = unreachable_demand(data)
     if missing:
         return PlanResult(SolveStatus.INFEASIBLE, "no feasible plan", data,
@@ -202,7 +202,7 @@ def _settle_penalties(result: PlanResult, solver: HighsSolver,
     far where passing also raises T): the iteration starts once from the strictest
     pricing (T = 1, as if hard) and once from none (as if absent), and the cheaper
     fixed point is kept. Both starts are fixed, so the answer does not depend on what
-    the same model solved before (``planner.solve.variants``).
+    the same model solved before (``planner.solving.variants``).
     """
     from planner.models.build import share_columns
 

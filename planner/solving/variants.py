@@ -22,8 +22,8 @@ from planner.models.costs import landed_costs
 from planner.models.data import Basis, Dataset
 from planner.models.groups import share_rows
 from planner.models.highs import INF, HighsSolver
-from planner.solve.diagnosis import unreachable_demand
-from planner.solve.engine import PlanResult, finish, start
+from planner.solving.diagnosis import unreachable_demand
+from planner.solving.engine import PlanResult, finish, start
 
 
 class VariantSolver:

@@ -1,0 +1,287 @@
+"""The Python API (SPEC §7): the CLI's engine for notebooks and scripts.
+
+    import planner
+    data = planner.load("inputs/")          # a folder, an .xlsx, or {table: DataFrame}
+    plan = planner.solve(data, caps={"CN:magnet": 0.6})
+    plan.purchases                          # DataFrames with the JSON's columns
+    plan.shadow_prices["limits"]
+
+Bad input raises ``planner.InputError`` (``.problems``: what ``planner check``
+prints). Warnings (a country code missing from ``countries``, say) are issued
+with :mod:`warnings`, so a notebook shows them once.
+"""
+
+from __future__ import annotations
+
+import html
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from importlib.resources import files
+from pathlib import Path
+
+import pandas as pd
+
+from planner.analysis.compare import compare_scenarios, default_names
+from planner.analysis.scenarios import (
+    CapOverride,
+    apply_caps,
+    apply_scenario,
+    target_problems,
+)
+from planner.analysis.sweep import CapTarget, cap_sweep
+from planner.io.problems import InputError, Problem, errors
+from planner.io.read import read_inputs
+from planner.io.validate import validate
+from planner.models.data import Basis, Dataset, Scope, ZoneStatus
+from planner.reports.compare_tables import comparison, comparison_rows
+from planner.reports.manifest import build_manifest
+from planner.reports.sweep_tables import sweep_json
+from planner.reports.tables import as_json, report_tables
+from planner.solving.engine import solve_plan
+from planner.solving.result import Result, labelled
+
+PRICE_TABLES = ("demand", "capacity", "process_capacity", "minimum", "limits", "reduced_costs")
+HTML_TABLES = ("purchases", "production", "shares")
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """A validated dataset and where it came from (for the run manifest)."""
+
+    dataset: Dataset
+    source: Path | Mapping[str, pd.DataFrame] | None = None
+    warnings: tuple[Problem, ...] = ()
+
+    def __repr__(self) -> str:
+        d = self.dataset
+        return (f"<planner.Inputs {d.name or 'unnamed'}: {len(d.stages)} stages, "
+                f"{len(d.offers)} offers, {len(d.processes)} processes, "
+                f"{len(d.limits)} limits, {len({s.scenario for s in d.scenarios})} scenarios>")
+
+
+def default_inputs() -> Path:
+    """The shipped default dataset (installed with the package)."""
+    return Path(str(files("planner.inputs")))
+
+
+def load(source: str | Path | Mapping[str, pd.DataFrame] | None = None) -> Inputs:
+    """Read and validate a dataset: a folder of CSV files, one ``.xlsx`` workbook, or a
+    dict of DataFrames (table name → frame with the SPEC §2 columns), all validated
+    alike; the shipped default dataset when none is given. Raises ``InputError``
+    listing every problem."""
+    if source is None:
+        source = default_inputs()
+    kept = dict(source) if isinstance(source, Mapping) else Path(source)
+    dataset, found = validate(read_inputs(kept))
+    for problem in found:
+        warnings.warn(str(problem), stacklevel=2)
+    return Inputs(dataset, kept, tuple(found))
+
+
+def _inputs(data: Inputs | Dataset | str | Path | Mapping) -> Inputs:
+    if isinstance(data, Inputs):
+        return data
+    if isinstance(data, Dataset):
+        return Inputs(data)
+    return load(data)
+
+
+def prepare(data: Dataset, scenario: str | None = None,
+            caps: Mapping[str, float] | list[CapOverride] | None = None,
+            zone: str | None = None) -> tuple[Dataset, list[Problem]]:
+    """The dataset a run solves: ``scenario``'s rows, then ``caps`` (``{"CN:magnet": 0.6}``
+    or ``CapOverride``s), then ``zone``. Raises ``InputError`` on an unknown scenario,
+    group or stage; returns the warnings."""
+    if scenario:
+        data = apply_scenario(data, scenario)
+    overrides = caps if isinstance(caps, list) else _cap_overrides(caps or {})
+    problems = target_problems(data, [(c.group, c.stage) for c in overrides])
+    if errors(problems):
+        raise InputError(errors(problems))
+    data = apply_caps(data, overrides)
+    if zone:
+        data = replace(data, zone=ZoneStatus(zone))
+    return data, problems
+
+
+def _cap_overrides(caps: Mapping[str, float]) -> list[CapOverride]:
+    overrides, bad = [], []
+    for target, share in caps.items():
+        group, colon, stage = str(target).partition(":")
+        try:
+            value = float(share)
+        except (TypeError, ValueError):
+            value = -1.0
+        if not (colon and group and stage and 0.0 <= value <= 1.0):
+            bad.append(Problem("caps", "GROUP:STAGE mapped to a share in [0, 1], e.g. "
+                               "{'CN:magnet': 0.6}", column=str(target), value=str(share)))
+        else:
+            overrides.append(CapOverride(group, stage, value))
+    if bad:
+        raise InputError(bad)
+    return overrides
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(rows) if rows else pd.DataFrame()
+
+
+@dataclass
+class Plan:
+    """One solve: its status, cost, mix and shadow prices as DataFrames.
+
+    ``purchases``, ``production``, ``shares`` and each ``shadow_prices[name]`` have the
+    columns of the CLI's JSON; ``tables`` holds every report table (as ``--format
+    csv`` writes them); ``result`` the labelled quantities (frames indexed by
+    period, branch and key); ``manifest`` what reproduces the run.
+    """
+
+    result: Result
+    manifest: dict
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """``optimal``, ``infeasible`` or ``error`` (SPEC §5)."""
+        return self.result.status
+
+    @property
+    def message(self) -> str:
+        """What happened, in one line."""
+        return self.result.message
+
+    @property
+    def objective_usd(self) -> float | None:
+        """Total landed cost in USD (None without a plan)."""
+        return self.result.objective_usd if self.result.optimal else None
+
+    @cached_property
+    def _json(self) -> dict:
+        return as_json(self.result)
+
+    def to_json(self) -> dict:
+        """The CLI's JSON object (``planner solve --format json``), manifest included."""
+        return {**self._json, "manifest": self.manifest}
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every report table by name, as the csv folder and the workbook hold them."""
+        return {name: _frame(rows) for name, rows in report_tables(self.result).items()}
+
+    @property
+    def purchases(self) -> pd.DataFrame:
+        """Offers bought: tonnes, landed cost and its parts, share of the stage."""
+        return _frame(self._json.get("purchases", []))
+
+    @property
+    def production(self) -> pd.DataFrame:
+        """Domestic output of each process (t) and its cost."""
+        return _frame(self._json.get("production", []))
+
+    @property
+    def shares(self) -> pd.DataFrame:
+        """Each stage's share by supplying country and limited group."""
+        return _frame(self._json.get("shares", []))
+
+    @property
+    def shadow_prices(self) -> dict[str, pd.DataFrame]:
+        """One frame per price table: demand, capacity, process_capacity, minimum,
+        limits, reduced_costs (empty frames without a plan)."""
+        prices = self._json.get("shadow_prices", {})
+        return {name: _frame(prices.get(name, [])) for name in PRICE_TABLES}
+
+    @property
+    def diagnosis(self) -> dict | None:
+        """Why no plan exists (conflicting rows, tightest feasible limits), or None."""
+        found = self.result.diagnosis
+        return None if found is None else found.as_dict()
+
+    def __repr__(self) -> str:
+        if self.result.optimal:
+            out = self._json
+            return (f"<planner.Plan optimal: {self.result.objective_usd:,.2f} USD; "
+                    f"{len(out['purchases'])} purchases, "
+                    f"{sum(r['binding'] for r in out['shadow_prices']['limits'])} binding "
+                    "limits>")
+        return f"<planner.Plan {self.status}: {self.message}>"
+
+    def _repr_html_(self) -> str:
+        head = f"<p><b>{html.escape(self.status)}</b>"
+        if self.result.optimal:
+            head += f": total landed cost {self.result.objective_usd:,.2f} USD"
+        else:
+            head += f": {html.escape(self.message)}"
+        parts = [head + "</p>"]
+        if self.result.optimal:
+            tables = {name: getattr(self, name) for name in HTML_TABLES}
+            prices = self.shadow_prices
+            tables |= {"demand prices (USD/t)": prices["demand"],
+                       "limit prices (USD/pp)": prices["limits"]}
+            for name, frame in tables.items():
+                parts.append(f"<h4>{html.escape(name)}</h4>"
+                             + frame.to_html(index=False, max_rows=30, na_rep="–"))
+        elif self.result.diagnosis is not None:
+            parts.append(f"<pre>{html.escape(self.result.diagnosis.summary)}</pre>")
+        return "\n".join(parts)
+
+
+def solve(data: Inputs | Dataset | str | Path | Mapping, scenario: str | None = None,
+          caps: Mapping[str, float] | None = None, zone: str | None = None,
+          time_limit: float | None = None) -> Plan:
+    """Solve a dataset (from ``load``, or anything ``load`` takes) under a scenario, caps
+    (``{"GROUP:STAGE": max_share}``, direct and volume, like ``--cap``) and a zone
+    status; the plan, its shadow prices, or the diagnosis of why none exists."""
+    inputs = _inputs(data)
+    dataset, found = prepare(inputs.dataset, scenario, caps, zone)
+    for problem in found:
+        warnings.warn(str(problem), stacklevel=2)
+    result = labelled(solve_plan(dataset, time_limit=time_limit, context=True))
+    manifest = build_manifest("planner.solving", {"scenario": scenario, "caps": dict(caps or {}),
+                                                "zone": zone, "time_limit": time_limit},
+                              inputs.source, result.residuals)
+    return Plan(result, manifest, [*inputs.warnings, *found])
+
+
+def compare(data: Inputs | Dataset | str | Path | Mapping,
+            scenarios: list[str] | None = None) -> pd.DataFrame:
+    """Scenarios side by side (default: the base dataset, then every scenario): one row
+    per metric, one column per scenario, as ``planner compare`` prints."""
+    dataset = _inputs(data).dataset
+    names = list(scenarios or default_names(dataset))
+    report = comparison(compare_scenarios(dataset, names))
+    stages = [s.stage for s in sorted(dataset.stages, key=lambda s: s.order)]
+    return pd.DataFrame.from_records(comparison_rows(report, stages)).set_index("metric")
+
+
+@dataclass
+class Sweep:
+    """A cap sweep: the points solved, the exact segments (``exact=True``) and the
+    tightest feasible cap, as ``planner sweep --format json`` reports them."""
+
+    report: dict
+    points: pd.DataFrame
+    segments: pd.DataFrame
+    breakpoints: pd.DataFrame
+    tightest_feasible_cap: float | None
+
+    def to_json(self) -> dict:
+        """The CLI's sweep JSON object."""
+        return self.report
+
+
+def sweep(data: Inputs | Dataset | str | Path | Mapping, cap: str, exact: bool = False,
+          start: float | None = None, end: float | None = None, steps: int = 11,
+          scope: str = "direct", basis: str = "volume", scenario: str | None = None) -> Sweep:
+    """Optimal cost against the max share of ``cap`` (``"CN:magnet"``): the exact curve
+    piece by piece, or a grid of ``steps`` points from ``start`` to ``end``."""
+    dataset, _ = prepare(_inputs(data).dataset, scenario)
+    group, _, stage = cap.partition(":")
+    problems = target_problems(dataset, [(group, stage)])
+    if errors(problems):
+        raise InputError(errors(problems))
+    target = CapTarget(group, stage, Scope(scope), Basis(basis))
+    out = sweep_json(cap_sweep(dataset, [target], exact, start, end, steps, lambda *_: None))
+    return Sweep(out, _frame(out["points"]), _frame(out.get("segments", [])),
+                 _frame(out.get("breakpoints", [])), out.get("tightest_feasible_cap"))
