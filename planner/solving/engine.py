@@ -11,7 +11,13 @@ from functools import cached_property
 
 import numpy as np
 
-from planner.models.build import SourcingModel, create_model, penalty_per_unit
+from planner.models.build import (
+    ShareColumns,
+    SourcingModel,
+    create_model,
+    penalty_per_unit,
+    share_columns,
+)
 from planner.models.costs import landed_costs
 from planner.models.data import Dataset, ZoneStatus
 from planner.models.highs import (
@@ -69,6 +75,19 @@ class PlanResult:
     def __post_init__(self) -> None:
         self._columns = self.lp.column_of() if self.lp else {}
         self._rows = self.lp.row_of() if self.lp else {}
+
+    @cached_property
+    def share_columns(self) -> list[ShareColumns]:
+        """Each share row's LP row and its G, T (and e) columns, in ``share_rows`` order."""
+        return share_columns(self.built, self.lp)
+
+    def share_total(self, i: int) -> float:
+        """The plan's stage total T of share row ``i`` (t or USD, by the row's basis)."""
+        return float(self.solution.col_value[self.share_columns[i].total])
+
+    def share_group(self, i: int) -> float:
+        """The plan's group supply G of share row ``i``."""
+        return float(self.solution.col_value[self.share_columns[i].group])
 
     @cached_property
     def _offer_columns(self) -> np.ndarray:
@@ -165,11 +184,9 @@ def finish(result: PlanResult, solver: HighsSolver | None, time_limit: float | N
 def _add_context(result: PlanResult, solver: HighsSolver) -> None:
     """Re-solve warm from the optimum (no rebuild): once with every share row relaxed,
     once with the offers' landed costs under the other zone status; restore after."""
-    from planner.models.build import share_columns
-
     data = result.data
     base_basis = solver.basis()
-    rows = [placed.row for placed in share_columns(result.built, solver.lp)]
+    rows = [placed.row for placed in result.share_columns]
     if rows:
         with solver.temporary(basis=base_basis, resolve=False) as edits:
             edits.set_row_bounds(rows, -INF, INF)
@@ -204,11 +221,9 @@ def _settle_penalties(result: PlanResult, solver: HighsSolver,
     fixed point is kept. Both starts are fixed, so the answer does not depend on what
     the same model solved before (``planner.solving.variants``).
     """
-    from planner.models.build import share_columns
-
     m = result.built.model
     soft = list(m.SOFT_ROWS)
-    placed = share_columns(result.built, solver.lp)
+    placed = result.share_columns
     columns = np.array([placed[i].excess for i in soft], dtype=np.int64)
     strict = np.array([penalty_per_unit(result.built.share_rows[i], 1.0) for i in soft])
     settled = []
@@ -250,10 +265,9 @@ def _reprice(result: PlanResult, solver: HighsSolver, columns: np.ndarray, costs
 
 def _settled_penalty(result: PlanResult, i: int) -> float:
     """Penalty per unit of soft row ``i`` at the plan's total (kept where the total is 0)."""
-    m = result.built.model
-    row = result.built.share_rows[i]
-    total = result.value(m.supply_total[row.stage, row.limit.basis.value])
-    return penalty_per_unit(row, total) if total > 1e-9 else m.penalty[i]
+    total = result.share_total(i)
+    return (penalty_per_unit(result.built.share_rows[i], total) if total > 1e-9
+            else result.built.model.penalty[i])
 
 
 def _solve(data: Dataset, built: SourcingModel, lp: LinearProgram, solver: HighsSolver,
@@ -309,15 +323,11 @@ def _analyse(result: PlanResult, solver: HighsSolver) -> None:
     rows = [result.row(con) for component in (m.balance, m.minimum, m.process_capacity,
                                               m.capacity) for con in component.values()]
     result.row_rates = analysis.row_rates(rows)
-    for component in (m.share_max, m.share_min):
-        for i, con in component.items():
-            share_row = result.built.share_rows[i]
-            row = result.row(con)
-            total_var = m.supply_total[share_row.stage, share_row.limit.basis.value]
-            total = result.value(total_var)
-            slack = abs(result.solution.row_value[row])  # the row is G − σ·T, bound 0
-            if abs(result.solution.row_dual[row]) <= 1e-9 and slack > 1e-9 * max(1.0, total):
-                continue  # slack: no rate to range
-            column = result._columns[id(total_var)]
-            result.share_ranges[i] = analysis.share_range(row, column, share_row.share)
-            result.rule_costs[i] = analysis.whole_cost(row)
+    for placed in result.share_columns:
+        i, row = placed.index, placed.row
+        total = result.share_total(i)
+        slack = abs(result.solution.row_value[row])  # the row is G − σ·T, bound 0
+        if abs(result.solution.row_dual[row]) <= 1e-9 and slack > 1e-9 * max(1.0, total):
+            continue  # slack: no rate to range
+        result.share_ranges[i] = analysis.share_range(row, placed.total, placed.share_row.share)
+        result.rule_costs[i] = analysis.whole_cost(row)

@@ -193,7 +193,7 @@ def _limits(plan: PlanResult) -> pd.DataFrame:
     m = plan.built.model
     records = []
     for i, row in enumerate(plan.built.share_rows):
-        total = plan.value(m.supply_total[row.stage, row.limit.basis.value])
+        total = plan.share_total(i)
         share_range = plan.share_ranges.get(i)
         down = share_range.range_down if share_range and share_range.range_down else NO_RANGE
         up = share_range.range_up if share_range and share_range.range_up else NO_RANGE
@@ -202,7 +202,7 @@ def _limits(plan: PlanResult) -> pd.DataFrame:
             "limit_row": i, "group": row.group, "stage": row.stage, "bound": row.bound.value,
             "share_limit": row.share, "basis": row.limit.basis.value,
             "scope": row.limit.scope.value, "origin": row.limit.origin, "total": total,
-            "group_value": plan.value(m.group_supply[row.aggregate]),
+            "group_value": plan.share_group(i),
             "binding": share_range is not None,
             "unique": share_range.unique if share_range else True,
             "rate_down": share_range.rate_down if share_range else 0.0,
