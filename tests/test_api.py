@@ -189,3 +189,16 @@ def test_a_bad_dataframe_cell_is_reported_like_a_bad_csv_cell():
     [problem] = caught.value.problems
     assert "offers" in problem.table
     assert (problem.row, problem.column) == (3, "price_usd_per_t")
+
+
+def test_input_error_message_lists_the_problems(tmp_path):
+    for table in TINY.glob("*.csv"):
+        (tmp_path / table.name).write_text(table.read_text())
+    stages = tmp_path / "stages.csv"
+    stages.write_text("stage,order,demand_t\noxide,0,-1\nmagnet,x,10\n")
+    with pytest.raises(planner.InputError) as caught:
+        planner.load(tmp_path)
+    message = str(caught.value)
+    assert message.startswith("2 problem(s) in the input:")
+    assert "row 2, column demand_t: value '-1'" in message
+    assert "row 3, column order: value 'x'" in message

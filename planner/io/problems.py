@@ -37,9 +37,14 @@ class Problem:
 class InputError(Exception):
     """Raised with every error found, so the user can fix them all in one pass."""
 
+    SHOWN = 20  # problems listed in the message; ``.problems`` holds them all
+
     def __init__(self, problems: list[Problem]):
         self.problems = problems
-        super().__init__(f"{len(problems)} problem(s) in the input")
+        lines = [str(p) for p in problems[:self.SHOWN]]
+        if len(problems) > self.SHOWN:
+            lines.append(f"… and {len(problems) - self.SHOWN} more (see .problems)")
+        super().__init__(f"{len(problems)} problem(s) in the input:\n" + "\n".join(lines))
 
 
 def errors(problems: list[Problem]) -> list[Problem]:
