@@ -12,12 +12,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pyomo.environ as pyo
 
 from . import constraints as rules
 from .costs import LandedCost, landed_costs
-from .data import Basis, Bound, Dataset
-from .groups import ShareRow, in_group, origin_mix, share_rows
+from .data import Basis, Bound, Dataset, ZoneStatus
+from .groups import (
+    ProcessFlows,
+    ShareRow,
+    in_group,
+    origin_countries,
+    origin_mix,
+    process_flows,
+    share_rows,
+)
 
 if TYPE_CHECKING:
     from .highs import LinearProgram
@@ -28,12 +37,16 @@ class ChainIndex:
     """Index sets and coefficients the rules read (sparsity lives here)."""
 
     offers_at: dict[str, list[str]]
-    processes_into: dict[str, list[str]]
-    processes_from: dict[str, list[str]]
-    weight: dict[tuple[str, str], float]        # (basis, offer or process) -> w
+    processes_into: dict[str, list[str]]        # stage -> processes with out[p,s] > 0
+    processes_from: dict[str, list[str]]        # stage -> processes with in[p,s] > 0
+    flows: ProcessFlows                         # in[p,s], out[p,s]
+    weight: dict[tuple[str, str], float]        # (basis, offer) -> w
+    output_weight: dict[tuple[str, str, str], float]  # (basis, process, stage) -> w
     group_offers: dict[tuple[str, str, str, str], list[str]]  # direct aggregate -> offers
     group_has_buyer: dict[tuple[str, str, str, str], bool]
-    origin_offers: dict[tuple[str, str], list[tuple[str, float]]]  # (g, s) -> (o, φ_g(o))
+    origins_at: dict[str, list[str]]            # stage -> origin countries reaching it
+    origin_offers: dict[tuple[str, str], list[tuple[str, float]]]  # (c, s) -> (o, φ_c(o))
+    group_origins: dict[tuple[str, str], list[str]]  # embedded (g, s) -> origins in g
 
 
 @dataclass(frozen=True)
@@ -61,11 +74,15 @@ def create_model(data: Dataset, reference_totals: Mapping[int, float] | None = N
     m = pyo.ConcreteModel(name=data.name or "sourcing")
     m.index = index
 
+    closed = closed_offers(data)
     m.STAGES = pyo.Set(initialize=[s.stage for s in data.stages], ordered=True)
+    m.SHORT_STAGES = pyo.Set(initialize=[s.stage for s in data.stages
+                                         if s.shortage_usd_per_t is not None and s.demand_t > 0])
     m.OFFERS = pyo.Set(initialize=[o.offer for o in data.offers], ordered=True)
     m.PROCESSES = pyo.Set(initialize=[p.process for p in data.processes], ordered=True)
     m.CAPPED_OFFERS = pyo.Set(initialize=[o.offer for o in data.offers if o.capacity_t is not None])
-    m.MIN_OFFERS = pyo.Set(initialize=[o.offer for o in data.offers if o.min_t > 0])
+    m.MIN_OFFERS = pyo.Set(initialize=[o.offer for o in data.offers
+                                       if o.min_t > 0 and o.offer not in closed])
     m.CAPPED_PROCESSES = pyo.Set(
         initialize=[p.process for p in data.processes if p.capacity_t is not None])
     m.SUPPLY_TOTALS = pyo.Set(dimen=2, initialize=sorted({(r.stage, r.limit.basis.value)
@@ -75,15 +92,19 @@ def create_model(data: Dataset, reference_totals: Mapping[int, float] | None = N
     m.SHARE_MIN = pyo.Set(initialize=[i for i, r in enumerate(rows) if r.bound is Bound.MIN])
     m.SOFT_ROWS = pyo.Set(initialize=[i for i, r in enumerate(rows)
                                       if r.penalty_usd_per_pp is not None])
-    origin_groups = sorted({r.group for r in rows if r.embedded})
-    m.ORIGIN_SPLITS = pyo.Set(dimen=2, initialize=[(g, p.process) for g in origin_groups
-                                                   for p in data.processes])
-    m.ORIGIN_POOLS = pyo.Set(dimen=2, initialize=[(g, s) for g in origin_groups
-                                                  for s in index.processes_from])
+    m.ORIGIN_DRAWS = pyo.Set(dimen=3, initialize=[
+        (c, p, s) for p, inputs in index.flows.inputs.items() for s in inputs
+        for c in index.origins_at.get(s, [])])
+    m.DRAW_TOTALS = pyo.Set(dimen=2, initialize=[
+        (p, s) for p, inputs in index.flows.inputs.items() for s in inputs]
+        if index.origins_at else [])
+    m.ORIGIN_POOLS = pyo.Set(dimen=2, initialize=[
+        (c, s) for s in index.processes_from for c in index.origins_at.get(s, [])])
 
     m.offer = {o.offer: o for o in data.offers}
     m.process = {p.process: p for p in data.processes}
     m.demand = {s.stage: s.demand_t for s in data.stages}
+    m.shortage = {s.stage: s.shortage_usd_per_t for s in data.stages}
     m.landed = {o: c.total for o, c in landed.items()}
     m.rows = rows
     totals = reference_totals or {}
@@ -97,10 +118,16 @@ def create_model(data: Dataset, reference_totals: Mapping[int, float] | None = N
     m.group_supply = pyo.Var(m.GROUP_SUPPLIES, domain=pyo.NonNegativeReals,
                              doc="G[g,s,b,scope], weighted supply into stage s from "
                                  "group g (by seller or by upstream origin)")
-    m.origin_input = pyo.Var(m.ORIGIN_SPLITS, domain=pyo.NonNegativeReals,
-                             doc="u[g,p], t of process p's input whose origin is in group g")
+    m.short = pyo.Var(m.SHORT_STAGES, domain=pyo.NonNegativeReals,
+                      bounds=lambda m, s: (0.0, m.demand[s]),
+                      doc="u[s], t of demand at s left unmet (priced at shortage_usd_per_t)")
+    m.origin_draw = pyo.Var(m.ORIGIN_DRAWS, domain=pyo.NonNegativeReals,
+                            doc="v[c,p,s], t of stage s drawn by process p whose origin is c")
     m.excess = pyo.Var(m.SOFT_ROWS, domain=pyo.NonNegativeReals,
                        doc="e[i], allowance bought beyond soft share row i (t or USD)")
+
+    for o in closed:
+        m.buy[o].setub(0.0)  # members only, and the buyer is an observer
 
     m.buy_var = dict(m.buy.items())
     m.make_var = dict(m.make.items())
@@ -112,9 +139,8 @@ def create_model(data: Dataset, reference_totals: Mapping[int, float] | None = N
     m.process_capacity = pyo.Constraint(m.CAPPED_PROCESSES, rule=rules.process_capacity)
     m.supply_total_def = pyo.Constraint(m.SUPPLY_TOTALS, rule=rules.supply_total_definition)
     m.group_supply_def = pyo.Constraint(m.GROUP_SUPPLIES, rule=rules.group_supply_definition)
-    m.origin_input_limit = pyo.Constraint(m.ORIGIN_SPLITS, rule=rules.origin_input_limit)
+    m.origin_draw_total = pyo.Constraint(m.DRAW_TOTALS, rule=rules.origin_draw_total)
     m.origin_outflow = pyo.Constraint(m.ORIGIN_POOLS, rule=rules.origin_outflow)
-    m.other_origin_outflow = pyo.Constraint(m.ORIGIN_POOLS, rule=rules.other_origin_outflow)
     m.share_max = pyo.Constraint(m.SHARE_MAX, rule=rules.group_share_max)
     m.share_min = pyo.Constraint(m.SHARE_MIN, rule=rules.group_share_min)
     return SourcingModel(m, data, landed, rows, index)
@@ -162,8 +188,39 @@ def penalty_per_unit(row: ShareRow, reference_total: float) -> float:
     return 100.0 * row.penalty_usd_per_pp / max(reference_total, 1e-9)
 
 
+def closed_offers(data: Dataset) -> set[str]:
+    """Members-only offers while the buyer is an observer: fixed at x = 0 (SPEC §3)."""
+    if data.zone is ZoneStatus.JOINED:
+        return set()
+    return {o.offer for o in data.offers if o.members_only}
+
+
+def output_value(data: Dataset, landed: dict[str, LandedCost]
+                 ) -> dict[tuple[str, str], float]:
+    """Value per t of each process's output into each of its stages (value basis):
+    ``stages.value_usd_per_t`` where given, else the process's cost for its main
+    output and the median offer price at the stage for a co-product (0 if none)."""
+    prices: dict[str, list[float]] = defaultdict(list)
+    for o in data.offers:
+        prices[o.stage].append(o.price_usd_per_t)
+    given = {s.stage: s.value_usd_per_t for s in data.stages}
+    flows = process_flows(data)
+    values = {}
+    for p in data.processes:
+        for stage in flows.outputs[p.process]:
+            if given.get(stage) is not None:
+                values[(p.process, stage)] = given[stage]
+            elif stage == p.to_stage:
+                values[(p.process, stage)] = p.cost_usd_per_t
+            else:
+                values[(p.process, stage)] = (float(np.median(prices[stage]))
+                                              if prices[stage] else 0.0)
+    return values
+
+
 def _chain_index(data: Dataset, landed: dict[str, LandedCost],
                  rows: list[ShareRow]) -> ChainIndex:
+    flows = process_flows(data)
     offers_at: dict[str, list[str]] = defaultdict(list)
     processes_into: dict[str, list[str]] = defaultdict(list)
     processes_from: dict[str, list[str]] = defaultdict(list)
@@ -172,11 +229,14 @@ def _chain_index(data: Dataset, landed: dict[str, LandedCost],
         offers_at[o.stage].append(o.offer)
         weight[(Basis.VOLUME.value, o.offer)] = 1.0
         weight[(Basis.VALUE.value, o.offer)] = landed[o.offer].total
-    for p in data.processes:
-        processes_into[p.to_stage].append(p.process)
-        processes_from[p.from_stage].append(p.process)
-        weight[(Basis.VOLUME.value, p.process)] = 1.0
-        weight[(Basis.VALUE.value, p.process)] = p.cost_usd_per_t
+    output_weight: dict[tuple[str, str, str], float] = {}
+    for (process, stage), value in output_value(data, landed).items():
+        processes_into[stage].append(process)
+        output_weight[(Basis.VOLUME.value, process, stage)] = 1.0
+        output_weight[(Basis.VALUE.value, process, stage)] = value
+    for process, inputs in flows.inputs.items():
+        for stage in inputs:
+            processes_from[stage].append(process)
     countries = {c.country: c for c in data.countries}
     offers_by_origin: dict[tuple[str, str], list[str]] = defaultdict(list)
     for o in data.offers:
@@ -189,13 +249,19 @@ def _chain_index(data: Dataset, landed: dict[str, LandedCost],
                              if at == stage and in_group(group, country, countries)
                              for offer in offers]
         group_has_buyer[key] = in_group(group, data.buyer, countries)
-    mix = origin_mix(data)
+    origins_at: dict[str, list[str]] = {}
     origin_offers: dict[tuple[str, str], list[tuple[str, float]]] = {}
-    for group in sorted({r.group for r in rows if r.embedded}):
-        for stage in (s.stage for s in data.stages):
-            origin_offers[(group, stage)] = [
-                (o, phi) for o in offers_at.get(stage, [])
-                if (phi := sum(share for origin, share in mix[o].items()
-                               if in_group(group, origin, countries))) > 0]
-    return ChainIndex(dict(offers_at), dict(processes_into), dict(processes_from), weight,
-                      group_offers, group_has_buyer, origin_offers)
+    group_origins: dict[tuple[str, str], list[str]] = {}
+    if any(r.embedded for r in rows):   # one split by origin country serves every group
+        origins_at = origin_countries(data)
+        mix = origin_mix(data)
+        for o in data.offers:
+            for country, phi in mix[o.offer].items():
+                if phi > 0:
+                    origin_offers.setdefault((country, o.stage), []).append((o.offer, phi))
+        for group, stage in sorted({(r.group, r.stage) for r in rows if r.embedded}):
+            group_origins[(group, stage)] = [c for c in origins_at[stage]
+                                             if in_group(group, c, countries)]
+    return ChainIndex(dict(offers_at), dict(processes_into), dict(processes_from), flows,
+                      weight, output_weight, group_offers, group_has_buyer, origins_at,
+                      origin_offers, group_origins)

@@ -26,32 +26,39 @@ def linear(terms: Iterable[tuple[float, pyo.Var]]) -> LinearExpression:
 
 
 def total_landed_cost(m):
-    r"""Total landed cost of purchases and domestic processing, plus soft-limit penalties.
+    r"""Landed cost, processing, unmet demand at its shortage price, soft penalties.
 
-    .. math:: \min \sum_o c_o x_o + \sum_p \text{cost}_p z_p + \sum_i k_i e_i,
-              \qquad k_i = 100\,\pi_i / T^{\text{ref}}_i
+    .. math:: \min \sum_o c_o x_o + \sum_p \text{cost}_p z_p + \sum_s \text{short}_s u_s
+              + \sum_i k_i e_i, \qquad k_i = 100\,\pi_i / T^{\text{ref}}_i
 
     Inputs: offers.price_usd_per_t, freight_usd_per_t; tariffs; benchmarks;
-    settings.zone; processes.cost_usd_per_t; limits.max_cost_usd_per_pp.
+    settings.zone; processes.cost_usd_per_t; stages.shortage_usd_per_t;
+    limits.max_cost_usd_per_pp.
     """
     return linear([(m.landed[o], var) for o, var in m.buy_var.items()]
                   + [(m.process[p].cost_usd_per_t, var) for p, var in m.make_var.items()]
+                  + [(m.shortage[s], m.short[s]) for s in m.SHORT_STAGES]
                   + [(m.penalty[i], m.excess[i]) for i in m.SOFT_ROWS])
 
 
 def demand_balance(m, s):
-    r"""Supply into a stage, less what domestic processes take from it, covers demand.
+    r"""Supply into a stage, less what processes take from it, plus unmet demand, ≥ demand.
 
-    .. math:: \sum_{s(o)=s} x_o + \sum_{to(p)=s} z_p - \sum_{from(p)=s} z_p / y_p
-              \ge d_s \quad \forall s
+    .. math:: \sum_{s(o)=s} x_o + \sum_p \text{out}_{p,s} z_p - \sum_p \text{in}_{p,s} z_p
+              + u_s \ge d_s \quad \forall s
 
-    Inputs: stages.demand_t; offers.stage; processes.from_stage, to_stage, yield.
+    out[p, to(p)] = 1 and in[p, from(p)] = 1/yield; ``process_flows`` adds further
+    inputs and co-products. 0 ≤ u_s ≤ d_s exists only where the stage has a shortage
+    price. Supply beyond demand (a co-product nobody needs) is allowed.
+    Inputs: stages.demand_t, shortage_usd_per_t; offers.stage; processes.from_stage,
+    to_stage, yield; process_flows.
     """
     idx, buy, make = m.index, m.buy_var, m.make_var
     terms = [(1.0, buy[o]) for o in idx.offers_at.get(s, [])]
-    terms += [(1.0, make[p]) for p in idx.processes_into.get(s, [])]
-    terms += [(-1.0 / m.process[p].yield_t_per_t, make[p])
-              for p in idx.processes_from.get(s, [])]
+    terms += [(idx.flows.outputs[p][s], make[p]) for p in idx.processes_into.get(s, [])]
+    terms += [(-idx.flows.inputs[p][s], make[p]) for p in idx.processes_from.get(s, [])]
+    if s in m.SHORT_STAGES:
+        terms.append((1.0, m.short[s]))
     if not terms:  # nothing supplies the stage: the engine reports positive demand first
         return pyo.Constraint.Skip
     return linear(terms) >= m.demand[s]
@@ -88,104 +95,104 @@ def process_capacity(m, p):
 
 
 def supply_total_definition(m, s, b):
-    r"""Weighted supply into a stage: purchases there plus domestic output into it.
+    r"""Weighted supply into a stage: purchases plus domestic output (co-products too).
 
-    .. math:: T_{s,b} = \sum_{s(o)=s} w^b_o x_o + \sum_{to(p)=s} w^b_p z_p
+    .. math:: T_{s,b} = \sum_{s(o)=s} w^b_o x_o + \sum_p w^b_{p,s}\, \text{out}_{p,s} z_p
               \quad \forall (s,b) \text{ used by a limit}
 
-    with w = 1 (volume) or landed cost / process cost per t (value).
-    Inputs: limits.stage, basis; offers; processes.
+    with w = 1 (volume) or, for value, landed cost per t of a purchase and, per t of
+    domestic output, stages.value_usd_per_t, else the process's cost (main output) or
+    the stage's median offer price (co-product).
+    Inputs: limits.stage, basis; offers; processes; process_flows; stages.value_usd_per_t.
     """
-    idx, buy, make = m.index, m.buy_var, m.make_var
+    idx, buy = m.index, m.buy_var
     terms = [(idx.weight[(b, o)], buy[o]) for o in idx.offers_at.get(s, [])]
-    terms += [(idx.weight[(b, p)], make[p]) for p in idx.processes_into.get(s, [])]
+    terms += _domestic_output(m, s, b)
     return linear([*terms, (-1.0, m.supply_total[s, b])]) == 0
+
+
+def _domestic_output(m, s, b) -> list:
+    """Terms of Σ_p w_{p,s}·out[p,s]·z_p: domestic output into stage s, weighted."""
+    idx, make = m.index, m.make_var
+    return [(idx.output_weight[(b, p, s)] * idx.flows.outputs[p][s], make[p])
+            for p in idx.processes_into.get(s, [])]
 
 
 def group_supply_definition(m, g, s, b, scope):
     r"""Weighted supply into a stage from a group, by seller or by upstream origin.
 
     Direct scope counts the seller's country (domestic output as the buyer's);
-    embedded scope traces imports through ``content`` and domestic output back
-    through its inputs.
+    embedded scope sums the group's origin countries in the split by origin.
 
     .. math:: G_{g,s,b,\text{direct}} = \sum_{s(o)=s,\, c(o) \in g} w^b_o x_o
-              + [\text{buyer} \in g] \sum_{to(p)=s} w^b_p z_p
+              + [\text{buyer} \in g] \sum_p w^b_{p,s}\, \text{out}_{p,s} z_p
 
-    .. math:: G_{g,s,b,\text{embedded}} = \sum_{s(o)=s} \varphi_g(o)\, w^b_o x_o
-              + \sum_{to(p)=s} w^b_p\, y_p\, u_{g,p}
+    .. math:: G_{g,s,b,\text{embedded}} = \sum_{c \in g} \Big( \sum_{s(o)=s}
+              \varphi_c(o)\, w^b_o x_o + \sum_p w^b_{p,s}\, \frac{\text{out}_{p,s}}{I_p}
+              \sum_{s'} v_{c,p,s'} \Big)
 
-    for every (g,s,b,scope) used by a limit; φ_g(o) is the share of offer o's
-    upstream origin in g, and y_p·u[g,p] the g-origin part of process p's output.
+    for every (g,s,b,scope) used by a limit; φ_c(o) is the share of offer o's upstream
+    origin in country c, I_p = Σ_s' in[p,s'] the input per t of main output, so a
+    process's outputs carry the mass-weighted origin mix of all its inputs.
     Inputs: limits.group, scope; countries.zone_member, groups; offers.country;
-    content; settings.buyer.
+    content; settings.buyer; process_flows.
     """
-    idx, buy, make = m.index, m.buy_var, m.make_var
+    idx, buy = m.index, m.buy_var
     key = (g, s, b, scope)
     if scope == Scope.EMBEDDED:
-        terms = [(phi * idx.weight[(b, o)], buy[o]) for o, phi in idx.origin_offers[(g, s)]]
-        terms += [(idx.weight[(b, p)] * m.process[p].yield_t_per_t, m.origin_input[g, p])
-                  for p in idx.processes_into.get(s, [])]
+        terms = []
+        for c in idx.group_origins[(g, s)]:
+            terms += [(phi * idx.weight[(b, o)], buy[o])
+                      for o, phi in idx.origin_offers.get((c, s), [])]
+            terms += [(idx.output_weight[(b, p, s)] * coef, var)
+                      for p in idx.processes_into.get(s, [])
+                      for coef, var in _origin_output(m, c, p, s)]
     else:
         terms = [(idx.weight[(b, o)], buy[o]) for o in idx.group_offers[key]]
         if idx.group_has_buyer[key]:
-            terms += [(idx.weight[(b, p)], make[p]) for p in idx.processes_into.get(s, [])]
+            terms += _domestic_output(m, s, b)
     return linear([*terms, (-1.0, m.group_supply[key])]) == 0
 
 
-def origin_input_limit(m, g, p):
-    r"""A process's g-origin input is part of its input (the other part is ≥ 0).
-
-    .. math:: u_{g,p} \le z_p / y_p \quad \forall g \text{ with an embedded limit}, p
-
-    Inputs: processes.yield; limits with scope embedded.
-    """
-    return linear([(1.0, m.origin_input[g, p]),
-                   (-1.0 / m.process[p].yield_t_per_t, m.make_var[p])]) <= 0
-
-
-def _arriving_from_origin(m, g, s) -> list:
-    """Terms of A[g,s], the tonnes of g-origin material arriving in stage s."""
+def _origin_output(m, c, p, s) -> list:
+    """Terms of the origin-c part of process p's output into stage s (t):
+    out[p,s]/I_p · Σ_s' v[c,p,s']."""
     idx = m.index
-    return ([(phi, m.buy_var[o]) for o, phi in idx.origin_offers[(g, s)]]
-            + [(m.process[p].yield_t_per_t, m.origin_input[g, p])
-               for p in idx.processes_into.get(s, [])])
+    ratio = idx.flows.outputs[p][s] / idx.flows.input_total(p)
+    return [(ratio, m.origin_draw[c, p, source]) for source in idx.flows.inputs[p]
+            if (c, p, source) in m.origin_draw]
 
 
-def origin_outflow(m, g, s):
-    r"""Processes draw no more g-origin material from a stage than arrives in it.
+def origin_draw_total(m, p, s):
+    r"""A process's draw from one input stage, split by origin, adds up to the draw.
 
-    Segregated chain of custody: a stage passes on what it receives, by origin.
+    .. math:: \sum_c v_{c,p,s} = \text{in}_{p,s}\, z_p
+              \quad \forall p, s \text{ input of } p \text{ (embedded limits only)}
 
-    .. math:: \sum_{from(p)=s} u_{g,p} \le A_{g,s} = \sum_{s(o)=s} \varphi_g(o)\, x_o
-              + \sum_{to(p)=s} y_p\, u_{g,p}
+    Inputs: processes.yield; process_flows; limits with scope embedded.
+    """
+    draws = [(1.0, m.origin_draw[c, p, s]) for c in m.index.origins_at.get(s, [])]
+    return linear([*draws, (-m.index.flows.inputs[p][s], m.make_var[p])]) == 0
 
-    for every group g with an embedded limit and every stage s processes draw from.
-    Inputs: content; offers; processes.
+
+def origin_outflow(m, c, s):
+    r"""Processes draw no more origin-c material from a stage than arrives in it.
+
+    Segregated chain of custody, every origin country explicit: a stage passes on what
+    it receives, by origin; so the by-origin shares of a stage add up to 1.
+
+    .. math:: \sum_p v_{c,p,s} \le \sum_{s(o)=s} \varphi_c(o)\, x_o
+              + \sum_p \frac{\text{out}_{p,s}}{I_p} \sum_{s'} v_{c,p,s'}
+
+    for every origin country c that can reach a stage s that processes draw from.
+    Inputs: content; offers; processes; process_flows.
     """
     idx = m.index
-    outflow = [(1.0, m.origin_input[g, p]) for p in idx.processes_from[s]]
-    arriving = [(-coef, var) for coef, var in _arriving_from_origin(m, g, s)]
-    return linear(outflow + arriving) <= 0
-
-
-def other_origin_outflow(m, g, s):
-    r"""Processes draw no more material of other origin from a stage than arrives in it.
-
-    What processes draw from a stage outside group g is at most what arrives
-    there from outside g.
-
-    .. math:: \sum_{from(p)=s} (z_p / y_p - u_{g,p}) \le
-              \sum_{s(o)=s} x_o + \sum_{to(p)=s} z_p - A_{g,s}
-
-    Inputs: content; offers; processes.
-    """
-    idx, make = m.index, m.make_var
-    outflow = [(1.0 / m.process[p].yield_t_per_t, make[p]) for p in idx.processes_from[s]]
-    outflow += [(-1.0, m.origin_input[g, p]) for p in idx.processes_from[s]]
-    supply = [(-1.0, m.buy_var[o]) for o in idx.offers_at.get(s, [])]
-    supply += [(-1.0, make[p]) for p in idx.processes_into.get(s, [])]
-    return linear(outflow + supply + _arriving_from_origin(m, g, s)) <= 0
+    outflow = [(1.0, m.origin_draw[c, p, s]) for p in idx.processes_from[s]]
+    arriving = [(phi, m.buy_var[o]) for o, phi in idx.origin_offers.get((c, s), [])]
+    for p in idx.processes_into.get(s, []):
+        arriving += _origin_output(m, c, p, s)
+    return linear(outflow + [(-coef, var) for coef, var in arriving]) <= 0
 
 
 def group_share_max(m, i):

@@ -47,19 +47,36 @@ class Bound(StrEnum):
     MIN = "min"
 
 
+class Role(StrEnum):
+    """Whether a ``process_flows`` row is an extra input or a co-product."""
+
+    INPUT = "input"
+    OUTPUT = "output"
+
+
 @dataclass(frozen=True, slots=True)
 class Stage:
-    """One stage of the chain; ``demand_t`` is the buyer's final need there."""
+    """One stage of the network; ``demand_t`` is the buyer's final need there.
+
+    ``material`` labels stages in reports; ``shortage_usd_per_t`` prices unmet demand
+    (None: demand must be met); ``value_usd_per_t`` weighs domestic output into the
+    stage in value-basis shares (None: the process's cost, or for a co-product the
+    median offer price at the stage).
+    """
 
     stage: str
     order: int
     demand_t: float
     origin: str = ""
+    material: str = ""
+    shortage_usd_per_t: float | None = None
+    value_usd_per_t: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Offer:
-    """A supplier's offer at one stage; ``capacity_t`` None means unlimited."""
+    """A supplier's offer at one stage; ``capacity_t`` None means unlimited, 0 closed.
+    A ``members_only`` offer is open to the buyer only while it has joined the zone."""
 
     offer: str
     stage: str
@@ -70,11 +87,13 @@ class Offer:
     min_t: float = 0.0
     freight_usd_per_t: float = 0.0
     origin: str = ""
+    members_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Process:
-    """Domestic processing from one stage's product into the next's."""
+    """Domestic processing from its main input stage into its main output stage;
+    ``process_flows`` rows add further inputs and co-products."""
 
     process: str
     from_stage: str
@@ -82,6 +101,17 @@ class Process:
     yield_t_per_t: float
     cost_usd_per_t: float
     capacity_t: float | None = None
+    origin: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessFlow:
+    """A further input or a co-product of a process, per t of its main output."""
+
+    process: str
+    stage: str
+    role: Role
+    t_per_t: float
     origin: str = ""
 
 
@@ -158,6 +188,7 @@ class Dataset:
     stages: tuple[Stage, ...]
     offers: tuple[Offer, ...]
     processes: tuple[Process, ...] = ()
+    process_flows: tuple[ProcessFlow, ...] = ()
     countries: tuple[Country, ...] = ()
     tariffs: tuple[TariffRule, ...] = ()
     benchmarks: dict[str, float] = field(default_factory=dict)

@@ -13,7 +13,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
 
-from .data import ALL_STAGES, EACH, NON_ZONE, ZONE, Bound, Country, Dataset, Limit, Scope
+from .data import (
+    ALL_STAGES,
+    EACH,
+    NON_ZONE,
+    ZONE,
+    Bound,
+    Country,
+    Dataset,
+    Limit,
+    Role,
+    Scope,
+)
 
 COUNTRY_CODE = re.compile(r"[A-Z]{2}")
 
@@ -61,14 +72,42 @@ class ShareRow:
         return self.limit.max_cost_usd_per_pp
 
 
+@dataclass(frozen=True)
+class ProcessFlows:
+    """Every process's stages in and out, t per t of its main output (SPEC §3).
+
+    ``inputs[p][s]`` is in[p,s]: 1/yield at ``from_stage`` plus ``process_flows``
+    inputs; ``outputs[p][s]`` is out[p,s]: 1 at ``to_stage`` plus co-products.
+    """
+
+    inputs: dict[str, dict[str, float]]
+    outputs: dict[str, dict[str, float]]
+
+    def input_total(self, process: str) -> float:
+        """I_p = Σ_s in[p,s]: t of input (all stages) per t of main output."""
+        return sum(self.inputs[process].values())
+
+
+def process_flows(data: Dataset) -> ProcessFlows:
+    """The inputs and outputs of every process, main and extra."""
+    inputs = {p.process: {p.from_stage: 1.0 / p.yield_t_per_t} for p in data.processes}
+    outputs = {p.process: {p.to_stage: 1.0} for p in data.processes}
+    for flow in data.process_flows:
+        side = inputs if flow.role is Role.INPUT else outputs
+        side[flow.process][flow.stage] = flow.t_per_t
+    return ProcessFlows(inputs, outputs)
+
+
 def supplying_countries(data: Dataset) -> dict[str, list[str]]:
     """Countries that can supply each stage: its offers' countries, and the buyer
-    where a domestic process outputs into it (sorted, for a stable model)."""
+    where a domestic process outputs into it, main output or co-product (sorted, for a
+    stable model)."""
     found: dict[str, set[str]] = {s.stage: set() for s in data.stages}
     for offer in data.offers:
         found[offer.stage].add(offer.country)
-    for process in data.processes:
-        found[process.to_stage].add(data.buyer)
+    for outputs in process_flows(data).outputs.values():
+        for stage in outputs:
+            found[stage].add(data.buyer)
     return {stage: sorted(codes) for stage, codes in found.items()}
 
 
@@ -85,24 +124,28 @@ def origin_mix(data: Dataset) -> dict[str, dict[str, float]]:
 
 def origin_countries(data: Dataset) -> dict[str, list[str]]:
     """Countries whose material can reach each stage: the origins of its offers, and
-    everything that can reach the input stage of a domestic process into it (sorted)."""
-    mix = origin_mix(data)
+    everything that can reach any input stage of a domestic process that outputs into
+    it, main output or co-product (sorted)."""
+    mix, flows = origin_mix(data), process_flows(data)
     found: dict[str, set[str]] = {s.stage: set() for s in data.stages}
     for offer in data.offers:
         found[offer.stage].update(mix[offer.offer])
     for stage in process_order(data):
-        for process in data.processes:
-            if process.to_stage == stage:
-                found[stage] |= found[process.from_stage]
+        for process, outputs in flows.outputs.items():
+            if stage in outputs:
+                for source in flows.inputs[process]:
+                    found[stage] |= found[source]
     return {stage: sorted(codes) for stage, codes in found.items()}
 
 
 def process_order(data: Dataset) -> list[str]:
-    """Stages ordered so every process's input stage comes before its output stage
-    (validation guarantees the processes form no cycle)."""
+    """Stages ordered so every input stage of a process comes before each of its output
+    stages (validation guarantees the processes form no cycle)."""
+    flows = process_flows(data)
     graph = TopologicalSorter({s.stage: set() for s in data.stages})
-    for process in data.processes:
-        graph.add(process.to_stage, process.from_stage)
+    for process, outputs in flows.outputs.items():
+        for stage in outputs:
+            graph.add(stage, *flows.inputs[process])
     return list(graph.static_order())
 
 

@@ -36,14 +36,24 @@ from planner.io.read import read_inputs
 from planner.io.validate import validate
 from planner.models.data import Basis, Dataset, Scope, ZoneStatus
 from planner.reports.compare_tables import comparison, comparison_rows
-from planner.reports.manifest import build_manifest
+from planner.reports.manifest import build_manifest, input_digests
 from planner.reports.sweep_tables import sweep_json
 from planner.reports.tables import as_json, report_tables
-from planner.solving.engine import solve_plan
+from planner.solving.engine import RESIDUAL_TOLERANCE, solve_plan
 from planner.solving.result import Result, labelled
 
 PRICE_TABLES = ("demand", "capacity", "process_capacity", "minimum", "limits", "reduced_costs")
 HTML_TABLES = ("purchases", "production", "shares")
+# The SPEC §5 columns of each table: an empty frame (no plan, no limit) still has them.
+SPEC_COLUMNS = {
+    "purchases": ["offer", "stage", "supplier", "country", "tonnes", "landed_usd_per_t"],
+    "production": ["process", "tonnes"],
+    "shares": ["group", "stage", "share", "basis", "scope"],
+    "demand": ["stage", "usd_per_t"], "capacity": ["offer", "usd_per_t"],
+    "process_capacity": ["process", "usd_per_t"], "minimum": ["offer", "usd_per_t"],
+    "limits": ["group", "stage", "bound", "usd_per_pp", "valid_from", "valid_to"],
+    "reduced_costs": ["offer", "reduced_cost_usd_per_t"]}
+ZONES = ("joined", "observer")
 
 
 @dataclass(frozen=True)
@@ -51,7 +61,7 @@ class Inputs:
     """A validated dataset and where it came from (for the run manifest)."""
 
     dataset: Dataset
-    source: Path | Mapping[str, pd.DataFrame] | None = None
+    digests: tuple[dict, ...] = ()   # each input file or frame, hashed when read
     warnings: tuple[Problem, ...] = ()
 
     def __repr__(self) -> str:
@@ -73,11 +83,18 @@ def load(source: str | Path | Mapping[str, pd.DataFrame] | None = None) -> Input
     listing every problem."""
     if source is None:
         source = default_inputs()
-    kept = dict(source) if isinstance(source, Mapping) else Path(source)
+    if isinstance(source, Mapping):
+        kept: Path | dict = dict(source)
+    elif isinstance(source, str | Path):
+        kept = Path(source)
+    else:
+        raise InputError([Problem("load", "a folder, an .xlsx workbook or a dict of "
+                                  "DataFrames (table name -> frame)",
+                                  value=type(source).__name__)])
     dataset, found = validate(read_inputs(kept))
     for problem in found:
         warnings.warn(str(problem), stacklevel=2)
-    return Inputs(dataset, kept, tuple(found))
+    return Inputs(dataset, tuple(input_digests(kept)), tuple(found))
 
 
 def _inputs(data: Inputs | Dataset | str | Path | Mapping) -> Inputs:
@@ -89,14 +106,16 @@ def _inputs(data: Inputs | Dataset | str | Path | Mapping) -> Inputs:
 
 
 def prepare(data: Dataset, scenario: str | None = None,
-            caps: Mapping[str, float] | list[CapOverride] | None = None,
+            caps: list[CapOverride] | None = None,
             zone: str | None = None) -> tuple[Dataset, list[Problem]]:
-    """The dataset a run solves: ``scenario``'s rows, then ``caps`` (``{"CN:magnet": 0.6}``
-    or ``CapOverride``s), then ``zone``. Raises ``InputError`` on an unknown scenario,
-    group or stage; returns the warnings."""
+    """The dataset a run solves: ``scenario``'s rows, then ``caps``, then ``zone``.
+    Raises ``InputError`` on an unknown scenario, zone, group or stage; returns the
+    warnings."""
+    if zone is not None and zone not in ZONES:
+        raise InputError([Problem("zone", "joined or observer", value=str(zone))])
     if scenario:
         data = apply_scenario(data, scenario)
-    overrides = caps if isinstance(caps, list) else _cap_overrides(caps or {})
+    overrides = caps or []
     problems = target_problems(data, [(c.group, c.stage) for c in overrides])
     if errors(problems):
         raise InputError(errors(problems))
@@ -107,6 +126,9 @@ def prepare(data: Dataset, scenario: str | None = None,
 
 
 def _cap_overrides(caps: Mapping[str, float]) -> list[CapOverride]:
+    if not isinstance(caps, Mapping):
+        raise InputError([Problem("caps", "a dict of GROUP:STAGE to a share in [0, 1], e.g. "
+                                  "{'CN:magnet': 0.6}", value=repr(caps))])
     overrides, bad = [], []
     for target, share in caps.items():
         group, colon, stage = str(target).partition(":")
@@ -124,8 +146,11 @@ def _cap_overrides(caps: Mapping[str, float]) -> list[CapOverride]:
     return overrides
 
 
-def _frame(rows: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame.from_records(rows) if rows else pd.DataFrame()
+def _frame(rows: list[dict], name: str = "") -> pd.DataFrame:
+    """Report rows as a frame; an empty one keeps the SPEC's columns of table ``name``."""
+    if rows:
+        return pd.DataFrame.from_records(rows)
+    return pd.DataFrame(columns=SPEC_COLUMNS.get(name, []))
 
 
 @dataclass
@@ -173,24 +198,24 @@ class Plan:
     @property
     def purchases(self) -> pd.DataFrame:
         """Offers bought: tonnes, landed cost and its parts, share of the stage."""
-        return _frame(self._json.get("purchases", []))
+        return _frame(self._json.get("purchases", []), "purchases")
 
     @property
     def production(self) -> pd.DataFrame:
         """Domestic output of each process (t) and its cost."""
-        return _frame(self._json.get("production", []))
+        return _frame(self._json.get("production", []), "production")
 
     @property
     def shares(self) -> pd.DataFrame:
         """Each stage's share by supplying country and limited group."""
-        return _frame(self._json.get("shares", []))
+        return _frame(self._json.get("shares", []), "shares")
 
     @property
     def shadow_prices(self) -> dict[str, pd.DataFrame]:
         """One frame per price table: demand, capacity, process_capacity, minimum,
         limits, reduced_costs (empty frames without a plan)."""
         prices = self._json.get("shadow_prices", {})
-        return {name: _frame(prices.get(name, [])) for name in PRICE_TABLES}
+        return {name: _frame(prices.get(name, []), name) for name in PRICE_TABLES}
 
     @property
     def diagnosis(self) -> dict | None:
@@ -233,29 +258,39 @@ def solve(data: Inputs | Dataset | str | Path | Mapping, scenario: str | None = 
     """Solve a dataset (from ``load``, or anything ``load`` takes) under a scenario, caps
     (``{"GROUP:STAGE": max_share}``, direct and volume, like ``--cap``) and a zone
     status; the plan, its shadow prices, or the diagnosis of why none exists."""
+    if time_limit is not None and not time_limit > 0:
+        raise InputError([Problem("time_limit", "seconds > 0", value=str(time_limit))])
     inputs = _inputs(data)
-    dataset, found = prepare(inputs.dataset, scenario, caps, zone)
+    dataset, found = prepare(inputs.dataset, scenario, _cap_overrides(caps or {}), zone)
     for problem in found:
         warnings.warn(str(problem), stacklevel=2)
     result = labelled(solve_plan(dataset, time_limit=time_limit, context=True))
-    manifest = build_manifest("planner.solving", {"scenario": scenario, "caps": dict(caps or {}),
+    manifest = build_manifest("planner.solve", {"scenario": scenario, "caps": dict(caps or {}),
                                                 "zone": zone, "time_limit": time_limit},
-                              inputs.source, result.residuals)
+                              list(inputs.digests), result.residuals)
     return Plan(result, manifest, [*inputs.warnings, *found])
 
 
 def compare(data: Inputs | Dataset | str | Path | Mapping,
-            scenarios: list[str] | None = None) -> pd.DataFrame:
+            scenarios: list[str] | str | None = None) -> pd.DataFrame:
     """Scenarios side by side (default: the base dataset, then every scenario): one row
-    per metric, one column per scenario, as ``planner compare`` prints."""
-    dataset = _inputs(data).dataset
-    names = list(scenarios or default_names(dataset))
-    report = comparison(compare_scenarios(dataset, names))
+    per metric, one column per scenario, as ``planner compare`` prints. The run
+    manifest is in ``frame.attrs["manifest"]``."""
+    inputs = _inputs(data)
+    dataset = inputs.dataset
+    names = [scenarios] if isinstance(scenarios, str) else list(
+        scenarios or default_names(dataset))
+    outcomes = compare_scenarios(dataset, names)
+    report = comparison(outcomes)
     stages = [s.stage for s in sorted(dataset.stages, key=lambda s: s.order)]
-    return pd.DataFrame.from_records(comparison_rows(report, stages)).set_index("metric")
+    frame = pd.DataFrame.from_records(comparison_rows(report, stages)).set_index("metric")
+    frame.attrs["manifest"] = build_manifest(
+        "planner.compare", {"scenarios": names}, list(inputs.digests),
+        {o.name: o.result.residuals for o in outcomes})
+    return frame
 
 
-@dataclass
+@dataclass(repr=False)
 class Sweep:
     """A cap sweep: the points solved, the exact segments (``exact=True``) and the
     tightest feasible cap, as ``planner sweep --format json`` reports them."""
@@ -267,8 +302,24 @@ class Sweep:
     tightest_feasible_cap: float | None
 
     def to_json(self) -> dict:
-        """The CLI's sweep JSON object."""
+        """The CLI's sweep JSON object, manifest included."""
         return self.report
+
+    def __repr__(self) -> str:
+        cap = self.report.get("cap", {})
+        return (f"<planner.Sweep {cap.get('group')}:{cap.get('stage')} "
+                f"({cap.get('scope')}, {cap.get('basis')}): {len(self.points)} points, "
+                f"{len(self.segments)} segments, tightest feasible cap "
+                f"{self.tightest_feasible_cap}>")
+
+    def _repr_html_(self) -> str:
+        parts = [f"<p>{html.escape(repr(self))}</p>"]
+        for name in ("segments", "points"):
+            frame = getattr(self, name)
+            if len(frame):
+                parts.append(f"<h4>{name}</h4>"
+                             + frame.to_html(index=False, max_rows=30, na_rep="–"))
+        return "\n".join(parts)
 
 
 def sweep(data: Inputs | Dataset | str | Path | Mapping, cap: str, exact: bool = False,
@@ -276,12 +327,44 @@ def sweep(data: Inputs | Dataset | str | Path | Mapping, cap: str, exact: bool =
           scope: str = "direct", basis: str = "volume", scenario: str | None = None) -> Sweep:
     """Optimal cost against the max share of ``cap`` (``"CN:magnet"``): the exact curve
     piece by piece, or a grid of ``steps`` points from ``start`` to ``end``."""
-    dataset, _ = prepare(_inputs(data).dataset, scenario)
-    group, _, stage = cap.partition(":")
-    problems = target_problems(dataset, [(group, stage)])
+    inputs = _inputs(data)
+    dataset, _ = prepare(inputs.dataset, scenario)
+    group, colon, stage = str(cap).partition(":")
+    problems = _sweep_problems(colon, group, stage, exact, start, end, steps, scope, basis)
+    problems += target_problems(dataset, [(group, stage)]) if not problems else []
     if errors(problems):
         raise InputError(errors(problems))
     target = CapTarget(group, stage, Scope(scope), Basis(basis))
     out = sweep_json(cap_sweep(dataset, [target], exact, start, end, steps, lambda *_: None))
+    out["manifest"] = build_manifest(
+        "planner.sweep", {"cap": cap, "exact": exact, "from": start, "to": end,
+                          "steps": steps, "scope": scope, "basis": basis,
+                          "scenario": scenario}, list(inputs.digests),
+        {"tolerance": RESIDUAL_TOLERANCE,
+         "rule": "every point's primal and dual residuals checked; a point above the "
+                 "tolerance is reported as error"})
     return Sweep(out, _frame(out["points"]), _frame(out.get("segments", [])),
                  _frame(out.get("breakpoints", [])), out.get("tightest_feasible_cap"))
+
+
+def _sweep_problems(colon: str, group: str, stage: str, exact: bool, start: float | None,
+                    end: float | None, steps: int, scope: str, basis: str) -> list[Problem]:
+    """What ``planner sweep`` refuses as bad usage, as problems."""
+    problems = []
+    if not (colon and group and stage):
+        problems.append(Problem("cap", "GROUP:STAGE, e.g. CN:magnet",
+                                value=f"{group}{colon}{stage}"))
+    if scope not in ("direct", "embedded"):
+        problems.append(Problem("scope", "direct or embedded", value=str(scope)))
+    if basis not in ("volume", "value"):
+        problems.append(Problem("basis", "volume or value", value=str(basis)))
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and not 0.0 <= value <= 1.0:
+            problems.append(Problem(name, "a share in [0, 1]", value=str(value)))
+    if not (isinstance(steps, int) and steps >= 1):
+        problems.append(Problem("steps", "a whole number ≥ 1", value=str(steps)))
+    if exact and (group == "each" or stage == "*"):
+        problems.append(Problem("cap", "one row for an exact sweep: a country, tag, zone "
+                                "or non-zone at one stage (sweep each or * on a grid)",
+                                value=f"{group}:{stage}"))
+    return problems

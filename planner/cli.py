@@ -30,7 +30,7 @@ from planner.io.read import dataset_cells, read_dataset
 from planner.io.validate import validate
 from planner.models.data import Basis, Dataset, Scope, ZoneStatus
 from planner.reports.compare_tables import comparison, comparison_rows
-from planner.reports.manifest import build_manifest, manifest_rows
+from planner.reports.manifest import build_manifest, input_digests, manifest_rows
 from planner.reports.render import LazyProgress, PipeConsole, render, silence_stdout
 from planner.reports.sweep_tables import closing_line, sweep_json, sweep_tables
 from planner.reports.tables import as_json, report_tables
@@ -95,13 +95,13 @@ def solve(inputs, scenario, caps, zone, fmt, output, time_limit, debug) -> None:
     inputs = inputs or default_inputs()
     with _Guard(debug, fmt):
         output_check(fmt, output, inputs)
-        data = _prepare(inputs, scenario, caps, zone)
+        data, digests = _prepare(inputs, scenario, caps, zone)
         result = labelled(solve_plan(data, time_limit=time_limit, context=True))
         manifest = build_manifest("solve", {
             "inputs": inputs, "scenario": scenario,
             "caps": [f"{c.group}:{c.stage}={c.share:g}" for c in caps],
             "zone": zone, "format": fmt, "output": output, "time_limit": time_limit},
-            inputs, result.residuals)
+            digests, result.residuals)
         emit(fmt, output, lambda: as_json(result), lambda: report_tables(result), manifest)
         click.echo(outcome_line(result), err=True)
         if result.optimal:
@@ -165,6 +165,7 @@ def compare(inputs, names, fmt, output) -> None:
     with _Guard(False, fmt):
         output_check(fmt, output, inputs)
         data, warnings = load(inputs)
+        digests = input_digests(inputs)
         for problem in warnings:
             click.echo(str(problem), err=True)
         wanted = list(names) or default_names(data)
@@ -172,7 +173,7 @@ def compare(inputs, names, fmt, output) -> None:
         report = comparison(outcomes)
         stages = [s.stage for s in sorted(data.stages, key=lambda s: s.order)]
         manifest = build_manifest("compare", {"inputs": inputs, "scenarios": wanted,
-                                              "format": fmt, "output": output}, inputs,
+                                              "format": fmt, "output": output}, digests,
                                   {o.name: o.result.residuals for o in outcomes})
         emit(fmt, output, lambda: report,
              lambda: {"comparison": comparison_rows(report, stages)}, manifest)
@@ -228,7 +229,7 @@ def sweep(inputs, targets, scope, basis, exact, start, end, steps, benchmark, ca
         output_check(fmt, output, inputs)
         if plot is not None:
             plot_check(plot, inputs)
-        data = _prepare(inputs, scenario, [], None)
+        data, digests = _prepare(inputs, scenario, [], None)
         with LazyProgress("solving", None if exact else (steps or 11)) as progress:
             if mode == "cap":
                 check_targets(data, targets)
@@ -256,7 +257,7 @@ def sweep(inputs, targets, scope, basis, exact, start, end, steps, benchmark, ca
             "inputs": inputs, "cap": [f"{g}:{s}" for g, s in targets], "scope": scope,
             "basis": basis, "exact": exact, "from": start, "to": end, "steps": steps,
             "benchmark": benchmark, "capacity_factor": capacity_factor, "zone": zone_sweep,
-            "scenario": scenario, "format": fmt, "output": output, "plot": plot}, inputs,
+            "scenario": scenario, "format": fmt, "output": output, "plot": plot}, digests,
             {"tolerance": RESIDUAL_TOLERANCE,
              "rule": "every point's primal and dual residuals checked; a point above "
                      "the tolerance is reported as error"})
@@ -353,14 +354,16 @@ def convert(inputs, output) -> None:
 
 
 def _prepare(inputs: Path, scenario: str | None, caps: list[CapOverride],
-             zone: str | None) -> Dataset:
+             zone: str | None) -> tuple[Dataset, list[dict]]:
+    """The dataset to solve, with the digests of the input files as they were read."""
     data, found = load(inputs)
+    digests = input_digests(inputs)
     for problem in found:
         click.echo(str(problem), err=True)
     data, found = prepare(data, scenario, caps, zone)
     for problem in found:
         click.echo(str(problem), err=True)
-    return data
+    return data, digests
 
 
 def check_targets(data: Dataset, targets: list[tuple[str, str]], flag: str = "--cap") -> None:

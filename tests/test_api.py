@@ -202,3 +202,55 @@ def test_input_error_message_lists_the_problems(tmp_path):
     assert message.startswith("2 problem(s) in the input:")
     assert "row 2, column demand_t: value '-1'" in message
     assert "row 3, column order: value 'x'" in message
+
+
+def test_digests_describe_the_data_as_loaded():
+    """Changing a frame after ``load`` changes neither the plan nor its manifest."""
+    frames = tiny_frames()
+    data = planner.load(frames)
+    before = {i["table"]: i["sha256"] for i in planner.solve(data).manifest["inputs"]}
+    frames["stages"].loc[0, "demand_t"] = 99_999
+    plan = planner.solve(data)
+    assert plan.objective_usd == pytest.approx(4_100)
+    assert {i["table"]: i["sha256"] for i in plan.manifest["inputs"]} == before
+
+
+def test_empty_frames_keep_the_spec_columns(tiny):
+    infeasible = planner.solve(tiny, caps={"each:oxide": 0.4})
+    assert list(infeasible.purchases.columns) == [
+        "offer", "stage", "supplier", "country", "tonnes", "landed_usd_per_t"]
+    assert list(infeasible.shadow_prices["limits"].columns) == [
+        "group", "stage", "bound", "usd_per_pp", "valid_from", "valid_to"]
+    out = infeasible.to_json()
+    assert (out["purchases"], out["production"], out["shares"]) == ([], [], [])
+    assert set(out["shadow_prices"]) >= {"demand", "capacity", "limits"}
+
+
+@pytest.mark.parametrize(("call", "kwargs"), [
+    ("solve", {"zone": "member"}), ("solve", {"caps": ["CN:oxide=0.6"]}),
+    ("solve", {"caps": "CN:oxide=0.6"}), ("solve", {"time_limit": -1}),
+    ("sweep", {"cap": "CN:oxide", "scope": "indirect"}),
+    ("sweep", {"cap": "each:oxide", "exact": True}),
+    ("sweep", {"cap": "CN:oxide", "start": 1.5, "end": 0.4}),
+    ("sweep", {"cap": "CN:oxide", "steps": 0}), ("sweep", {"cap": "CN-oxide"})])
+def test_bad_arguments_raise_input_error(tiny, call, kwargs):
+    with pytest.raises(planner.InputError):
+        getattr(planner, call)(tiny, **kwargs)
+
+
+def test_load_refuses_what_is_not_a_dataset():
+    with pytest.raises(planner.InputError):
+        planner.load(5)
+
+
+def test_compare_takes_one_name_and_carries_the_manifest(tiny):
+    frame = planner.compare(tiny, "join")
+    assert list(frame.columns) == ["join"]
+    assert frame.attrs["manifest"]["command"] == "planner.compare"
+
+
+def test_sweep_is_short_in_a_repr_and_carries_the_manifest(tiny):
+    swept = planner.sweep(tiny, "CN:oxide", exact=True)
+    assert len(repr(swept)) < 200
+    assert "<table" in swept._repr_html_()
+    assert swept.to_json()["manifest"]["command"] == "planner.sweep"

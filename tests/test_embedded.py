@@ -122,10 +122,16 @@ def test_segregated_chain_of_custody(solve):
     rows = side_by_side(plan)
     assert rows[("CN", "magnet")]["custody"] == "segregated"
     assert rows[("CN", "magnet")]["embedded_share"] == pytest.approx(0.5)
-    # AU has no embedded limit: mixed pool, 60 t made from oxide that is 100/150 AU
-    assert rows[("AU", "magnet")]["custody"] == "mixed"
-    assert rows[("AU", "magnet")]["embedded_share"] == pytest.approx(60 * 100 / 150 / 100)
+    # One split by origin country serves every group (SPEC §3): AU has no limit of its
+    # own but is read from the same split. Of the 60 t made at home, 10 t carry CN
+    # origin (40 + 10 = 50 %) and 50 t AU: the by-origin shares add up to 1.
+    assert rows[("AU", "magnet")]["custody"] == "segregated"
+    assert rows[("AU", "magnet")]["embedded_share"] == pytest.approx(0.5)
     assert rows[("AU", "magnet")]["direct_share"] == 0.0
+    segregated = [r["embedded_share"] for (_, stage), r in rows.items()
+                  if stage == "magnet" and r["custody"] == "segregated"
+                  and len(r["group"]) == 2 and r["group"] != "KR"]
+    assert sum(segregated) == pytest.approx(1.0)
 
 
 def test_direct_and_embedded_side_by_side_without_embedded_limits(solve):

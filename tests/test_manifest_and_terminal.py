@@ -62,7 +62,7 @@ def test_csv_folder_has_a_manifest_file(tmp_path):
     manifest = pd.read_csv(tmp_path / "out" / "manifest.csv")
     values = dict(zip(manifest["key"], manifest["value"], strict=True))
     for file, sha in digests(TINY).items():
-        assert values[f"input {file}"] == f"sha256 {sha}"
+        assert values[f"input {file}"].startswith(f"sha256 {sha} (")
     assert values["command"] == "solve"
 
 
@@ -127,3 +127,18 @@ def test_compare_never_splits_a_number_when_not_a_terminal():
     assert len(costs) >= 10
     for cost in costs:
         assert _text(cost) in text, _text(cost)
+
+
+def test_zero_residuals_are_kept_in_every_format(tmp_path):
+    """A verification residual of 0.0 is a value, not an unset argument."""
+    run("solve", "--inputs", TINY, "--format", "csv", "--output", tmp_path / "out")
+    manifest = pd.read_csv(tmp_path / "out" / "manifest.csv")
+    values = dict(zip(manifest["key"], manifest["value"], strict=True))
+    for name in ("primal", "dual", "gap"):
+        assert f"verification {name}" in values
+    swept = run("sweep", "--inputs", TINY, "--cap", "CN:oxide", "--from", "0.4", "--to", "0",
+                "--steps", "3", "--format", "csv", "--output", tmp_path / "sweep")
+    assert swept.exit_code == 0, swept.output
+    manifest = pd.read_csv(tmp_path / "sweep" / "manifest.csv")
+    assert float(dict(zip(manifest["key"], manifest["value"], strict=True))[
+        "arguments to"]) == 0.0

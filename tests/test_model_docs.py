@@ -58,7 +58,7 @@ def test_every_model_component_is_built_by_a_documented_rule():
     m = create_model(data).model
     documented = set(RULES)
     components = list(m.component_objects((pyo.Constraint, pyo.Objective), active=True))
-    assert len(components) == 12
+    assert len(components) == 11
     for component in components:
         assert component.rule is not None, component.name
         assert component.rule._fcn in documented, component.name

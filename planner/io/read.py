@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from planner.io.problems import Problem, Severity
-from planner.io.schema import TABLES, Kind
+from planner.io.schema import PLANNED, TABLES, Kind
 
 Cell = str | int | float | bool | None
 
@@ -173,6 +173,11 @@ def _table_names(names: list[str], kind: str, location: str,
         if suffix and stem == name:
             continue
         table = stem.strip().lower()
+        if table in PLANNED:
+            problems.append(Problem(where(name), "a table this version models: periods, "
+                                    "stocks, expansions and disruptions (SPEC §3a, §3b) are "
+                                    "not built yet; remove it to solve one period without "
+                                    "it"))
         if table not in wanted:
             continue
         if name == f"{table}{suffix}" and table in found:  # a crafted workbook can

@@ -77,19 +77,26 @@ def _nonneg(name: str, default: object = MISSING, doc: str = "") -> Column:
     return Column(name, Kind.NUMBER, default, minimum=0.0, doc=doc)
 
 
-def _positive_or_blank(name: str, doc: str) -> Column:
-    return Column(name, Kind.NUMBER, None, minimum=0.0, strict_minimum=True, doc=doc)
-
-
 def _fraction(name: str, default: object, doc: str) -> Column:
     return Column(name, Kind.NUMBER, default, minimum=0.0, maximum=1.0, doc=doc)
 
 
+def _nonneg_or_blank(name: str, doc: str) -> Column:
+    return Column(name, Kind.NUMBER, None, minimum=0.0, doc=doc)
+
+
 STAGES = Table("stages", True, (
     Column("stage", Kind.ID, doc="stage id"),
-    Column("order", Kind.INT, doc="position in the chain, upstream first"),
+    Column("order", Kind.INT, doc="upstream first; ties allowed (parallel stages); sorts "
+                                  "reports"),
     _nonneg("demand_t", doc="buyer's final need at this stage, t"),
-), key=("stage",), doc="the chain's stages")
+    Column("material", Kind.TEXT, "", doc="label that groups stages in reports (NdPr, DyTb)"),
+    _nonneg_or_blank("shortage_usd_per_t", "value of lost supply: cost of each t of demand "
+                     "left unmet; blank = demand must be met"),
+    _nonneg_or_blank("value_usd_per_t", "value of a t of domestic output into the stage in "
+                     "value-basis shares; blank = the process's cost (main output) or the "
+                     "stage's median offer price (co-product)"),
+), key=("stage",), doc="the network's stages")
 
 OFFERS = Table("offers", True, (
     Column("offer", Kind.ID, doc="offer id"),
@@ -97,9 +104,12 @@ OFFERS = Table("offers", True, (
     Column("supplier", Kind.TEXT, doc="supplier name"),
     Column("country", Kind.COUNTRY, doc="ISO 3166 alpha-2 code of the seller"),
     _nonneg("price_usd_per_t", doc="FOB price, USD/t"),
-    _positive_or_blank("capacity_t", "t available to the buyer; blank = unlimited"),
+    _nonneg_or_blank("capacity_t", "t available to the buyer; blank = unlimited, 0 = closed "
+                     "today"),
     _nonneg("min_t", 0.0, "contracted minimum offtake, t"),
     _nonneg("freight_usd_per_t", 0.0, "freight to the buyer, USD/t"),
+    Column("members_only", Kind.BOOL, False, doc="open to the buyer only while it has joined "
+                                                 "the zone (a release from the zone's reserve)"),
 ), key=("offer",), doc="what each supplier offers")
 
 COUNTRIES = Table("countries", False, (
@@ -116,8 +126,18 @@ PROCESSES = Table("processes", False, (
     Column("yield", Kind.NUMBER, minimum=0.0, strict_minimum=True,
            doc="t output per t input"),
     _nonneg("cost_usd_per_t", doc="processing cost per t output, USD"),
-    _positive_or_blank("capacity_t", "t output per year; blank = unlimited"),
+    _nonneg_or_blank("capacity_t", "t output per year; blank = unlimited, 0 = a plant not "
+                     "yet built"),
 ), key=("process",), doc="domestic processing")
+
+PROCESS_FLOWS = Table("process_flows", False, (
+    Column("process", Kind.ID, doc="process id from processes"),
+    Column("stage", Kind.STAGE, doc="stage consumed or made (not the process's from/to stage)"),
+    Column("role", Kind.CHOICE, choices=("input", "output"),
+           doc="input: an extra input (a recipe); output: a co-product"),
+    Column("t_per_t", Kind.NUMBER, minimum=0.0, strict_minimum=True,
+           doc="t of the stage per t of the process's main output"),
+), key=("process", "stage"), doc="recipes and co-products of processes")
 
 TARIFFS = Table("tariffs", False, (
     Column("country", Kind.COUNTRY_OR_ANY, doc="country code or *"),
@@ -165,5 +185,8 @@ SCENARIOS = Table("scenarios", False, (
     Column("value", Kind.TEXT, doc="new value or factor"),
 ), doc="named variations of the base dataset, applied in row order")
 
-TABLES: tuple[Table, ...] = (STAGES, OFFERS, COUNTRIES, PROCESSES, TARIFFS, BENCHMARKS,
-                             LIMITS, CONTENT, SETTINGS, SCENARIOS)
+# SPEC tables this version does not model yet: refused, never silently ignored.
+PLANNED = ("periods", "period_values", "stocks", "expansions", "disruptions")
+
+TABLES: tuple[Table, ...] = (STAGES, OFFERS, COUNTRIES, PROCESSES, PROCESS_FLOWS, TARIFFS,
+                             BENCHMARKS, LIMITS, CONTENT, SETTINGS, SCENARIOS)

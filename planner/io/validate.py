@@ -39,6 +39,8 @@ from planner.models.data import (
     Limit,
     Offer,
     Process,
+    ProcessFlow,
+    Role,
     ScenarioStep,
     Scope,
     Stage,
@@ -351,7 +353,6 @@ class Validator:
     def check_references(self) -> None:
         """Stages, groups, countries, content, minimums, cycles, settings, scenarios."""
         stages = _valid(self.tables["stages"], "stage")
-        self._check_orders()
         if "stages" not in self.broken:
             self._check_stage_refs(stages)
         self._check_offers()
@@ -375,31 +376,19 @@ class Validator:
         self._check_scenarios(stages, tags, countries,
                               groups_known and "stages" not in self.broken)
 
-    def _check_orders(self) -> None:
-        stages = self.tables["stages"]
-        ok = stages.ok("order")
-        first: dict[int, int] = {}
-        for i, number, order in stages.records("order"):
-            if not ok[i]:
-                continue
-            if order in first:
-                self.problem(stages.source, f"a unique order (also on row {first[order]})",
-                             number, "order", order)
-            first.setdefault(order, number)
-
     def _check_stage_refs(self, stages: set[str]) -> None:
         known = ", ".join(sorted(stages)) or "none defined"
         allowed = stages | {ALL_STAGES}
         for name, columns in (("offers", ("stage",)), ("processes", ("from_stage", "to_stage")),
-                              ("tariffs", ("stage",)), ("benchmarks", ("stage",)),
-                              ("limits", ("stage",))):
+                              ("process_flows", ("stage",)), ("tariffs", ("stage",)),
+                              ("benchmarks", ("stage",)), ("limits", ("stage",))):
             table = self.tables[name]
             found: list[tuple[int, int, str, str]] = []
             for k, column in enumerate(columns):
                 values, ok = table.values(column), table.ok(column)
                 for i in np.flatnonzero(ok & ~_isin(values, allowed)).tolist():
                     found.append((i, k, column, f"a stage from stages ({known})"))
-                if name in ("offers", "processes", "benchmarks"):
+                if name in ("offers", "processes", "process_flows", "benchmarks"):
                     for i in np.flatnonzero(ok & (values == ALL_STAGES)).tolist():
                         found.append((i, k, column, f"a stage from stages ({known}); * is not "
                                       "allowed here"))
@@ -418,19 +407,41 @@ class Validator:
                          "min_t", low[i])
 
     def _check_processes(self) -> None:
+        """A process's main stages differ; its flows name a known process and none of
+        its main stages; the processes, flows included, form no cycle."""
         processes = self.tables["processes"]
-        ok = processes.ok("from_stage", "to_stage")
-        rows = [r for r in processes.records("from_stage", "to_stage") if ok[r[0]]]
-        edges: dict[str, set[str]] = defaultdict(set)
-        for _, number, start, end in rows:
+        ok = processes.ok("process", "from_stage", "to_stage")
+        rows = [r for r in processes.records("process", "from_stage", "to_stage") if ok[r[0]]]
+        mains = {process: (start, end) for _, _, process, start, end in rows}
+        inputs = {process: {start} for process, (start, _) in mains.items()}
+        outputs = {process: {end} for process, (_, end) in mains.items()}
+        for _, number, _, start, end in rows:
             if start == end:
                 self.problem(processes.source, "to_stage different from from_stage (a process "
                              "cannot feed its own input)", number, "to_stage", end)
-            edges[start].add(end)
+        flows = self.tables["process_flows"]
+        flow_ok = flows.ok("process", "stage", "role")
+        flow_rows = [r for r in flows.records("process", "stage", "role") if flow_ok[r[0]]]
+        for _, number, process, stage, role in flow_rows:
+            if process not in mains:
+                if "processes" not in self.broken:
+                    known = ", ".join(sorted(mains)) or "none defined"
+                    self.problem(flows.source, f"a process from processes ({known})", number,
+                                 "process", process)
+            elif stage in mains[process]:
+                self.problem(flows.source, "a stage other than the process's from_stage and "
+                             f"to_stage ({' and '.join(mains[process])})", number, "stage",
+                             stage)
+            else:
+                (inputs if role == "input" else outputs)[process].add(stage)
+        edges: dict[str, set[str]] = defaultdict(set)
+        for process in mains:
+            for start in inputs[process]:
+                edges[start] |= outputs[process]
         cycle = _find_cycle(edges)
         if cycle:
-            for _, number, start, end in rows:
-                if start in cycle and end in cycle:
+            for _, number, process, _start, end in rows:
+                if set(cycle) & inputs[process] and set(cycle) & outputs[process]:
                     self.problem(processes.source, "processes without a cycle (stages "
                                  f"{' → '.join(cycle)})", number, "to_stage", end)
 
@@ -858,13 +869,20 @@ def to_dataset(tables: Tables) -> Dataset:
     settings = dict(zip(tables["settings"]["key"].tolist(), tables["settings"]["value"].tolist(),
                         strict=True))
     return Dataset(
-        stages=tuple(Stage(*r) for r in columns("stages", "stage", "order", "demand_t")),
-        offers=tuple(Offer(*r) for r in columns(
-            "offers", "offer", "stage", "supplier", "country", "price_usd_per_t", "capacity_t",
-            "min_t", "freight_usd_per_t")),
+        stages=tuple(Stage(stage, order, demand, origin, material, shortage, value)
+                     for stage, order, demand, material, shortage, value, origin in columns(
+                         "stages", "stage", "order", "demand_t", "material",
+                         "shortage_usd_per_t", "value_usd_per_t")),
+        offers=tuple(Offer(*fields, origin=origin, members_only=members)
+                     for *fields, members, origin in columns(
+                         "offers", "offer", "stage", "supplier", "country", "price_usd_per_t",
+                         "capacity_t", "min_t", "freight_usd_per_t", "members_only")),
         processes=tuple(Process(*r) for r in columns(
             "processes", "process", "from_stage", "to_stage", "yield", "cost_usd_per_t",
             "capacity_t")),
+        process_flows=tuple(ProcessFlow(process, stage, Role(role), t_per_t, origin)
+                            for process, stage, role, t_per_t, origin in columns(
+                                "process_flows", "process", "stage", "role", "t_per_t")),
         countries=tuple(Country(country, name, member, frozenset(_tags(groups)), origin)
                         for country, name, member, groups, origin in columns(
                             "countries", "country", "name", "zone_member", "groups")),

@@ -22,16 +22,16 @@ PACKAGE = "supply-planner"
 LIBRARIES = ("pyomo", "highspy", "pandas", "numpy")
 
 
-def build_manifest(command: str, arguments: Mapping[str, object],
-                   source: Path | Mapping[str, pd.DataFrame] | None,
+def build_manifest(command: str, arguments: Mapping[str, object], inputs: list[dict],
                    verification: Mapping[str, object] | None = None) -> dict:
-    """The manifest of one run of ``command`` with ``arguments`` on ``source``."""
+    """The manifest of one run of ``command`` with ``arguments`` on ``inputs`` (the
+    digests ``input_digests`` took when the data was read)."""
     return {"package": PACKAGE, "version": _version(PACKAGE),
             "python": platform.python_version(),
             "libraries": {name: _version(name) for name in LIBRARIES},
             "command": command,
             "arguments": {k: _plain(v) for k, v in arguments.items()},
-            "inputs": input_digests(source) if source is not None else [],
+            "inputs": list(inputs),
             "ran_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "verification": dict(verification or {})}
 
@@ -40,9 +40,10 @@ def input_digests(source: Path | Mapping[str, pd.DataFrame]) -> list[dict]:
     """Each input file (a folder's ``*.csv``, or the workbook) with its size and sha256;
     for tables given as DataFrames, each table's CSV text hashed."""
     if isinstance(source, Mapping):
-        return [{"table": name, "rows": len(frame),
+        return [{"table": str(name), "rows": len(frame),
                  "sha256": hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()}
-                for name, frame in sorted(source.items())]
+                for name, frame in sorted(source.items(), key=lambda item: str(item[0]))
+                if isinstance(frame, pd.DataFrame)]
     path = Path(source)
     files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
     return [{"file": str(file.resolve()), "bytes": file.stat().st_size, "sha256": _sha256(file)}
@@ -55,15 +56,23 @@ def manifest_rows(manifest: Mapping[str, object]) -> list[dict]:
     for key, value in manifest.items():
         if key == "inputs":
             rows += [{"key": f"input {item.get('file', item.get('table'))}",
-                      "value": f"sha256 {item['sha256']}"} for item in value]
+                      "value": f"sha256 {item['sha256']} ("
+                               + (f"{item['bytes']:,} bytes)" if "bytes" in item
+                                  else f"{item['rows']:,} rows)")} for item in value]
         elif key == "libraries":
             rows.append({"key": key, "value": ", ".join(f"{k} {v}" for k, v in value.items())})
-        elif isinstance(value, Mapping):   # arguments left at their default are not shown
+        elif isinstance(value, Mapping):   # arguments left unset are not shown
             rows += [{"key": f"{key} {k}", "value": _text(v)} for k, v in value.items()
-                     if v not in (None, False, [], {}, "")]
+                     if not _unset(v)]
         else:
             rows.append({"key": key, "value": _text(value)})
     return rows
+
+
+def _unset(value: object) -> bool:
+    """None, False or an empty text, list or mapping (a 0 is a value: kept)."""
+    return value is None or value is False or (
+        isinstance(value, str | list | tuple | Mapping) and not value)
 
 
 def _sha256(path: Path) -> str:

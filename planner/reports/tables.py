@@ -66,7 +66,7 @@ def purchases(result: Result) -> list[dict]:
 
 
 def production(result: Result) -> list[dict]:
-    """Domestic output of every process, with the input it draws."""
+    """Domestic output of every process (t of main output), with the input it draws."""
     made = base(result.processes)
     return [{"process": process, "from_stage": p.from_stage, "to_stage": p.to_stage,
              "tonnes": _clean(p.tonnes), "input_t": _clean(p.tonnes / p.yield_t_per_t),
@@ -75,19 +75,40 @@ def production(result: Result) -> list[dict]:
             for process, p in zip(made.index, made.itertuples(index=False), strict=True)]
 
 
+def process_flows(result: Result) -> list[dict]:
+    """Every input and output of every process (main ones and ``process_flows``), t."""
+    flows = base(result.flows)
+    return [{"process": process, "stage": stage, "role": f.role, "main": f.main,
+             "t_per_t": _clean(f.t_per_t), "tonnes": _clean(f.tonnes)}
+            for (process, stage), f in zip(flows.index, flows.itertuples(index=False),
+                                           strict=True)]
+
+
+def _flows(result: Result, role: str) -> pd.DataFrame:
+    flows = base(result.flows).reset_index()
+    return flows[flows["role"] == role]
+
+
 def stage_supply(result: Result) -> dict[str, float]:
-    """Tonnes supplied into each stage: purchases plus domestic output."""
+    """Tonnes supplied into each stage: purchases plus domestic output (main output and
+    co-products)."""
     supply: dict[str, float] = defaultdict(float)
-    offers, processes = base(result.offers), base(result.processes)
+    offers, made = base(result.offers), _flows(result, "output")
     for stage, tonnes in offers.groupby("stage")["tonnes"].sum().items():
         supply[stage] += tonnes
-    for stage, tonnes in processes.groupby("to_stage")["tonnes"].sum().items():
+    for stage, tonnes in made.groupby("stage")["tonnes"].sum().items():
         supply[stage] += tonnes
     return supply
 
 
 def _stages_in_order(result: Result) -> pd.DataFrame:
-    return base(result.stages).sort_values("order", kind="stable")
+    """Stages grouped by material (the material whose first stage is most upstream
+    first, then by name), then upstream first; ties keep the input order."""
+    stages = base(result.stages)
+    first = stages.groupby("material")["order"].transform("min")
+    keys = pd.DataFrame({"first": first, "name": stages["material"].str.lower(),
+                         "order": stages["order"]})
+    return stages.loc[keys.sort_values(["first", "name", "order"], kind="stable").index]
 
 
 def cost_by_stage(result: Result) -> list[dict]:
@@ -102,18 +123,30 @@ def cost_by_stage(result: Result) -> list[dict]:
     processing = (processes["tonnes"] * processes["cost_usd_per_t"]).groupby(
         processes["to_stage"]).sum()
     supply = stage_supply(result)
+    used = _flows(result, "input").groupby("stage")["tonnes"].sum()
+    stages = _stages_in_order(result)
+    labelled = bool((stages["material"] != "").any())
+    priced = bool(stages["shortage_usd_per_t"].notna().any())
     rows = []
-    for stage, s in _stages_in_order(result).iterrows():
+    for stage, s in stages.iterrows():
         p = parts.loc[stage] if stage in parts.index else None
         purchase = float(p["purchases_usd"]) if p is not None else 0.0
         made = float(processing.get(stage, 0.0))
-        rows.append({"stage": stage, "demand_t": _clean(s["demand_t"]),
-                     "supply_t": _clean(supply[stage]),
-                     "purchases_usd": _clean(purchase, 2),
-                     "of_which_duty_usd": _clean(p["duty_usd"] if p is not None else 0.0, 2),
-                     "of_which_levy_usd": _clean(p["levy_usd"] if p is not None else 0.0, 2),
-                     "processing_usd": _clean(made, 2),
-                     "total_usd": _clean(purchase + made, 2)})
+        short = float(s["shortage_t"])
+        lost = short * s["shortage_usd_per_t"] if short > 0 else 0.0
+        row = {"material": s["material"]} if labelled else {}
+        row |= {"stage": stage, "demand_t": _clean(s["demand_t"]),
+                "supply_t": _clean(supply[stage]), "used_t": _clean(used.get(stage, 0.0)),
+                "surplus_t": _clean(supply[stage] - used.get(stage, 0.0) - s["demand_t"]
+                                    + short, 6)}
+        if priced:
+            row |= {"shortage_t": _clean(short), "shortage_usd": _clean(lost, 2)}
+        row |= {"purchases_usd": _clean(purchase, 2),
+                "of_which_duty_usd": _clean(p["duty_usd"] if p is not None else 0.0, 2),
+                "of_which_levy_usd": _clean(p["levy_usd"] if p is not None else 0.0, 2),
+                "processing_usd": _clean(made, 2),
+                "total_usd": _clean(purchase + made + lost, 2)}
+        rows.append(row)
     return rows
 
 
@@ -125,6 +158,8 @@ def totals(result: Result, stages: list[dict]) -> dict[str, float]:
     total = result.objective_usd
     out = {"total_usd": _clean(total, 2), "duty_usd": _clean(duty, 2),
            "levy_usd": _clean(levy, 2), "total_less_levy_usd": _clean(total - levy, 2)}
+    if any("shortage_usd" in r for r in stages):
+        out["shortage_usd"] = _clean(sum(r["shortage_usd"] for r in stages), 2)
     if result.has_soft_limits:
         out["penalty_usd"] = _clean(result.penalty_usd, 2)
         out["total_with_penalties_usd"] = _clean(result.objective_with_penalties_usd, 2)
@@ -146,14 +181,14 @@ def shares(result: Result) -> list[dict]:
     """
     data = result.data
     countries = {c.country: c for c in data.countries}
-    offers, processes = base(result.offers), base(result.processes)
+    offers, made = base(result.offers), _flows(result, "output")
     flows = pd.concat([
         pd.DataFrame({"stage": offers["stage"], "country": offers["country"],
                       "volume": offers["tonnes"],
                       "value": offers["tonnes"] * offers["landed_usd_per_t"]}),
-        pd.DataFrame({"stage": processes["to_stage"], "country": data.buyer,
-                      "volume": processes["tonnes"],
-                      "value": processes["tonnes"] * processes["cost_usd_per_t"]})])
+        pd.DataFrame({"stage": made["stage"], "country": data.buyer,
+                      "volume": made["tonnes"],
+                      "value": made["tonnes"] * made["value_usd_per_t"]})])
     by_country = flows.groupby(["stage", "country"], sort=False)[["volume", "value"]].sum()
     limits = base(result.limits)
     wanted = [(row.group, row.stage, basis, Scope(row.scope))
@@ -316,13 +351,16 @@ def concentration(result: Result) -> list[dict]:
 
 
 def _country_shares(result: Result, column: str) -> dict[str, dict[str, float]]:
-    """Each stage's volume shares by seller country, reading tonnes from ``column``."""
+    """Each stage's volume shares by seller country, reading tonnes from ``column`` of
+    the offers and processes (domestic output: main output and co-products)."""
     offers, processes = base(result.offers), base(result.processes)
+    made = _flows(result, "output")
+    made_t = made["t_per_t"].to_numpy() * processes.loc[made["process"], column].to_numpy()
     flows: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for stage, country, t in zip(offers["stage"], offers["country"], offers[column],
                                  strict=True):
         flows[stage][country] += t
-    for stage, t in zip(processes["to_stage"], processes[column], strict=True):
+    for stage, t in zip(made["stage"], made_t, strict=True):
         flows[stage][result.data.buyer] += t
     shares_by_stage = {}
     for stage, by_country in flows.items():
@@ -364,6 +402,7 @@ def report_tables(result: Result) -> dict[str, list[dict]]:
         share_table = shares(result)
         tables |= {
             "purchases": purchases(result), "production": production(result),
+            "process_flows": process_flows(result) if result.data.process_flows else [],
             "cost_by_stage": cost_by_stage(result), "shares": share_table,
             "direct_and_embedded": direct_and_embedded(result, share_table),
             "demand_prices": demand_prices(result),
@@ -405,6 +444,7 @@ def as_json(result: Result) -> dict:
             "objective_usd": _clean(result.objective_usd, 6),
             "totals": totals(result, stages),
             "purchases": purchases(result), "production": production(result),
+            **({"flows": process_flows(result)} if result.data.process_flows else {}),
             "cost_by_stage": stages, "shares": share_table,
             "direct_and_embedded": direct_and_embedded(result, share_table),
             "concentration": concentration(result),
@@ -415,8 +455,9 @@ def as_json(result: Result) -> dict:
                 "minimum": minimum_prices(result), "limits": limit_prices(result),
                 "reduced_costs": reduced_costs(result)},
             "verification": dict(result.residuals)}
-    else:
-        out["objective_usd"] = None
+    else:   # SPEC §5's keys are always there: no plan buys, makes or prices nothing
+        out |= {"objective_usd": None, "purchases": [], "production": [], "shares": [],
+                "shadow_prices": {"demand": [], "capacity": [], "limits": []}}
     if result.diagnosis is not None:
         out["diagnosis"] = result.diagnosis.as_dict()
     return out

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
-from planner.models.build import ShareColumns, share_columns
+from planner.models.build import ShareColumns, closed_offers, share_columns
 from planner.models.data import Bound, Dataset
+from planner.models.groups import process_flows
 from planner.models.highs import INF, HighsSolver, LinearProgram, SolveStatus
 
 if TYPE_CHECKING:
@@ -65,12 +66,15 @@ class Diagnosis:
 
 def unreachable_demand(data: Dataset) -> Diagnosis | None:
     """Stages with demand but no offer and no process feeding them (no LP needed)."""
-    fed = {o.stage for o in data.offers} | {p.to_stage for p in data.processes}
-    stages = [s for s in data.stages if s.demand_t > 0 and s.stage not in fed]
+    fed = {o.stage for o in data.offers if o.offer not in closed_offers(data)}
+    fed |= {stage for outputs in process_flows(data).outputs.values() for stage in outputs}
+    stages = [s for s in data.stages if s.demand_t > 0 and s.stage not in fed
+              and s.shortage_usd_per_t is None]
     if not stages:
         return None
-    conflicts = [Conflict("demand", s.stage, f"demand {s.demand_t:,g} t with no offer or "
-                          "process supplying the stage", s.origin) for s in stages]
+    conflicts = [Conflict("demand", s.stage, f"demand {s.demand_t:,g} t with no offer open "
+                          "to the buyer and no process supplying the stage", s.origin)
+                 for s in stages]
     return Diagnosis("demand at " + ", ".join(s.stage for s in stages)
                      + " cannot be met: nothing supplies it", conflicts)
 
@@ -94,8 +98,7 @@ def diagnose(result: PlanResult, solver: HighsSolver) -> Diagnosis:
 
 
 # definitions of aggregates and the origin split of embedded scope: no input row to change
-STRUCTURAL = ("supply_total_def", "group_supply_def", "origin_input_limit", "origin_outflow",
-              "other_origin_outflow")
+STRUCTURAL = ("supply_total_def", "group_supply_def", "origin_draw_total", "origin_outflow")
 
 
 def _is_input_row(result: PlanResult, component: str, key) -> bool:

@@ -18,7 +18,11 @@ frame              index                        columns
                                                 cost_usd_per_t,
                                                 capacity_t, tonnes, reduced cost,
                                                 tonnes_unconstrained
-``stages``         period, branch, stage        order, demand_t
+``flows``          period, branch, process,     role (input, output), main, t_per_t
+                   stage                        (per t of main output), tonnes,
+                                                value_usd_per_t (value-basis weight)
+``stages``         period, branch, stage        order, material, demand_t,
+                                                shortage_usd_per_t, shortage_t
 ``rates``          period, branch, kind, key    dual, rate_down, rate_up, valid_from,
                                                 valid_to, unique (rows in their own
                                                 units: t of demand, capacity, minimum)
@@ -26,8 +30,9 @@ frame              index                        columns
                                                 basis, scope, origin, total, group_value,
                                                 binding, rates and ranges of σ, whole
                                                 cost, soft-limit fields
-``embedded``       period, branch, group,       share: a limited group's share of the
-                   stage, basis                 stage by upstream origin, as the plan's
+``embedded``       period, branch, group,       share of the stage by upstream origin
+                   stage, basis                 (every origin country and every group
+                                                with an embedded limit), as the plan's
                                                 chain of custody splits it
 =================  ===========================  =====================================
 
@@ -69,6 +74,7 @@ class Result:
     diagnosis: Diagnosis | None = None
     offers: pd.DataFrame = field(default_factory=pd.DataFrame)
     processes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    flows: pd.DataFrame = field(default_factory=pd.DataFrame)
     stages: pd.DataFrame = field(default_factory=pd.DataFrame)
     rates: pd.DataFrame = field(default_factory=pd.DataFrame)
     limits: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -107,9 +113,8 @@ def labelled(plan: PlanResult) -> Result:
     result.other_zone_objective_usd = plan.other_zone_objective
     result.offers = _offers(plan)
     result.processes = _processes(plan)
-    result.stages = _frame(
-        [{"stage": s.stage, "order": s.order, "demand_t": s.demand_t} for s in plan.data.stages],
-        "stage", ["order", "demand_t"])
+    result.flows = _flows(plan)
+    result.stages = _stages(plan)
     result.rates = _rates(plan)
     result.limits = _limits(plan)
     result.embedded = _embedded(plan)
@@ -223,29 +228,72 @@ def _none_nan(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
-def _embedded(plan: PlanResult) -> pd.DataFrame:
-    """Share of each stage's supply of a limited group's origin, in the plan's own chain
-    of custody, for every group with an embedded limit, both bases.
+def _flows(plan: PlanResult) -> pd.DataFrame:
+    """Every process's inputs and outputs (main and ``process_flows``): t per t of main
+    output, tonnes in the plan, and per t of output the value weight of value-basis
+    shares (NaN for an input)."""
+    idx = plan.built.index
+    made = dict(zip((p.process for p in plan.data.processes), plan.made.tolist(), strict=True))
+    mains = {p.process: (p.from_stage, p.to_stage) for p in plan.data.processes}
+    records = []
+    for role, side in (("input", idx.flows.inputs), ("output", idx.flows.outputs)):
+        for process, stages in side.items():
+            for stage, coef in stages.items():
+                records.append({
+                    "process": process, "stage": stage, "role": role,
+                    "main": stage == mains[process][0 if role == "input" else 1],
+                    "t_per_t": coef, "tonnes": coef * made[process],
+                    "value_usd_per_t": idx.output_weight.get(
+                        (Basis.VALUE.value, process, stage), math.nan)})
+    return _frame(records, ["process", "stage"],
+                  ["role", "main", "t_per_t", "tonnes", "value_usd_per_t"])
 
-    A[g,s] = Σ φ_g(o)·w·x[o] + Σ_{to(p)=s} w_p·y_p·u[g,p] over T[s] = Σ w·x + Σ w_p·z[p],
-    with φ and w from the model's own index.
+
+def _stages(plan: PlanResult) -> pd.DataFrame:
+    m = plan.built.model
+    records = [{"stage": s.stage, "order": s.order, "material": s.material,
+                "demand_t": s.demand_t,
+                "shortage_usd_per_t": (math.nan if s.shortage_usd_per_t is None
+                                       else s.shortage_usd_per_t),
+                "shortage_t": plan.value(m.short[s.stage]) if s.stage in m.SHORT_STAGES
+                else 0.0}
+               for s in plan.data.stages]
+    return _frame(records, "stage", ["order", "material", "demand_t", "shortage_usd_per_t",
+                                     "shortage_t"])
+
+
+def _embedded(plan: PlanResult) -> pd.DataFrame:
+    """Share of each stage's supply by upstream origin, in the plan's own chain of
+    custody (the split by origin country exists where a limit has embedded scope): every
+    origin country, and every group with an embedded limit, both bases.
+
+    A[c,s] = Σ φ_c(o)·w·x[o] + Σ_p w_{p,s}·out[p,s]/I_p·Σ_s' v[c,p,s'], a group's the
+    sum over its origins, over T[s] = Σ w·x + Σ_p w_{p,s}·out[p,s]·z[p]; φ and w from
+    the model's own index.
     """
     m, idx = plan.built.model, plan.built.index
-    groups = sorted({row.group for row in plan.built.share_rows if row.embedded})
+    if not idx.origins_at:
+        return _frame([], ["group", "stage", "basis"], ["share"])
+    draws = {key: plan.value(var) for key, var in m.origin_draw.items()}
+    made = dict(zip((p.process for p in plan.data.processes), plan.made.tolist(), strict=True))
+    bought = dict(zip((o.offer for o in plan.data.offers), plan.bought.tolist(), strict=True))
+    groups: dict[tuple[str, str], list[str]] = {
+        (c, s): [c] for s, origins in idx.origins_at.items() for c in origins}
+    groups |= idx.group_origins
     records = []
-    for group in groups:
-        for stage in (s.stage for s in plan.data.stages):
-            bought = {o: plan.value(m.buy[o]) for o in idx.offers_at.get(stage, [])}
-            made = {p: plan.value(m.make[p]) for p in idx.processes_into.get(stage, [])}
-            for basis in (Basis.VOLUME.value, Basis.VALUE.value):
-                part = sum(phi * idx.weight[(basis, o)] * bought[o]
-                           for o, phi in idx.origin_offers[(group, stage)])
-                part += sum(idx.weight[(basis, p)] * m.process[p].yield_t_per_t
-                            * plan.value(m.origin_input[group, p]) for p in made)
-                total = (sum(idx.weight[(basis, o)] * t for o, t in bought.items())
-                         + sum(idx.weight[(basis, p)] * z for p, z in made.items()))
-                records.append({"group": group, "stage": stage, "basis": basis,
-                                "share": part / total if total > 0 else 0.0})
+    for (group, stage), origins in sorted(groups.items()):
+        for basis in (Basis.VOLUME.value, Basis.VALUE.value):
+            part = sum(phi * idx.weight[(basis, o)] * bought[o] for c in origins
+                       for o, phi in idx.origin_offers.get((c, stage), []))
+            part += sum(idx.output_weight[(basis, p, stage)] * idx.flows.outputs[p][stage]
+                        / idx.flows.input_total(p) * draws.get((c, p, source), 0.0)
+                        for c in origins for p in idx.processes_into.get(stage, [])
+                        for source in idx.flows.inputs[p])
+            total = (sum(idx.weight[(basis, o)] * bought[o] for o in idx.offers_at.get(stage, []))
+                     + sum(idx.output_weight[(basis, p, stage)] * idx.flows.outputs[p][stage]
+                           * made[p] for p in idx.processes_into.get(stage, [])))
+            records.append({"group": group, "stage": stage, "basis": basis,
+                            "share": part / total if total > 0 else 0.0})
     return _frame(records, ["group", "stage", "basis"], ["share"])
 
 

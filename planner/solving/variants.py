@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from planner.models.build import SourcingModel, share_columns
+from planner.models.build import SourcingModel, closed_offers, output_value, share_columns
 from planner.models.costs import landed_costs
 from planner.models.data import Basis, Dataset
 from planner.models.groups import share_rows
@@ -62,13 +62,16 @@ def structure(data: Dataset) -> tuple:
     if any(row.limit.basis is Basis.VALUE for row in rows):
         landed = landed_costs(data)
         value_weights = (tuple(landed[o.offer].total for o in data.offers),
-                         tuple(p.cost_usd_per_t for p in data.processes))
+                         tuple(sorted(output_value(data, landed).items())))
+    closed = closed_offers(data)
     return (
-        tuple((s.stage, s.order) for s in data.stages),
-        tuple((o.offer, o.stage, o.country, o.capacity_t is None, o.min_t > 0)
-              for o in data.offers),
+        tuple((s.stage, s.order, s.shortage_usd_per_t is not None and s.demand_t > 0)
+              for s in data.stages),
+        tuple((o.offer, o.stage, o.country, o.capacity_t is None, o.min_t > 0,
+               o.offer in closed) for o in data.offers),
         tuple((p.process, p.from_stage, p.to_stage, p.yield_t_per_t, p.capacity_t is None)
               for p in data.processes),
+        tuple((f.process, f.stage, f.role, f.t_per_t) for f in data.process_flows),
         data.countries, tuple((c.offer, c.origin_country, c.share) for c in data.content),
         data.buyer,
         tuple((r.group, r.stage, r.bound, r.limit.basis, r.limit.scope,
@@ -85,6 +88,7 @@ def _retarget(built: SourcingModel, data: Dataset) -> SourcingModel:
     m.offer = {o.offer: o for o in data.offers}
     m.process = {p.process: p for p in data.processes}
     m.demand = {s.stage: s.demand_t for s in data.stages}
+    m.shortage = {s.stage: s.shortage_usd_per_t for s in data.stages}
     m.landed = {o: c.total for o, c in landed.items()}
     m.rows = rows
     return replace(built, data=data, landed=landed, share_rows=rows)
@@ -97,6 +101,7 @@ def _write_numbers(solver: HighsSolver, built: SourcingModel) -> None:
     columns, rows = lp.column_of(), lp.row_of()
     cost_of = {id(m.buy[o]): c for o, c in m.landed.items()}
     cost_of |= {id(m.make[p]): rec.cost_usd_per_t for p, rec in m.process.items()}
+    cost_of |= {id(m.short[s]): m.shortage[s] for s in m.SHORT_STAGES}
     cols = np.array([columns[key] for key in cost_of if key in columns], dtype=np.int64)
     solver.set_costs(cols, [cost_of[id(lp.columns[j])] for j in cols])
     bounds = [(m.balance[s], m.demand[s], INF) for s in m.balance]
@@ -106,6 +111,9 @@ def _write_numbers(solver: HighsSolver, built: SourcingModel) -> None:
                for p in m.process_capacity]
     solver.set_row_bounds([rows[id(con)] for con, _, _ in bounds],
                           [lower for _, lower, _ in bounds], [upper for _, _, upper in bounds])
+    short = [columns[id(m.short[s])] for s in m.SHORT_STAGES]
+    if short:
+        solver.set_col_bounds(short, 0.0, [m.demand[s] for s in m.SHORT_STAGES])
     placed = share_columns(built, lp)
     solver.set_coefficients([p.row for p in placed], [p.total for p in placed],
                             [-p.share_row.share for p in placed])
