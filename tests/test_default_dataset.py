@@ -21,8 +21,34 @@ from planner.solving.result import labelled
 INPUTS = default_inputs()
 WORKBOOK = INPUTS / "korea-2025.xlsx"
 
-# SPEC §5a: Korea's observed dependence on China, 2024/25 trade statistics.
-CALIBRATION = {"ore": (0.85, 0.95), "oxide": (0.65, 0.75), "magnet": (0.88, 1.0)}
+# SPEC §5a: Korea's observed dependence on China by value of imports, 2024 trade
+# statistics, ± 5 pp (compounds 65.4 %, metals 79.7 %, magnets 89.9 %), Dy/Tb metal ≥ 95 %.
+CALIBRATION = {"oxides": (0.604, 0.704), "metals": (0.747, 0.847), "magnet": (0.849, 0.949),
+               "dytb-metal": (0.95, 1.0)}
+STAGES = {"concentrate", "ndpr-oxide", "ndpr-metal", "dytb-oxide", "dytb-metal",
+          "cela-oxide", "magnet"}
+
+
+def stage_group(stage: str) -> list[str]:
+    """The calibration groups a stage's imports count in."""
+    groups = ["oxides"] if stage.endswith("-oxide") else ["metals"] if stage.endswith(
+        "-metal") else [stage]
+    return groups + ([stage] if stage == "dytb-metal" else [])
+
+
+def china_by_value(plan: dict) -> dict[str, float]:
+    """China's share of Σ landed cost × t over purchases from outside Korea, per
+    calibration group, computed from the JSON's purchases (not from a report table)."""
+    spend: dict[str, list[float]] = {}
+    for row in plan["purchases"]:
+        if row["country"] == "KR":
+            continue
+        usd = row["tonnes"] * row["landed_usd_per_t"]
+        for group in stage_group(row["stage"]):
+            total = spend.setdefault(group, [0.0, 0.0])
+            total[0] += usd if row["country"] == "CN" else 0.0
+            total[1] += usd
+    return {group: cn / total for group, (cn, total) in spend.items() if total > 0}
 
 
 @pytest.fixture(scope="module")
@@ -32,18 +58,33 @@ def dataset():
     return data
 
 
-def china_shares(result) -> dict[str, float]:
-    """China's direct (seller's country), volume share of each stage."""
-    return {r["stage"]: r["share"] for r in shares(labelled(result))
-            if r["group"] == "CN" and r["basis"] == "volume" and r["scope"] == "direct"}
+def test_baseline_reproduces_observed_dependence_on_china_by_value():
+    """SPEC §5a: the calibrated baseline (observer, no overrides) holds China's share of
+    imports by value within 5 pp of the trade statistics, Dy/Tb metal at least 95 %."""
+    plan = solve_json()
+    found = china_by_value(plan)
+    for group, (low, high) in CALIBRATION.items():
+        assert low <= found[group] <= high, (group, found[group])
+    report = {r["name"]: r["share_by_value"] for r in plan["import_shares"]
+              if r["level"] == "stage" and r["country"] == "CN"}
+    assert report["magnet"] == pytest.approx(found["magnet"], abs=1e-9)
+    assert report["dytb-metal"] == pytest.approx(found["dytb-metal"], abs=1e-9)
 
 
-def test_baseline_reproduces_observed_dependence_on_china(dataset):
-    result = solve_plan(dataset)
-    assert result.optimal
-    cn = china_shares(result)
-    for stage, (low, high) in CALIBRATION.items():
-        assert low <= cn[stage] <= high, (stage, cn[stage])
+def test_the_dataset_is_the_spec_network(dataset):
+    """SPEC §5a stages, a magnet recipe (NdPr and Dy/Tb metal) and a separation with
+    co-products (NdPr, Dy/Tb and Ce/La oxides from concentrate)."""
+    assert {s.stage for s in dataset.stages} == STAGES
+    flows = {(f.process, f.stage, f.role.value) for f in dataset.process_flows}
+    by_process = {p.process: p for p in dataset.processes}
+    recipe = [p for p in dataset.processes if p.to_stage == "magnet"
+              and (p.process, "dytb-metal", "input") in flows]
+    assert recipe
+    assert recipe[0].from_stage == "ndpr-metal"
+    separation = [name for name, p in by_process.items() if p.from_stage == "concentrate"]
+    assert separation
+    assert {(separation[0], "dytb-oxide", "output"),
+            (separation[0], "cela-oxide", "output")} <= flows
 
 
 def test_default_dataset_ships_the_spec_scenarios(dataset):
@@ -70,9 +111,21 @@ def test_joining_costs_more_than_observing_and_levies_chinese_oxide(dataset):
     joined = solve_plan(apply_scenario(dataset, "joined"))
     assert joined.solution.objective > observer.solution.objective
     levies = [joined.built.landed[o.offer].levy for o in joined.data.offers
-              if o.country == "CN" and o.stage == "oxide"]
+              if o.country == "CN" and o.stage == "ndpr-oxide"]
     assert levies
     assert all(levy > 0 for levy in levies)
+
+
+def test_a_wider_zone_spares_malaysian_oxide_the_levy(dataset):
+    """wider-zone: joined, with Malaysia and the Philippines in the zone (zone_member
+    rows): their offers pay no levy, so it costs less than joining alone."""
+    joined = solve_plan(apply_scenario(dataset, "joined"))
+    wider = solve_plan(apply_scenario(dataset, "wider-zone"))
+    assert wider.solution.objective < joined.solution.objective
+    for country in ("MY", "PH"):
+        offers = [o.offer for o in dataset.offers if o.country == country]
+        assert offers
+        assert all(wider.built.landed[o].levy == 0 for o in offers)
 
 
 def solve_json(*args: str) -> dict:
@@ -106,9 +159,8 @@ def test_eu_style_rule_keeps_every_origin_at_or_below_65_percent(name, reference
     embedded = [r for r in plan["shares"]
                 if r["scope"] == "embedded" and r["kind"] == "country"
                 and r["basis"] == "volume"]
-    stages = {r["stage"] for r in embedded}
-    assert stages == {"ore", "oxide", "metal", "magnet"}
-    assert {r["stage"] for r in embedded if r["group"] == "CN"} == stages
+    supplied = {r["stage"] for r in plan["cost_by_stage"] if r["supply_t"] > 0}
+    assert {r["stage"] for r in embedded if r["group"] == "CN"} >= supplied
     for row in embedded:
         assert row["share"] <= 0.65 + 1e-6, row
     base = solve_json(*(("--scenario", reference) if reference else ()))
@@ -141,8 +193,9 @@ def _plan_signature(result) -> tuple:
     return used + full
 
 
-@pytest.mark.parametrize(("stage", "cap"), [("magnet", 0.6), ("magnet", 0.5), ("oxide", 0.5),
-                                            ("metal", 0.5), ("ore", 0.5)])
+@pytest.mark.parametrize(("stage", "cap"), [("magnet", 0.6), ("magnet", 0.5),
+                                            ("ndpr-oxide", 0.5), ("cela-oxide", 0.5),
+                                            ("dytb-metal", 0.9)])
 def test_limit_range_ends_are_where_the_plan_changes(dataset, stage, cap):
     """The analytic range of a China cap, checked by re-solving: just inside each end
     the plan has the same structure; just outside (unless the end is 0 or 1) it has

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 from planner.models.data import (
+    Basis,
     Country,
     Dataset,
     Limit,
@@ -224,3 +225,44 @@ def test_origin_split_under_each_adds_up_to_one():
     for stage, group in countries.groupby("stage"):
         assert group["embedded_share"].sum() == pytest.approx(1.0), stage
         assert group["embedded_share"].max() <= 0.65 + 1e-9, stage
+
+
+def test_value_shares_weigh_a_co_product_at_the_median_offer_price():
+    """Value basis: the 10 t of domestic CeLa co-product are worth the median CeLa offer
+    price (15, the only offer) per t, the 10 t bought from China their landed cost (15):
+    China holds half of CeLa by value. With stages.value_usd_per_t = 45 on CeLa the
+    domestic tonnes weigh 3× as much: China 150 / (150 + 450) = 25 %."""
+    data = replace(JOINT, limits=(Limit("CN", "cela-oxide", max_share=1.0, basis=Basis.VALUE),))
+    out = solve(data)
+    value = {(r["group"], r["stage"], r["basis"]): r["share"] for r in out["shares"]}
+    assert value[("CN", "cela-oxide", "value")] == pytest.approx(0.5)
+    weighted = replace(data, stages=tuple(
+        replace(s, value_usd_per_t=45.0) if s.stage == "cela-oxide" else s
+        for s in data.stages))
+    value = {(r["group"], r["stage"], r["basis"]): r["share"]
+             for r in solve(weighted)["shares"]}
+    assert value[("CN", "cela-oxide", "value")] == pytest.approx(0.25)
+
+
+def test_exact_sweep_through_a_recipe_matches_re_solves():
+    swept = planner.sweep(RECIPE, "CN:dytb-metal", exact=True)
+    assert len(swept.segments) >= 1
+    for segment in swept.segments.itertuples():
+        for cap, expected in ((segment.cap_from, segment.objective_from),
+                              (segment.cap_to, segment.objective_to)):
+            data = replace(RECIPE, limits=(Limit("CN", "dytb-metal", max_share=cap),))
+            assert cost(data) == pytest.approx(expected, rel=1e-7)  # caps to 1e-7
+
+
+def test_an_impossible_recipe_is_diagnosed():
+    """Dy/Tb only from China, China at most 50 % of Dy/Tb: no magnet can be made at home,
+    and with Japan's magnets shut (capacity 0) the magnet demand cannot be met. The
+    diagnosis names the demand, the cap and Japan's capacity."""
+    offers = tuple(o for o in RECIPE.offers if o.offer != "dytb_au")
+    offers = tuple(replace(o, capacity_t=0.0) if o.offer == "mag_jp" else o for o in offers)
+    plan = planner.solve(replace(RECIPE, offers=offers))
+    assert plan.status == "infeasible"
+    kinds = {(c["kind"], c["name"]) for c in plan.diagnosis["conflicts"]}
+    assert ("limit", "CN:dytb-metal") in kinds
+    assert ("capacity", "mag_jp") in kinds
+    assert ("demand", "magnet") in kinds

@@ -459,7 +459,7 @@ def test_infeasible_max_share():
     assert not result.optimal
     assert result.diagnosis is not None
     assert out["objective_usd"] is None
-    assert "purchases" not in out
+    assert out["purchases"] == []
     conflicts = {(c["kind"], c["name"]) for c in out["diagnosis"]["conflicts"]}
     assert conflicts == {("demand", "oxide"), ("capacity", "ox_au"), ("limit", "CN:oxide")}
     origins = {c["origin"] for c in out["diagnosis"]["conflicts"]}

@@ -92,8 +92,8 @@ def test_hand_solved_tiny_chain_curve():
 
 @pytest.mark.parametrize(("group", "stage", "scope", "basis"), [
     ("CN", "magnet", Scope.DIRECT, Basis.VOLUME),
-    ("CN", "oxide", Scope.DIRECT, Basis.VOLUME),
-    ("CN", "metal", Scope.DIRECT, Basis.VALUE),
+    ("CN", "ndpr-oxide", Scope.DIRECT, Basis.VOLUME),
+    ("CN", "ndpr-metal", Scope.DIRECT, Basis.VALUE),
     ("CN", "magnet", Scope.EMBEDDED, Basis.VOLUME),
     ("non-zone", "magnet", Scope.DIRECT, Basis.VOLUME),
 ])
@@ -135,7 +135,12 @@ def test_random_dataset_curves_equal_re_solves(seed, data, target):
 
 
 def test_grid_equals_re_solves_and_marks_infeasible_points():
+    """Magnet demand has a shortage price in the shipped dataset, so no cap is infeasible
+    there (leaving demand unmet keeps China's share down): without it, caps below the
+    tightest feasible one are."""
     data, _ = load(default_inputs())
+    data = replace(data, stages=tuple(replace(s, shortage_usd_per_t=None)
+                                      for s in data.stages))
     target = CapTarget("CN", "magnet")
     result = cap_sweep(data, [target], False, 0.9, 0.3, 7)
     assert [p.value for p in result.points] == pytest.approx(list(np.linspace(0.9, 0.3, 7)))
@@ -145,12 +150,12 @@ def test_grid_equals_re_solves_and_marks_infeasible_points():
             assert point.status == "infeasible"
         else:
             assert point.objective_usd == pytest.approx(expected, rel=REL)
-    assert result.points[-1].status == "infeasible"   # 0.3 is below the tightest, 0.356
+    assert result.points[-1].status == "infeasible"   # 0.3 is below the tightest
 
 
 def test_two_cap_grid_equals_re_solves():
     data, _ = load(default_inputs())
-    magnet, metal = CapTarget("CN", "magnet"), CapTarget("CN", "metal")
+    magnet, metal = CapTarget("CN", "magnet"), CapTarget("CN", "ndpr-metal")
     result = cap_sweep(data, [magnet, metal], False, 0.9, 0.5, 3)
     assert len(result.points) == 9
     for point in result.points:
@@ -237,8 +242,8 @@ def test_cli_usage_errors_exit_2(args):
 
 
 def test_cli_all_points_infeasible_exits_1():
-    result = sweep_cli("--cap", "CN:magnet", "--from", "0.1", "--to", "0.0", "--steps", "2",
-                       "--format", "json")
+    result = sweep_cli("--inputs", str(TINY), "--cap", "each:oxide", "--from", "0.4",
+                       "--to", "0.1", "--steps", "2", "--format", "json")
     assert result.exit_code == 1, result.output
     assert json.loads(result.stdout)["status"] == "infeasible"
 

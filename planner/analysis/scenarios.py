@@ -14,6 +14,7 @@ from planner.io.validate import SHARE_SETTINGS, scenario_step_problems
 from planner.models.data import (
     ALL_STAGES,
     Basis,
+    Country,
     Dataset,
     Limit,
     Offer,
@@ -70,6 +71,8 @@ def apply_step(data: Dataset, step: ScenarioStep) -> Dataset:
     setting = step.setting
     if setting == "zone":
         return replace(data, zone=ZoneStatus(step.value))
+    if setting == "zone_member":
+        return set_zone_member(data, step.target, step.value.strip().lower() == "true")
     value = float(step.value)
     if setting in ("benchmark", "demand_factor"):
         return _stage_setting(data, setting, step.target, value)
@@ -79,6 +82,18 @@ def apply_step(data: Dataset, step: ScenarioStep) -> Dataset:
         return set_share(data, group, stage, setting.removeprefix("embedded_"), value,
                          step.origin, scope)
     return _scale_offers(data, setting, group, stage, value)
+
+
+def set_zone_member(data: Dataset, country: str, member: bool) -> Dataset:
+    """The dataset with ``country`` in the zone (or out of it): a wider or narrower zone.
+    A country not listed in ``countries`` is added with that membership."""
+    listed = [c.country for c in data.countries]
+    if country in listed:
+        countries = tuple(replace(c, zone_member=member) if c.country == country else c
+                          for c in data.countries)
+    else:
+        countries = (*data.countries, Country(country, zone_member=member))
+    return replace(data, countries=countries)
 
 
 def apply_caps(data: Dataset, caps: list[CapOverride]) -> Dataset:

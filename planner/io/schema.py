@@ -179,7 +179,7 @@ SCENARIOS = Table("scenarios", False, (
     Column("scenario", Kind.ID, doc="scenario name"),
     Column("setting", Kind.CHOICE, choices=(
         "zone", "max_share", "min_share", "embedded_max_share", "embedded_min_share",
-        "capacity_factor", "price_factor", "benchmark", "demand_factor"),
+        "capacity_factor", "price_factor", "benchmark", "demand_factor", "zone_member"),
         doc="what the row changes"),
     Column("target", Kind.TEXT, "", doc="GROUP:STAGE or STAGE, by setting"),
     Column("value", Kind.TEXT, doc="new value or factor"),

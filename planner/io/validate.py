@@ -641,6 +641,12 @@ def scenario_step_problems(setting: str, target: str, value: str, stages: set[st
         if value not in (ZoneStatus.JOINED, ZoneStatus.OBSERVER):
             found.append(("value", "joined or observer"))
         return found
+    if setting == "zone_member":
+        if not is_country_code(target):
+            found.append(("target", "a country code of two capital letters"))
+        if value.strip().lower() not in ("true", "false"):
+            found.append(("value", "true or false"))
+        return found
     if setting in ("benchmark", "demand_factor"):
         if target not in stages:
             found.append(("target", f"a stage from stages ({known})"))

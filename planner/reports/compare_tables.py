@@ -39,6 +39,11 @@ def scenario_column(outcome: ScenarioOutcome, first_cost: float | None) -> dict:
     if "penalty_usd" in out["totals"]:
         column["penalty_usd"] = out["totals"]["penalty_usd"]
     column["hhi"] = {r["stage"]: r["hhi_after"] for r in out["concentration"]}
+    column["cn_import_share_by_value"] = {
+        r["name"]: r["share_by_value"] for r in out["import_shares"]
+        if r["level"] == "material" and r["country"] == "CN"}
+    column["unmet_t"] = {r["stage"]: r["shortage_t"] for r in out["cost_by_stage"]
+                         if r.get("shortage_t", 0.0) > 0}
     spend: dict[str, float] = {}
     for row in out["purchases"]:
         key = f"{row['supplier']} ({row['country']})"
@@ -83,11 +88,25 @@ def comparison_rows(report: dict, stages: list[str]) -> list[dict]:
     rows += [row(f"China share {s}, by origin", lambda c, s=s: c.get(
         "cn_embedded_share", {}).get(s)) for s in stages]
     rows += [row(f"HHI {s}", lambda c, s=s: c.get("hhi", {}).get(s)) for s in stages]
+    materials = sorted({m for c in columns for m in c.get("cn_import_share_by_value", {})})
+    rows += [row(f"China share of imports by value, {m}", lambda c, m=m: c.get(
+        "cn_import_share_by_value", {}).get(m, 0.0 if c["status"] == "optimal" else None))
+        for m in materials]
+    if any(c.get("unmet_t") for c in columns):
+        rows.append(row("demand left unmet (t)", lambda c: "; ".join(
+            f"{s} {t:,.1f}" for s, t in c.get("unmet_t", {}).items())))
     rows.append(row("top suppliers (share of cost)", lambda c: "; ".join(
         f"{t['supplier']} {100 * t['share_of_cost']:.0f} %" for t in c.get("top_suppliers",
                                                                           []))))
     rows.append(row("binding limits (USD/pp; whole cost)", lambda c: "; ".join(
-        f"{b['limit']}: {b['usd_per_pp']:,.0f}/pp; {b['whole_cost_usd'] or 0:,.0f}"
+        f"{b['limit']}: {_usd(b['usd_per_pp'], 'unbounded')}/pp; "
+        f"{_usd(b['whole_cost_usd'], 'not measured')}"
         for b in c.get("binding_limits", []))))
     rows.append(row("why infeasible", lambda c: c.get("diagnosis", "")))
     return rows
+
+
+def _usd(value: float | None, missing: str) -> str:
+    """A rate or cost in whole USD; ``missing`` where the report has none (a rate at a
+    cost jump is unbounded; a whole cost may not have been measured)."""
+    return missing if value is None else f"{value:,.0f}"

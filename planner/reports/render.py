@@ -18,8 +18,9 @@ TITLES = {
     "summary": "Summary",
     "purchases": "Purchases by stage and supplier (t; landed USD/t = price + freight + duty + "
                  "levy)",
-    "production": "Domestic production (t of output)",
-    "cost_by_stage": "Cost by stage (USD)",
+    "production": "Domestic production (t of main output)",
+    "process_flows": "Process inputs and outputs (t; t_per_t per t of main output)",
+    "cost_by_stage": "Cost by stage (USD; t supplied, used by processes, surplus, unmet)",
     "shares": "Shares of each stage's supply",
     "direct_and_embedded": "Bought from (direct) vs originating in (embedded), volume share "
                            "of each stage; custody: how origin is traced",
@@ -33,6 +34,8 @@ TITLES = {
     "reduced_costs": "Unused offers: USD/t their cost must fall before the plan uses them",
     "concentration": "Concentration by stage: HHI (0–10,000), top-3 share, China share — "
                      "least-cost plan without share limits (before) vs this plan (after)",
+    "import_shares": "Dependence by value of imports: each seller's share of import spend, "
+                     "per stage and per material",
     "conflicts": "Why no plan exists: these cannot all hold",
     "comparison": "Scenarios side by side",
     "tightest_feasible": "Tightest feasible value of each violated limit",

@@ -332,6 +332,29 @@ def _whole_cost(limit) -> float | None:
     return None if math.isnan(limit.whole_cost_usd) else _clean(limit.whole_cost_usd, 2)
 
 
+def import_shares(result: Result) -> list[dict]:
+    """Dependence on each selling country by value of imports (SPEC §5a's calibration
+    measure): its share of Σ landed cost × t over purchases from outside the buyer's
+    country, per stage and per material (stages of one material together)."""
+    offers = base(result.offers)
+    imports = offers[offers["country"] != result.data.buyer]
+    stages = base(result.stages)
+    spend = pd.DataFrame({
+        "stage": imports["stage"], "country": imports["country"],
+        "material": stages.loc[imports["stage"], "material"].to_numpy(),
+        "usd": imports["tonnes"] * imports["landed_usd_per_t"]})
+    rows = []
+    for level, key in (("stage", "stage"), ("material", "material")):
+        by = spend.groupby([key, "country"], sort=False)["usd"].sum()
+        totals = spend.groupby(key, sort=False)["usd"].sum()
+        for (name, country), usd in by.items():
+            if usd > 0 and not (level == "material" and name == ""):
+                rows.append({"level": level, "name": name, "country": country,
+                             "imports_usd": _clean(usd, 2),
+                             "share_by_value": _clean(usd / totals[name])})
+    return rows
+
+
 def concentration(result: Result) -> list[dict]:
     """Per stage: Herfindahl–Hirschman index of country shares (0–10,000), top-3
     countries' share and China's share, for the least-cost plan without any share
@@ -410,7 +433,8 @@ def report_tables(result: Result) -> dict[str, list[dict]]:
             "process_capacity_prices": [r for r in capacities if r["kind"] == "process"],
             "minimum_prices": minimum_prices(result), "limit_prices": limit_prices(result),
             "reduced_costs": reduced_costs(result),
-            "concentration": concentration(result)}
+            "concentration": concentration(result),
+            "import_shares": import_shares(result)}
     if result.diagnosis is not None:
         tables["conflicts"] = [vars(c) for c in result.diagnosis.conflicts]
         tables["tightest_feasible"] = [vars(t) for t in result.diagnosis.limits]
@@ -448,6 +472,7 @@ def as_json(result: Result) -> dict:
             "cost_by_stage": stages, "shares": share_table,
             "direct_and_embedded": direct_and_embedded(result, share_table),
             "concentration": concentration(result),
+            "import_shares": import_shares(result),
             "shadow_prices": {
                 "demand": demand_prices(result),
                 "capacity": [r for r in capacities if r["kind"] == "offer"],
