@@ -266,3 +266,22 @@ def test_an_impossible_recipe_is_diagnosed():
     assert ("limit", "CN:dytb-metal") in kinds
     assert ("capacity", "mag_jp") in kinds
     assert ("demand", "magnet") in kinds
+
+
+def test_demand_left_wholly_unmet_is_priced_at_the_shortage_value():
+    """Japan at 600 only, shortage 500: all 10 t are left unmet, 5,000 USD. One more
+    tonne of demand is one more tonne unmet: 500 (the balance row alone would say 600,
+    buying it, since u ≤ d moves with d), for any demand from 0 up."""
+    data = replace(SHORT, offers=(SHORT.offers[1],))
+    out = solve(data)
+    assert out["objective_usd"] == pytest.approx(5000.0)
+    [row] = out["shadow_prices"]["demand"]
+    assert row["usd_per_t"] == pytest.approx(500.0)
+    assert (row["valid_from"], row["valid_to"], row["unique"]) == (0.0, None, True)
+    assert cost(with_demand(data, "magnet", 10.0 + H)) - 5000.0 == pytest.approx(500 * H)
+    assert 5000.0 - cost(with_demand(data, "magnet", 10.0 - H)) == pytest.approx(500 * H)
+
+
+def test_a_demand_range_never_goes_below_zero():
+    out = solve(JOINT)
+    assert all(r["valid_from"] >= 0 for r in out["shadow_prices"]["demand"])

@@ -238,7 +238,8 @@ def demand_prices(result: Result) -> list[dict]:
     rates = _rates(result, "balance")
     return [{"stage": stage, "demand_t": _clean(s["demand_t"]),
              "usd_per_t": _bound(rates.at[stage, "rate_up"]),
-             **_range_fields(rates.loc[stage])}
+             **_range_fields(rates.loc[stage]),
+             "valid_from": _bound(max(rates.at[stage, "valid_from"], 0.0))}  # demand ≥ 0
             for stage, s in _stages_in_order(result).iterrows()
             if stage in rates.index]   # no supply route and no demand: no row
 

@@ -316,6 +316,24 @@ def failure_message(result: PlanResult, time_limit: float | None) -> str:
     return f"the solver stopped without a plan (HiGHS: {result.message})"
 
 
+def _fully_unmet_demand_rates(result: PlanResult) -> dict[int, RowRate]:
+    """Demand rates of stages whose demand is wholly left unmet (u[s] = d[s]).
+
+    More demand there also raises u's bound u ≤ d: moving both by δ changes nothing but
+    u (its column is the balance row's unit vector), so the basis stays optimal and
+    the cost moves by shortage[s]·δ, for any demand from 0 up. The balance row's own
+    dual (which may be far above the shortage price, or not unique) prices a move of
+    the right-hand side alone, which is not what one more tonne of demand does.
+    """
+    m = result.built.model
+    rates = {}
+    for s in m.SHORT_STAGES:
+        if result.value(m.short[s]) >= m.demand[s] * (1 - 1e-9):
+            price = m.shortage[s]
+            rates[result.row(m.balance[s])] = RowRate(price, 0.0, INF, True, price, price)
+    return rates
+
+
 def _analyse(result: PlanResult, solver: HighsSolver) -> None:
     """Rates and ranges of every demand, capacity, minimum and binding share row."""
     m = result.built.model
@@ -323,6 +341,7 @@ def _analyse(result: PlanResult, solver: HighsSolver) -> None:
     rows = [result.row(con) for component in (m.balance, m.minimum, m.process_capacity,
                                               m.capacity) for con in component.values()]
     result.row_rates = analysis.row_rates(rows)
+    result.row_rates |= _fully_unmet_demand_rates(result)
     for placed in result.share_columns:
         i, row = placed.index, placed.row
         total = result.share_total(i)
