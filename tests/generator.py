@@ -27,6 +27,18 @@ limits with ``scope`` embedded of every form (an origin country, a country nobod
 supplies under, a tag, ``zone``, ``non-zone``, ``each``; stage ``*``; volume and value;
 min and max; sometimes on the same group and stage as a direct limit).
 
+With ``network=True`` (default off, likewise: applied after the seed's dataset, and
+before ``embedded``, from a stream of its own) the dataset grows the tables of issue
+10: parallel stages (``oxide-b``: a second material at the same chain level, with
+offers, often with a stage order tied to its twin's, sometimes fed by a new domestic
+process), a tie between two stage orders, ``process_flows`` (co-products into stages
+above every input, extra inputs from stages below every output, so the process graph
+stays acyclic), ``shortage_usd_per_t`` and ``value_usd_per_t`` on some stages (at zero
+demand too), ``members_only`` offers (some cheaper, some with a contracted minimum; the
+zone joined or observer as drawn), offers and processes with capacity 0, and a
+direct limit or two (value basis more often) at stages with domestic output,
+co-products first.
+
 Numbers are drawn as floats with a few decimals so that ties (and so degenerate
 optima) are rare, and shares with at most three decimals so reports that print
 them with ``:g`` print them exactly. The same seed and knobs give the same dataset.
@@ -48,6 +60,8 @@ from planner.models.data import (
     Limit,
     Offer,
     Process,
+    ProcessFlow,
+    Role,
     Scope,
     Stage,
     TariffRule,
@@ -75,6 +89,8 @@ class Knobs:
     minimums: bool = True
     max_limits: int = 4
     embedded: bool = False               # add content rows and embedded-scope limits
+    network: bool = False                # add parallel stages, process_flows, shortage and
+                                         # value prices, members-only and closed offers
 
 
 def random_dataset(seed: int, **knobs) -> Dataset:
@@ -127,6 +143,8 @@ class _Generator:
                        name=f"random-{self.seed}")
         if self.chance(k.infeasible):
             data = self.make_infeasible(data)
+        if k.network:
+            data = _Networker(random.Random(f"network-{self.seed}"), k.max_offers).extend(data)
         if k.embedded:
             data = _Embedder(random.Random(f"embedded-{self.seed}")).embed(data)
         return data
@@ -351,6 +369,151 @@ def _member(listed: dict[str, Country], group: str, country: str) -> bool:
     return record is not None and group in record.groups
 
 
+def _recipes(data: Dataset) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Process → its input stages, and → its output stages (main and ``process_flows``)."""
+    inputs = {p.process: {p.from_stage} for p in data.processes}
+    outputs = {p.process: {p.to_stage} for p in data.processes}
+    for row in data.process_flows:
+        (inputs if row.role is Role.INPUT else outputs)[row.process].add(row.stage)
+    return inputs, outputs
+
+
+class _Networker:
+    """Parallel stages, recipes and co-products, shortage and value prices, members-only
+    and closed offers, drawn from their own random stream (SPEC §2 as of issue 10).
+
+    Every stage has a level (its chain position; a parallel stage shares its twin's);
+    a process draws only from stages below every stage it outputs into, so the process
+    graph stays acyclic whatever flows are added."""
+
+    def __init__(self, rng: random.Random, max_offers: int):
+        self.rng = rng
+        self.max_offers = max_offers
+
+    def chance(self, p: float) -> bool:
+        return self.rng.random() < p
+
+    def uniform(self, low: float, high: float, digits: int = 3) -> float:
+        return round(self.rng.uniform(low, high), digits)
+
+    def extend(self, data: Dataset) -> Dataset:
+        rng = self.rng
+        level = {s.stage: STAGE_NAMES.index(s.stage) for s in data.stages}
+        base = {s: 100.0 * 3.0 ** lv for s, lv in level.items()}
+        stages = list(data.stages)
+        offers = list(data.offers)
+        processes = list(data.processes)
+        # parallel stages (a second material at the same level), orders tied or not
+        for twin in list(data.stages):
+            room = self.max_offers - len(offers)
+            if not self.chance(0.3) or room <= 0:
+                continue
+            name = f"{twin.stage}-b"
+            level[name], base[name] = level[twin.stage], base[twin.stage] * rng.choice((0.5, 2.0))
+            order = twin.order if self.chance(0.7) else rng.choice(stages).order
+            demand = 0.0 if self.chance(0.35) else self.uniform(5.0, 200.0)
+            stages.append(Stage(name, order, demand, f"stages row {len(stages) + 2}"))
+            count = min(rng.randint(1, 4), room)
+            for j in range(count):
+                country = rng.choice(COUNTRY_POOL[:8])
+                unlimited = j == count - 1 and self.chance(0.7)
+                capacity = None if unlimited else self.uniform(0.1, 0.8) * max(demand, 50.0)
+                capacity = None if capacity is None else round(capacity, 3)
+                price = round(base[name] * rng.uniform(0.5, 1.8) * (1.6 if unlimited else 1), 2)
+                freight = 0.0 if self.chance(0.5) else round(base[name] * rng.uniform(0, 0.1), 2)
+                offers.append(Offer(f"{name}_{j}_{country.lower()}", name, f"supplier {name} {j}",
+                                    country, price, capacity, 0.0, freight,
+                                    f"offers row {len(offers) + 2}"))
+            lower = [s.stage for s in stages if level[s.stage] < level[name]]
+            if lower and self.chance(0.5):     # a domestic process into the new stage
+                source = rng.choice(lower)
+                processes.append(Process(
+                    f"q{len(processes)}_{source}_{name}", source, name, self.uniform(0.4, 1.2),
+                    round(self.uniform(0.05, 0.8) * base[name], 2),
+                    None if self.chance(0.3) else self.uniform(5.0, 300.0),
+                    f"processes row {len(processes) + 2}"))
+        # a tie between two stages of the chain
+        if len(stages) > 1 and self.chance(0.15):
+            a, b = rng.sample(range(len(stages)), 2)
+            stages[b] = replace(stages[b], order=stages[a].order)
+        # recipes (extra inputs) and co-products, keeping inputs below outputs
+        flows: list[ProcessFlow] = []
+        for p in processes:
+            ins, outs = {p.from_stage}, {p.to_stage}
+            for _ in range(rng.choice((0, 0, 1, 1, 2))):
+                role = Role.OUTPUT if self.chance(0.6) else Role.INPUT
+                if role is Role.OUTPUT:
+                    top = max(level[s] for s in ins)
+                    candidates = [s.stage for s in stages if level[s.stage] > top]
+                else:
+                    bottom = min(level[s] for s in outs)
+                    candidates = [s.stage for s in stages if level[s.stage] < bottom]
+                candidates = [s for s in candidates if s not in ins | outs]
+                if not candidates:
+                    continue
+                stage = rng.choice(candidates)
+                (outs if role is Role.OUTPUT else ins).add(stage)
+                amount = (self.uniform(0.05, 1.5) if role is Role.OUTPUT
+                          else self.uniform(0.02, 1.0))
+                flows.append(ProcessFlow(p.process, stage, role, amount,
+                                         f"process_flows row {len(flows) + 2}"))
+        # shortage prices and value weights on some stages
+        for i, s in enumerate(stages):
+            shortage = (round(base[s.stage] * rng.uniform(0.4, 3.0), 2)
+                        if self.chance(0.3) else None)
+            value = round(base[s.stage] * rng.uniform(0.3, 2.0), 2) if self.chance(0.3) else None
+            stages[i] = replace(s, shortage_usd_per_t=shortage, value_usd_per_t=value)
+        # members-only offers (a reserve release), closed offers and plants
+        for i, o in enumerate(offers):
+            if self.chance(0.1):
+                price = round(o.price_usd_per_t * 0.8, 2) if self.chance(0.5) else \
+                    o.price_usd_per_t
+                minimum = o.min_t
+                if self.chance(0.3):
+                    cap = o.capacity_t if o.capacity_t is not None else 20.0
+                    minimum = round(self.uniform(0.1, 0.5) * cap, 3)
+                offers[i] = replace(o, price_usd_per_t=price, min_t=minimum, members_only=True)
+            elif self.chance(0.05):
+                offers[i] = replace(o, capacity_t=0.0, min_t=0.0)
+        processes = [replace(p, capacity_t=0.0) if self.chance(0.1) else p for p in processes]
+        limits = list(data.limits) + self.limits(stages, offers, processes, flows, data)
+        return replace(data, stages=tuple(stages), offers=tuple(offers),
+                       processes=tuple(processes), process_flows=tuple(flows),
+                       limits=tuple(limits))
+
+    def limits(self, stages: list[Stage], offers: list[Offer], processes: list[Process],
+               flows: list[ProcessFlow], data: Dataset) -> list[Limit]:
+        """A direct limit or two at stages with domestic output (co-products first), in
+        value basis more often than not: where the value weights of domestic output
+        count."""
+        rng = self.rng
+        made = {p.to_stage for p in processes}
+        co = {f.stage for f in flows if f.role is Role.OUTPUT}
+        where = sorted(co) or sorted(made)
+        if not where or not self.chance(0.6):
+            return []
+        taken = {lim.key for lim in data.limits}
+        result = []
+        for _ in range(rng.randint(1, 2)):
+            stage = rng.choice(where)
+            sellers = sorted({o.country for o in offers if o.stage == stage})
+            group = rng.choice([data.buyer, data.buyer, "each", "zone", "non-zone", *sellers])
+            basis = Basis.VALUE if self.chance(0.6) else Basis.VOLUME
+            if (group, stage, basis, Scope.DIRECT) in taken:
+                continue
+            taken.add((group, stage, basis, Scope.DIRECT))
+            low = 0.45 if group == "each" else 0.3
+            maximum = self.uniform(low, 0.95) if self.chance(0.8) else None
+            minimum = None
+            if maximum is None or self.chance(0.2):
+                minimum = self.uniform(0.01, 0.03 if group == "each" else 0.25)
+                if maximum is not None and minimum > maximum:
+                    minimum, maximum = maximum, minimum
+            result.append(Limit(group, stage, minimum, maximum, basis,
+                                origin=f"limits row {len(data.limits) + len(result) + 2}"))
+        return result
+
+
 class _Embedder:
     """Content rows and embedded-scope limits, drawn from their own random stream."""
 
@@ -408,13 +571,18 @@ class _Embedder:
         for row in data.content:
             if row.share > 0:
                 mix.setdefault(row.offer, []).append(row.origin_country)
-        reach: dict[str, set[str]] = {}
-        for s in names:                       # upstream first: origins that reach s
-            reach[s] = {c for o in data.offers if o.stage == s
-                        for c in mix.get(o.offer, [o.country])}
+        reach = {s: {c for o in data.offers if o.stage == s
+                     for c in mix.get(o.offer, [o.country])} for s in names}
+        inputs, outputs = _recipes(data)
+        changed = True
+        while changed:                        # origins that reach s, through processes
+            changed = False
             for p in data.processes:
-                if p.to_stage == s:
-                    reach[s] |= reach[p.from_stage]
+                arriving = set().union(*(reach[s] for s in inputs[p.process]))
+                for s in outputs[p.process]:
+                    if not arriving <= reach[s]:
+                        reach[s] |= arriving
+                        changed = True
         taken = {lim.key for lim in data.limits}
         result: list[Limit] = []
         for _ in range(rng.randint(1, 3)):
@@ -474,12 +642,13 @@ def _cell(value) -> str:
 def write_csv(data: Dataset, folder: Path) -> None:
     """Write ``data`` as a SPEC §2 folder of CSV files (for validation round trips)."""
     tables = {
-        "stages": (["stage", "order", "demand_t"],
-                   [[s.stage, s.order, s.demand_t] for s in data.stages]),
+        "stages": (["stage", "order", "demand_t", "shortage_usd_per_t", "value_usd_per_t"],
+                   [[s.stage, s.order, s.demand_t, s.shortage_usd_per_t, s.value_usd_per_t]
+                    for s in data.stages]),
         "offers": (["offer", "stage", "supplier", "country", "price_usd_per_t", "capacity_t",
-                    "min_t", "freight_usd_per_t"],
+                    "min_t", "freight_usd_per_t", "members_only"],
                    [[o.offer, o.stage, o.supplier, o.country, o.price_usd_per_t, o.capacity_t,
-                     o.min_t, o.freight_usd_per_t] for o in data.offers]),
+                     o.min_t, o.freight_usd_per_t, o.members_only] for o in data.offers]),
         "countries": (["country", "name", "zone_member", "groups"],
                       [[c.country, c.name, c.zone_member, ";".join(sorted(c.groups))]
                        for c in data.countries]),
@@ -487,6 +656,9 @@ def write_csv(data: Dataset, folder: Path) -> None:
                        "capacity_t"],
                       [[p.process, p.from_stage, p.to_stage, p.yield_t_per_t,
                         p.cost_usd_per_t, p.capacity_t] for p in data.processes]),
+        "process_flows": (["process", "stage", "role", "t_per_t"],
+                          [[f.process, f.stage, f.role.value, f.t_per_t]
+                           for f in data.process_flows]),
         "tariffs": (["country", "stage", "mfn_rate", "zone_rate"],
                     [[t.country, t.stage, t.mfn_rate, t.zone_rate] for t in data.tariffs]),
         "benchmarks": (["stage", "benchmark_usd_per_t"],

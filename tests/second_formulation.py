@@ -1,62 +1,82 @@
 """An independent second formulation of SPEC §3, used only by the tests.
 
 Written from SPEC §2–§3, not from ``planner.models``: it reads the ``Dataset``
-records (plain data) and nothing else of the planner. Landed costs are computed
-here; the LP is a ``scipy.sparse`` matrix with SPEC §3's own rows — one row per
-share limit with a coefficient per offer and process,
+records (plain data) and nothing else of the planner. Landed costs, process
+recipes, value weights, group membership and origins are computed here; the LP is a
+``scipy.sparse`` matrix with SPEC §3's own rows — one row per share limit with a
+coefficient per offer and process,
 
     Σ_{flows into s from g} w·flow − σ · Σ_{all flows into s} w·flow ≤ 0   (max)
                                                                  ≥ 0   (min)
 
 and no aggregate variables — and it is solved with OR-Tools GLOP, not HiGHS.
 
+Columns, in this order: x[o] per offer, z[p] per process, u[s] per stage with a
+``shortage_usd_per_t`` (unmet demand, priced in the objective), then — only when a
+limit has embedded scope — v[c,p,s] per process p, input stage s of p and origin
+country c that can reach s.
+
+A process p makes per t of its main output out[p,s] t of each stage it outputs
+into (1 at ``to_stage``, and every ``process_flows`` output) from in[p,s] t of each
+stage it draws from (1/yield at ``from_stage``, and every ``process_flows`` input);
+I_p = Σ_s in[p,s].
+
 Rows carry business keys so tests can move one right-hand side or one share,
 drop rows, or keep only some (the rows of an infeasibility diagnosis):
 
-    ("demand", stage)            balance: Σx + Σ_{into} z − Σ_{from} z/yield ≥ demand
-    ("capacity", offer)          x ≤ capacity
-    ("minimum", offer)           x ≥ min_t                (min_t > 0 only)
-    ("process_capacity", proc)   z ≤ capacity
-    ("share", group, stage, bound, basis, n)   one expanded direct limit (n counts repeats)
+    ("demand", stage)            balance: Σx + Σ_p out·z − Σ_p in·z + u ≥ demand
+    ("capacity", offer)          x ≤ capacity             (capacity 0 included: closed)
+    ("minimum", offer)           x ≥ min_t                (min_t > 0, offer open only)
+    ("process_capacity", proc)   z ≤ capacity             (0: a plant not yet built)
+    ("share", group, stage, bound, basis, n)      one expanded direct limit (n counts repeats)
     ("embedded", group, stage, bound, basis, n)   one expanded embedded limit
 
-Embedded scope (SPEC §3, segregated chain of custody) is written here with both
-origin classes explicit. For every group g that an embedded limit names (``each``
-expanded) and every process p there are two input columns, ``ug[g,p]`` (tonnes of
-p's input of g origin) and ``uo[g,p]`` (of any other origin), tied to the output by
+and rows that are physics (``drop`` and ``keep`` never remove them):
 
-    ("split", g, p)              yield·ug + yield·uo − z = 0
+    ("unmet", stage)             u ≤ demand               (the ``demand`` right-hand side:
+                                                           moving demand moves both)
+    ("members_only", offer)      x ≤ 0                    (a members-only offer, buyer observer;
+                                                           whatever its min_t)
+    ("draw", p, s)               Σ_c v[c,p,s] − in[p,s]·z = 0
+    ("custody", c, s)            Σ_p v[c,p,s] − Σ_{s(o)=s} φ_c(o)·x
+                                   − Σ_p (out[p,s]/I_p)·Σ_{s'} v[c,p,s'] ≤ 0
 
-and each class may leave a stage only as far as it arrives there (imports split by
-the fixed content fractions φ_g(o), process outputs by yield × input class):
+Embedded scope (SPEC §3, segregated chain of custody) is written with every origin
+country explicit: one split by origin serves every group. A process's input from
+stage s of origin c is v[c,p,s]; its outputs, main and co-products alike, carry
+the mass-weighted origin mix of all its inputs (origin-c output into s is
+out[p,s]·Σ_{s'} v[c,p,s'] / I_p); and no stage passes on more origin-c material
+than it receives (``custody``). φ_c(o) is offer o's content share from origin c, or
+[c(o) = c] for an offer without content rows. An embedded limit row is then, with
+w the landed cost (value basis) or 1, and w_{p,s} the value weight of p's output
+into s:
 
-    ("custody", g, s, "g")      Σ_{from(p)=s} ug − Σ_{to(p)=s} yield·ug − Σ_{s(o)=s} φ_g(o)·x ≤ 0
-    ("custody", g, s, "other")  Σ_{from(p)=s} uo − Σ_{to(p)=s} yield·uo
-                                                           − Σ_{s(o)=s} (1 − φ_g(o))·x ≤ 0
+    Σ_{s(o)=s} (Σ_{c∈g} φ_c(o) − σ)·w_o·x_o
+      + Σ_p w_{p,s}·(out[p,s]/I_p)·Σ_{c∈g} Σ_{s'} v[c,p,s'] − σ·Σ_p w_{p,s}·out[p,s]·z_p
+                                                                  ≤ 0 (max), ≥ 0 (min)
 
-An embedded limit row is then, with w the landed cost (value basis) or 1:
-
-    Σ_{s(o)=s} (φ_g(o) − σ)·w_o·x + Σ_{to(p)=s} w_p·yield·((1 − σ)·ug − σ·uo)  ≤ 0 (max), ≥ 0 (min)
-
-(the stage's total is written as the sum of the two classes, not as z). These rows
-are physics: ``drop`` and ``keep`` never remove ``split`` or ``custody`` rows.
-φ_g(o) is the sum of o's content shares from origins in g, or [c(o) ∈ g] for an
-offer without content rows; ``each`` expands to every origin that can reach the
-stage (content origins with a positive share, or the offer's country, of offers at
-the stage, and recursively the origins of every stage a process draws from).
-Each group named has its own split (SPEC §3: "per limited group"), shared by all its
-limits; two names with the same members (a tag and a code) are split independently.
+Value weights (SPEC §3): a purchase weighs its landed cost; a tonne of domestic
+output into s weighs ``stages.value_usd_per_t`` of s where given, else the
+process's ``cost_usd_per_t`` for its main output and, for a co-product, the median
+``price_usd_per_t`` of all the offers at s (0 if s has none).
 
 Reading of the SPEC where it leaves a choice (documented so a reviewer can
-disagree): group ``each`` expands to every country that can supply the stage
-(a country with an offer there, and the buyer when a domestic process feeds
-it); a stage nothing feeds has no balance row terms, so positive demand there
-is infeasible and zero demand is no constraint.
+disagree): group ``each`` expands, in direct scope, to every country with an offer
+at the stage (members-only and closed offers included: they are the stage's
+offers) and the buyer where a domestic process outputs into it (main output or
+co-product); in embedded scope, to every origin that can reach the stage (content
+origins with a positive share, or the country, of its offers, and recursively
+every origin that can reach an input stage of a process outputting into it). A
+stage nothing feeds has no balance row terms, so positive demand there is
+infeasible unless it has a shortage price, and zero demand is no constraint.
+u[s] exists on every stage with a shortage price; its bound is the demand, so at
+demand 0 it is 0 (and one more tonne of demand there may be left unmet).
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -69,6 +89,17 @@ OPTIMAL, INFEASIBLE, OTHER = "optimal", "infeasible", "other"
 GLOP_PARAMETERS = ("primal_feasibility_tolerance: 1e-10 "
                    "dual_feasibility_tolerance: 1e-10 "
                    "use_preprocessing: false")
+# When GLOP (no presolve, tight tolerances) finds no plan, it asks again with these:
+# near a share where a stage's supply can first be positive (a cost jump), GLOP
+# without presolve has called feasible LPs infeasible (seeds 661, 988 at a range end;
+# embedded seed 464). A plan is taken only if it meets every row to 1e-9 (scaled).
+RETRY_PARAMETERS = (GLOP_PARAMETERS.replace("use_preprocessing: false",
+                                            "use_preprocessing: true"),
+                    GLOP_PARAMETERS.replace("use_preprocessing: false",
+                                            "use_preprocessing: true")
+                    + " use_dual_simplex: true")
+RETRY_FEASIBLE = 1e-9
+PHYSICS = ("unmet", "members_only", "draw", "custody")
 
 
 # ---------------------------------------------------------------- landed cost (SPEC §3)
@@ -112,11 +143,63 @@ def belongs(group: str, country: str, data: Dataset) -> bool:
     return record is not None and group in record.groups
 
 
+def closed(data: Dataset) -> set[str]:
+    """Offers fixed at 0 (SPEC §3): members-only offers while the buyer is an observer."""
+    if data.zone.value == "joined":
+        return set()
+    return {o.offer for o in data.offers if o.members_only}
+
+
+# ---------------------------------------------------------------- process recipes
+
+@dataclass(frozen=True)
+class Recipe:
+    """in[p,s] and out[p,s] of one process, t per t of its main output."""
+
+    inputs: dict[str, float]
+    outputs: dict[str, float]
+
+    @property
+    def input_total(self) -> float:
+        """I_p: every input stage's tonnes per t of main output."""
+        return math.fsum(self.inputs.values())
+
+
+def recipes(data: Dataset) -> dict[str, Recipe]:
+    """Process → its recipe: the main input and output plus ``process_flows`` rows."""
+    found = {p.process: Recipe({p.from_stage: 1.0 / p.yield_t_per_t}, {p.to_stage: 1.0})
+             for p in data.processes}
+    for row in data.process_flows:
+        side = found[row.process].inputs if row.role.value == "input" else \
+            found[row.process].outputs
+        side[row.stage] = side.get(row.stage, 0.0) + row.t_per_t
+    return found
+
+
+def output_weights(data: Dataset) -> dict[tuple[str, str], float]:
+    """(process, stage) → value per t of the process's output into that stage."""
+    given = {s.stage: s.value_usd_per_t for s in data.stages}
+    prices: dict[str, list[float]] = {}
+    for o in data.offers:
+        prices.setdefault(o.stage, []).append(o.price_usd_per_t)
+    weights = {}
+    for p in data.processes:
+        for stage in recipes(data)[p.process].outputs:
+            if given.get(stage) is not None:
+                weights[p.process, stage] = given[stage]
+            elif stage == p.to_stage:
+                weights[p.process, stage] = p.cost_usd_per_t
+            else:
+                weights[p.process, stage] = (statistics.median(prices[stage])
+                                             if prices.get(stage) else 0.0)
+    return weights
+
+
 # ---------------------------------------------------------------- the LP
 
 @dataclass
 class Lp:
-    """min c·v  s.t.  lower ≤ A v ≤ upper,  v ≥ 0;  v = (x for offers, z for processes)."""
+    """min c·v  s.t.  lower ≤ A v ≤ upper,  v ≥ 0;  v = (x, z, u, v-split)."""
 
     c: np.ndarray
     A: sparse.csr_array
@@ -125,9 +208,13 @@ class Lp:
     keys: list[tuple]
     n_offers: int
     n_processes: int = 0
-    split_process: tuple[int, ...] = ()   # per split column (after x, z): its process
-    yields: tuple[float, ...] = ()        # per process
+    n_unmet: int = 0
+    # per column after x, z (u then the split): its size for scaling a violation is
+    # factor · |value of column ref| (ref ≥ 0) or factor (ref = −1)
+    free_ref: tuple[int, ...] = ()
+    free_factor: tuple[float, ...] = ()
     sigma: dict[tuple, float] = field(default_factory=dict)   # share of each limit row
+    columns: list[tuple] = field(default_factory=list)        # key of every column
 
     def index(self, key: tuple) -> int:
         return self.keys.index(key)
@@ -141,169 +228,198 @@ class Outcome:
     objective: float = float("nan")
     x: np.ndarray = field(default_factory=lambda: np.zeros(0))
     z: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    u: np.ndarray = field(default_factory=lambda: np.zeros(0))
     lp: Lp | None = None
+    values: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def optimal(self) -> bool:
         return self.status == OPTIMAL
 
-    def violation(self, x: Iterable[float], z: Iterable[float]) -> float:
-        """Largest scaled violation of this formulation's constraints by (x, z)."""
-        return violation(self.lp, x, z)
+    def violation(self, x: Iterable[float], z: Iterable[float],
+                  u: Iterable[float] | None = None) -> float:
+        """Largest scaled violation of this formulation's constraints by (x, z[, u])."""
+        return violation(self.lp, x, z, u)
+
+
+class _Matrix:
+    """Columns and rows by key, then the sparse matrix."""
+
+    def __init__(self, drop: set, keep: set | None):
+        self.columns: dict[tuple, int] = {}
+        self.cost: list[float] = []
+        self.rows: list[dict[int, float]] = []
+        self.lower: list[float] = []
+        self.upper: list[float] = []
+        self.keys: list[tuple] = []
+        self.drop, self.keep = drop, keep
+
+    def column(self, key: tuple, cost: float) -> None:
+        self.columns[key] = len(self.cost)
+        self.cost.append(cost)
+
+    def row(self, key: tuple, terms: Iterable[tuple[tuple, float]], low: float,
+            high: float) -> None:
+        """Add Σ coef·column(key) in [low, high]; terms on one column add up."""
+        if key[0] not in PHYSICS and (key in self.drop
+                                      or (self.keep is not None and key not in self.keep)):
+            return
+        coefs: dict[int, float] = {}
+        for column, coef in terms:
+            j = self.columns[column]
+            coefs[j] = coefs.get(j, 0.0) + coef
+        self.rows.append(coefs)
+        self.lower.append(low)
+        self.upper.append(high)
+        self.keys.append(key)
 
 
 def build(data: Dataset, rhs: Mapping[tuple, float] | None = None,
           share: Mapping[tuple, float] | None = None,
           drop: Iterable[tuple] = (), keep: Iterable[tuple] | None = None) -> Lp:
     """The LP of ``data``; ``rhs``/``share`` override one row's bound or σ by key,
-    ``drop`` removes rows, ``keep`` (if given) keeps only those rows."""
+    ``drop`` removes rows, ``keep`` (if given) keeps only those rows (physics stays)."""
     rhs, share = dict(rhs or {}), dict(share or {})
-    drop = set(drop)
-    keep = None if keep is None else set(keep)
+    lp = _Matrix(set(drop), None if keep is None else set(keep))
     offers, processes = list(data.offers), list(data.processes)
-    n_off = len(offers)
-    column = {o.offer: j for j, o in enumerate(offers)}
-    column |= {p.process: n_off + j for j, p in enumerate(processes)}
+    recipe = recipes(data)
     cost = landed_cost(data)
-    c = np.array([cost[o.offer] for o in offers] + [p.cost_usd_per_t for p in processes])
-    rows: list[dict[int, float]] = []
-    lower: list[float] = []
-    upper: list[float] = []
-    keys: list[tuple] = []
+    shut = closed(data)
+    short = [s for s in data.stages if s.shortage_usd_per_t is not None]
+    embedded = any(limit.scope.value == "embedded" for limit in data.limits)
+    reach = origins_by_stage(data) if embedded else {}
 
-    def add(key: tuple, coefs: dict[int, float], low: float, high: float) -> None:
-        structural = key[0] in ("split", "custody")
-        if not structural and (key in drop or (keep is not None and key not in keep)):
-            return
-        rows.append(coefs)
-        lower.append(low)
-        upper.append(high)
-        keys.append(key)
+    for o in offers:
+        lp.column(("x", o.offer), cost[o.offer])
+    for p in processes:
+        lp.column(("z", p.process), p.cost_usd_per_t)
+    for s in short:
+        lp.column(("u", s.stage), s.shortage_usd_per_t)
+    for p in processes:
+        for stage in recipe[p.process].inputs:
+            for c in reach.get(stage, []):
+                lp.column(("v", c, p.process, stage), 0.0)
 
+    # material balances, and unmet demand up to the demand
     for s in data.stages:
-        coefs: dict[int, float] = {}
-        for o in offers:
-            if o.stage == s.stage:
-                coefs[column[o.offer]] = coefs.get(column[o.offer], 0.0) + 1.0
+        terms = [(("x", o.offer), 1.0) for o in offers if o.stage == s.stage]
         for p in processes:
-            j = column[p.process]
-            if p.to_stage == s.stage:
-                coefs[j] = coefs.get(j, 0.0) + 1.0
-            if p.from_stage == s.stage:
-                coefs[j] = coefs.get(j, 0.0) - 1.0 / p.yield_t_per_t
-        key = ("demand", s.stage)
-        add(key, coefs, rhs.get(key, s.demand_t), math.inf)
+            made, used = recipe[p.process].outputs, recipe[p.process].inputs
+            if s.stage in made:
+                terms.append((("z", p.process), made[s.stage]))
+            if s.stage in used:
+                terms.append((("z", p.process), -used[s.stage]))
+        demand = rhs.get(("demand", s.stage), s.demand_t)
+        if s.shortage_usd_per_t is not None:
+            terms.append((("u", s.stage), 1.0))
+            lp.row(("unmet", s.stage), [(("u", s.stage), 1.0)], -math.inf, max(demand, 0.0))
+        lp.row(("demand", s.stage), terms, demand, math.inf)
+    # offers and processes
     for o in offers:
         if o.capacity_t is not None:
             key = ("capacity", o.offer)
-            add(key, {column[o.offer]: 1.0}, -math.inf, rhs.get(key, o.capacity_t))
-        if o.min_t > 0:
+            lp.row(key, [(("x", o.offer), 1.0)], -math.inf, rhs.get(key, o.capacity_t))
+        if o.offer in shut:
+            lp.row(("members_only", o.offer), [(("x", o.offer), 1.0)], -math.inf, 0.0)
+        elif o.min_t > 0:
             key = ("minimum", o.offer)
-            add(key, {column[o.offer]: 1.0}, rhs.get(key, o.min_t), math.inf)
+            lp.row(key, [(("x", o.offer), 1.0)], rhs.get(key, o.min_t), math.inf)
     for p in processes:
         if p.capacity_t is not None:
             key = ("process_capacity", p.process)
-            add(key, {column[p.process]: 1.0}, -math.inf, rhs.get(key, p.capacity_t))
+            lp.row(key, [(("z", p.process), 1.0)], -math.inf, rhs.get(key, p.capacity_t))
+    # share limits
     sigma: dict[tuple, float] = {}
-    for key, coefs, bound in share_rows(data, cost, column, share, sigma):
-        add(key, coefs, 0.0 if bound == "min" else -math.inf, math.inf if bound == "min" else 0.0)
-    # embedded scope: split columns ug, uo per (group, process), then their rows
-    n = n_off + len(processes)
-    split: dict[tuple[str, str, str], int] = {}
-    split_process: list[int] = []
-    for g in embedded_groups(data):
-        for j, p in enumerate(processes):
-            for cls in ("g", "other"):
-                split[g, cls, p.process] = n
-                split_process.append(j)
-                n += 1
-    mix = content_mix(data)
-    for g in embedded_groups(data):
-        for p in processes:
-            y = p.yield_t_per_t
-            add(("split", g, p.process), {split[g, "g", p.process]: y,
-                                          split[g, "other", p.process]: y,
-                                          column[p.process]: -1.0}, 0.0, 0.0)
-        for s in data.stages:
-            if not any(p.from_stage == s.stage for p in processes):
-                continue        # nothing leaves the stage: custody holds trivially
-            for cls in ("g", "other"):
-                coefs = {}
-                for p in processes:
-                    j = split[g, cls, p.process]
-                    if p.from_stage == s.stage:
-                        coefs[j] = coefs.get(j, 0.0) + 1.0
-                    if p.to_stage == s.stage:
-                        coefs[j] = coefs.get(j, 0.0) - p.yield_t_per_t
-                for o in offers:
-                    if o.stage == s.stage:
-                        f = fraction(g, o, mix, data)
-                        f = f if cls == "g" else 1.0 - f
-                        if f:
-                            coefs[column[o.offer]] = coefs.get(column[o.offer], 0.0) - f
-                add(("custody", g, s.stage, cls), coefs, -math.inf, 0.0)
-    for key, coefs, bound in embedded_rows(data, cost, column, split, mix, share, sigma):
-        add(key, coefs, 0.0 if bound == "min" else -math.inf, math.inf if bound == "min" else 0.0)
-    m = len(rows)
-    r_idx = [i for i, coefs in enumerate(rows) for _ in coefs]
-    c_idx = [j for coefs in rows for j in coefs]
-    vals = [v for coefs in rows for v in coefs.values()]
+    weights = output_weights(data)
+    for key, terms, bound in share_rows(data, cost, weights, share, sigma):
+        lp.row(key, terms, 0.0 if bound == "min" else -math.inf,
+               math.inf if bound == "min" else 0.0)
+    if embedded:
+        mix = content_mix(data)
+        custody_rows(data, recipe, reach, mix, lp)
+        for key, terms, bound in embedded_rows(data, cost, weights, recipe, reach, mix,
+                                               share, sigma):
+            lp.row(key, terms, 0.0 if bound == "min" else -math.inf,
+                   math.inf if bound == "min" else 0.0)
+
+    m, n = len(lp.rows), len(lp.cost)
+    r_idx = [i for i, coefs in enumerate(lp.rows) for _ in coefs]
+    c_idx = [j for coefs in lp.rows for j in coefs]
+    vals = [v for coefs in lp.rows for v in coefs.values()]
     matrix = sparse.csr_array((vals, (r_idx, c_idx)), shape=(m, n))
-    c = np.concatenate([c, np.zeros(n - c.size)])
-    return Lp(c, matrix, np.array(lower, dtype=float), np.array(upper, dtype=float), keys, n_off,
-              len(processes), tuple(split_process),
-              tuple(p.yield_t_per_t for p in processes), sigma)
+    # sizes of the columns after x and z, for scaling violations
+    free_ref, free_factor = [], []
+    demands = {s.stage: rhs.get(("demand", s.stage), s.demand_t) for s in data.stages}
+    for key in list(lp.columns)[len(offers) + len(processes):]:
+        if key[0] == "u":
+            free_ref.append(-1)
+            free_factor.append(max(demands[key[1]], 0.0))
+        else:
+            _, _, process, stage = key
+            free_ref.append(lp.columns[("z", process)])
+            free_factor.append(recipe[process].inputs[stage])
+    return Lp(np.array(lp.cost, dtype=float), matrix, np.array(lp.lower, dtype=float),
+              np.array(lp.upper, dtype=float), lp.keys, len(offers), len(processes),
+              len(short), tuple(free_ref), tuple(free_factor), sigma, list(lp.columns))
 
 
 def supplying(data: Dataset, stage: str) -> list[str]:
     """Countries that can supply ``stage``: its offers' countries, and the buyer when a
-    domestic process outputs into it."""
+    domestic process outputs into it (main output or co-product)."""
     found = {o.country for o in data.offers if o.stage == stage}
-    if any(p.to_stage == stage for p in data.processes):
+    if any(stage in r.outputs for r in recipes(data).values()):
         found.add(data.buyer)
     return sorted(found)
 
 
-def share_rows(data: Dataset, cost: Mapping[str, float], column: Mapping[str, int],
-               override: Mapping[tuple, float], sigmas: dict[tuple, float] | None = None):
-    """(key, coefficients, bound) of every expanded share limit, SPEC §3 per-flow form."""
+def _limits(data: Dataset, scope: str):
+    """(limit, stage) of every limit of ``scope``, stage ``*`` expanded in stage order."""
     stages = [s.stage for s in sorted(data.stages, key=lambda s: s.order)]
-    seen: dict[tuple, int] = {}
     for limit in data.limits:
-        if limit.scope.value != "direct":
-            continue
+        if limit.scope.value == scope:
+            for stage in stages if limit.stage == "*" else [limit.stage]:
+                yield limit, stage
+
+
+def share_rows(data: Dataset, cost: Mapping[str, float],
+               weights: Mapping[tuple[str, str], float], override: Mapping[tuple, float],
+               sigmas: dict[tuple, float] | None = None):
+    """(key, terms, bound) of every expanded direct share limit, SPEC §3 per-flow form;
+    domestic output counts as the buyer's."""
+    recipe = recipes(data)
+    seen: dict[tuple, int] = {}
+    for limit, stage in _limits(data, "direct"):
         basis = limit.basis.value
-        for stage in stages if limit.stage == "*" else [limit.stage]:
-            groups = supplying(data, stage) if limit.group == "each" else [limit.group]
-            flows = []   # (column, weight, in-group?) of every flow into the stage
-            for group in groups:
-                flows = [(column[o.offer], cost[o.offer] if basis == "value" else 1.0,
-                          belongs(group, o.country, data))
-                         for o in data.offers if o.stage == stage]
-                buyer_in = belongs(group, data.buyer, data)
-                flows += [(column[p.process], p.cost_usd_per_t if basis == "value" else 1.0,
-                           buyer_in) for p in data.processes if p.to_stage == stage]
-                for bound, sigma in (("max", limit.max_share), ("min", limit.min_share)):
-                    if sigma is None:
-                        continue
-                    key, sigma = _numbered(("share", group, stage, bound, basis), seen,
-                                           sigma, override, sigmas)
-                    coefs: dict[int, float] = {}
-                    for j, w, member in flows:
-                        coefs[j] = coefs.get(j, 0.0) + (w if member else 0.0) - sigma * w
-                    yield key, coefs, bound
+        groups = supplying(data, stage) if limit.group == "each" else [limit.group]
+        for group in groups:
+            flows = [(("x", o.offer), cost[o.offer] if basis == "value" else 1.0,
+                      belongs(group, o.country, data))
+                     for o in data.offers if o.stage == stage]
+            buyer_in = belongs(group, data.buyer, data)
+            flows += [(("z", p.process), recipe[p.process].outputs[stage]
+                       * (weights[p.process, stage] if basis == "value" else 1.0), buyer_in)
+                      for p in data.processes if stage in recipe[p.process].outputs]
+            for bound, sigma in (("max", limit.max_share), ("min", limit.min_share)):
+                if sigma is None:
+                    continue
+                key, sigma = _numbered(("share", group, stage, bound, basis), seen,
+                                       sigma, override, sigmas)
+                yield key, [(j, (w if member else 0.0) - sigma * w)
+                            for j, w, member in flows], bound
 
 
 # ---------------------------------------------------------------- embedded scope
 
 def content_mix(data: Dataset) -> dict[str, dict[str, float]]:
-    """Offer → {origin country: share}; an offer without content rows is all its own."""
+    """Offer → {origin country: share > 0}; an offer without content rows is all its own."""
     mix: dict[str, dict[str, float]] = {o.offer: {} for o in data.offers}
     for row in data.content:
-        mix[row.offer][row.origin_country] = (mix[row.offer].get(row.origin_country, 0.0)
-                                              + row.share)
+        if row.share > 0:
+            mix[row.offer][row.origin_country] = (mix[row.offer].get(row.origin_country, 0.0)
+                                                  + row.share)
+    declared = {row.offer for row in data.content}
     for o in data.offers:
-        if not mix[o.offer]:
+        if o.offer not in declared:
             mix[o.offer] = {o.country: 1.0}
     return mix
 
@@ -314,62 +430,108 @@ def fraction(group: str, offer, mix: Mapping[str, Mapping[str, float]], data: Da
                      if belongs(group, origin, data))
 
 
-def origins(data: Dataset, stage: str, mix: Mapping[str, Mapping[str, float]] | None = None,
-            _seen: frozenset[str] = frozenset()) -> list[str]:
-    """Every origin country that can reach ``stage`` (``each`` in embedded scope)."""
-    mix = content_mix(data) if mix is None else mix
-    found = {origin for o in data.offers if o.stage == stage
-             for origin, share in mix[o.offer].items() if share > 0}
+def origins_by_stage(data: Dataset) -> dict[str, list[str]]:
+    """Stage → every origin country whose material can reach it (``each`` in embedded
+    scope, and the origins split at every stage): its offers' origins, and whatever
+    reaches an input stage of a process that outputs into it (a fixed point over the
+    process graph, so no stage order is assumed)."""
+    mix = content_mix(data)
+    recipe = recipes(data)
+    found: dict[str, set[str]] = {s.stage: set() for s in data.stages}
+    for o in data.offers:
+        found[o.stage] |= set(mix[o.offer])
+    changed = True
+    while changed:
+        changed = False
+        for r in recipe.values():
+            arriving = set().union(*(found[s] for s in r.inputs))
+            for stage in r.outputs:
+                if not arriving <= found[stage]:
+                    found[stage] |= arriving
+                    changed = True
+    return {stage: sorted(codes) for stage, codes in found.items()}
+
+
+def origins(data: Dataset, stage: str) -> list[str]:
+    """Every origin country that can reach ``stage``."""
+    return origins_by_stage(data)[stage]
+
+
+def _origin_output(recipe: Recipe, process: str, stage: str, c: str,
+                   reach: Mapping[str, list[str]]) -> list[tuple[tuple, float]]:
+    """Terms of the origin-c tonnes of ``process``'s output into ``stage``:
+    out[p,s]/I_p · Σ_{s'} v[c,p,s']."""
+    ratio = recipe.outputs[stage] / recipe.input_total
+    return [(("v", c, process, source), ratio) for source in recipe.inputs
+            if c in reach[source]]
+
+
+def custody_rows(data: Dataset, recipe: Mapping[str, Recipe],
+                 reach: Mapping[str, list[str]], mix: Mapping[str, Mapping[str, float]],
+                 lp: _Matrix) -> None:
+    """The split's physics: each process's draw from a stage adds up over origins, and
+    no stage passes on more origin-c material than arrives there."""
     for p in data.processes:
-        if p.to_stage == stage and p.from_stage not in _seen:
-            found |= set(origins(data, p.from_stage, mix, _seen | {stage}))
-    return sorted(found)
-
-
-def _expanded_embedded(data: Dataset, mix):
-    """(limit, stage, group) of every embedded limit, stages in chain order."""
-    stages = [s.stage for s in sorted(data.stages, key=lambda s: s.order)]
-    for limit in data.limits:
-        if limit.scope.value != "embedded":
+        for stage, amount in recipe[p.process].inputs.items():
+            terms = [(("v", c, p.process, stage), 1.0) for c in reach[stage]]
+            lp.row(("draw", p.process, stage), [*terms, (("z", p.process), -amount)],
+                   0.0, 0.0)
+    for s in data.stages:
+        drawing = [p for p in data.processes if s.stage in recipe[p.process].inputs]
+        if not drawing:
             continue
-        for stage in stages if limit.stage == "*" else [limit.stage]:
-            groups = origins(data, stage, mix) if limit.group == "each" else [limit.group]
-            for group in groups:
-                yield limit, stage, group
+        for c in reach[s.stage]:
+            terms = [(("v", c, p.process, s.stage), 1.0) for p in drawing]
+            terms += [(("x", o.offer), -mix[o.offer][c]) for o in data.offers
+                      if o.stage == s.stage and c in mix[o.offer]]
+            for p in data.processes:
+                if s.stage in recipe[p.process].outputs:
+                    terms += [(col, -coef) for col, coef in
+                              _origin_output(recipe[p.process], p.process, s.stage, c, reach)]
+            lp.row(("custody", c, s.stage), terms, -math.inf, 0.0)
+
+
+def embedded_rows(data: Dataset, cost: Mapping[str, float],
+                  weights: Mapping[tuple[str, str], float], recipe: Mapping[str, Recipe],
+                  reach: Mapping[str, list[str]], mix: Mapping[str, Mapping[str, float]],
+                  override: Mapping[tuple, float], sigmas: dict[tuple, float] | None = None):
+    """(key, terms, bound) of every expanded embedded limit (see the module doc)."""
+    seen: dict[tuple, int] = {}
+    for limit, stage in _limits(data, "embedded"):
+        basis = limit.basis.value
+        groups = reach[stage] if limit.group == "each" else [limit.group]
+        for group in groups:
+            members = [c for c in reach[stage] if belongs(group, c, data)]
+            for bound, sigma in (("max", limit.max_share), ("min", limit.min_share)):
+                if sigma is None:
+                    continue
+                key, sigma = _numbered(("embedded", group, stage, bound, basis), seen, sigma,
+                                       override, sigmas)
+                terms: list[tuple[tuple, float]] = []
+                for o in data.offers:
+                    if o.stage == stage:
+                        w = cost[o.offer] if basis == "value" else 1.0
+                        terms.append((("x", o.offer),
+                                      (fraction(group, o, mix, data) - sigma) * w))
+                for p in data.processes:
+                    r = recipe[p.process]
+                    if stage not in r.outputs:
+                        continue
+                    w = weights[p.process, stage] if basis == "value" else 1.0
+                    terms.append((("z", p.process), -sigma * w * r.outputs[stage]))
+                    for c in members:
+                        terms += [(col, w * coef) for col, coef in
+                                  _origin_output(r, p.process, stage, c, reach)]
+                yield key, terms, bound
 
 
 def embedded_groups(data: Dataset) -> list[str]:
     """Every group an embedded limit names, ``each`` expanded, in first-seen order."""
-    mix = content_mix(data)
-    return list(dict.fromkeys(g for _, _, g in _expanded_embedded(data, mix)))
-
-
-def embedded_rows(data: Dataset, cost: Mapping[str, float], column: Mapping[str, int],
-                  split: Mapping[tuple[str, str, str], int],
-                  mix: Mapping[str, Mapping[str, float]], override: Mapping[tuple, float],
-                  sigmas: dict[tuple, float] | None = None):
-    """(key, coefficients, bound) of every expanded embedded limit (see the module doc)."""
-    seen: dict[tuple, int] = {}
-    for limit, stage, group in _expanded_embedded(data, mix):
-        basis = limit.basis.value
-        for bound, sigma in (("max", limit.max_share), ("min", limit.min_share)):
-            if sigma is None:
-                continue
-            key, sigma = _numbered(("embedded", group, stage, bound, basis), seen, sigma,
-                                   override, sigmas)
-            coefs: dict[int, float] = {}
-            for o in data.offers:
-                if o.stage == stage:
-                    w = cost[o.offer] if basis == "value" else 1.0
-                    j = column[o.offer]
-                    coefs[j] = coefs.get(j, 0.0) + (fraction(group, o, mix, data) - sigma) * w
-            for p in data.processes:
-                if p.to_stage == stage:
-                    w = (p.cost_usd_per_t if basis == "value" else 1.0) * p.yield_t_per_t
-                    for cls, coef in (("g", 1.0 - sigma), ("other", -sigma)):
-                        j = split[group, cls, p.process]
-                        coefs[j] = coefs.get(j, 0.0) + coef * w
-            yield key, coefs, bound
+    reach = origins_by_stage(data)
+    found: list[str] = []
+    for limit, stage in _limits(data, "embedded"):
+        found += reach[stage] if limit.group == "each" else [limit.group]
+    return list(dict.fromkeys(found))
 
 
 # ---------------------------------------------------------------- solving with GLOP
@@ -387,9 +549,23 @@ def _numbered(base: tuple, seen: dict[tuple, int], sigma: float,
 
 
 def solve_lp(lp: Lp) -> Outcome:
-    """Solve with OR-Tools GLOP; the objective is recomputed as an exact sum of c·v."""
+    """Solve with OR-Tools GLOP; the objective is recomputed as an exact sum of c·v.
+    Without a plan, ask again with ``RETRY_PARAMETERS`` (a plan found must meet every
+    row to ``RETRY_FEASIBLE``, scaled)."""
+    outcome = _glop(lp, GLOP_PARAMETERS)
+    for parameters in RETRY_PARAMETERS:
+        if outcome.optimal:
+            break
+        again = _glop(lp, parameters)
+        if again.optimal and violation(lp, again.values[:lp.n_offers],
+                                       again.values[lp.n_offers:]) <= RETRY_FEASIBLE:
+            outcome = again
+    return outcome
+
+
+def _glop(lp: Lp, parameters: str) -> Outcome:
     solver = pywraplp.Solver.CreateSolver("GLOP")
-    solver.SetSolverSpecificParametersAsString(GLOP_PARAMETERS)
+    solver.SetSolverSpecificParametersAsString(parameters)
     inf = solver.infinity()
     n = lp.c.size
     v = [solver.NumVar(0.0, inf, f"v{j}") for j in range(n)]
@@ -411,8 +587,9 @@ def solve_lp(lp: Lp) -> Outcome:
         return Outcome(OTHER, lp=lp)
     values = np.array([var.solution_value() for var in v])
     value = math.fsum(float(a) * float(b) for a, b in zip(lp.c, values, strict=True))
-    n_xz = lp.n_offers + lp.n_processes
-    return Outcome(OPTIMAL, value, values[:lp.n_offers], values[lp.n_offers:n_xz], lp)
+    n_x, n_xz = lp.n_offers, lp.n_offers + lp.n_processes
+    return Outcome(OPTIMAL, value, values[:n_x], values[n_x:n_xz],
+                   values[n_xz:n_xz + lp.n_unmet], lp, values)
 
 
 def solve(data: Dataset, **changes) -> Outcome:
@@ -420,11 +597,24 @@ def solve(data: Dataset, **changes) -> Outcome:
     return solve_lp(build(data, **changes))
 
 
-def violation(lp: Lp, x: Iterable[float], z: Iterable[float]) -> float:
-    """Largest violation of ``lp``'s rows and of v ≥ 0 by (x, z), each relative to the
-    size of the terms involved (1 + Σ|a_ij v_j| + |bound|). With embedded scope the
-    split columns are not given: the least violation over every split is measured."""
-    v = np.concatenate([np.asarray(list(x), dtype=float), np.asarray(list(z), dtype=float)])
+def plan_cost(lp: Lp, x: Iterable[float], z: Iterable[float],
+              u: Iterable[float] = ()) -> float:
+    """Σ c·(x, z, u) at this formulation's costs (the split columns cost nothing)."""
+    given = np.concatenate([np.asarray(list(a), dtype=float) for a in (x, z, u)])
+    return math.fsum(float(a) * float(b) for a, b in zip(lp.c[:given.size], given,
+                                                          strict=True))
+
+
+def violation(lp: Lp, x: Iterable[float], z: Iterable[float],
+              u: Iterable[float] | None = None) -> float:
+    """Largest violation of ``lp``'s rows and of v ≥ 0 by (x, z[, u]), each relative to
+    the size of the terms involved (1 + Σ|a_ij v_j| + |bound|). Columns not given (the
+    embedded split; u when not given) are free: the least violation over them is
+    measured."""
+    parts = [np.asarray(list(x), dtype=float), np.asarray(list(z), dtype=float)]
+    if u is not None:
+        parts.append(np.asarray(list(u), dtype=float))
+    v = np.concatenate(parts)
     if lp.A.shape[1] > v.size:
         return _violation_best_split(lp, v)
     activity = lp.A @ v
@@ -440,15 +630,16 @@ def violation(lp: Lp, x: Iterable[float], z: Iterable[float]) -> float:
 
 
 def _violation_best_split(lp: Lp, v: np.ndarray) -> float:
-    """min e over split columns u ≥ 0 with every row within e·(1 + Σ|a_ij|·|v_j| +
-    |bound|) of its bounds, x and z fixed at v; a split column counts at its largest
-    possible size z/yield in that scale. Plus negative tonnes, as in ``violation``."""
-    n_xz = v.size
-    proc = np.asarray(lp.split_process, dtype=int)
-    yields = np.asarray(lp.yields, dtype=float)
-    z = v[lp.n_offers:]
-    u_size = np.maximum(z[proc], 0.0) / yields[proc]
-    magnitude = np.concatenate([np.abs(v), u_size])
+    """min e over the free columns w ≥ 0 with every row within e·(1 + Σ|a_ij|·|v_j| +
+    |bound|) of its bounds, the given columns fixed at v; a free column counts at its
+    largest possible size (u: the demand; v[c,p,s]: in[p,s]·z_p) in that scale. Plus
+    negative tonnes, as in ``violation``."""
+    n_xz = lp.n_offers + lp.n_processes
+    refs = np.asarray(lp.free_ref, dtype=int)
+    factors = np.asarray(lp.free_factor, dtype=float)
+    known = np.concatenate([v, np.zeros(len(refs))])
+    sizes = np.where(refs >= 0, factors * np.abs(known[np.maximum(refs, 0)]), factors)
+    magnitude = np.concatenate([np.abs(v), sizes[v.size - n_xz:]])
     scale = 1.0 + abs(lp.A) @ magnitude
     bound = np.maximum(np.where(np.isfinite(lp.lower), np.abs(lp.lower), 0.0),
                        np.where(np.isfinite(lp.upper), np.abs(lp.upper), 0.0))
@@ -457,7 +648,7 @@ def _violation_best_split(lp: Lp, v: np.ndarray) -> float:
     solver.SetSolverSpecificParametersAsString(GLOP_PARAMETERS)
     inf = solver.infinity()
     cols = [solver.NumVar(float(val), float(val), f"v{j}") for j, val in enumerate(v)]
-    cols += [solver.NumVar(0.0, inf, f"u{j}") for j in range(lp.A.shape[1] - n_xz)]
+    cols += [solver.NumVar(0.0, inf, f"w{j}") for j in range(lp.A.shape[1] - v.size)]
     e = solver.NumVar(0.0, inf, "e")
     matrix = lp.A
     for i in range(matrix.shape[0]):
