@@ -285,3 +285,43 @@ def test_demand_left_wholly_unmet_is_priced_at_the_shortage_value():
 def test_a_demand_range_never_goes_below_zero():
     out = solve(JOINT)
     assert all(r["valid_from"] >= 0 for r in out["shadow_prices"]["demand"])
+
+
+def test_a_shut_members_only_offer_has_a_note_not_a_reduced_cost():
+    out = solve(VAULT)
+    row = next(r for r in out["shadow_prices"]["reduced_costs"] if r["offer"] == "vault")
+    assert row["reduced_cost_usd_per_t"] is None
+    assert "joins the zone" in row["note"]
+
+
+def test_partly_unmet_demand_is_priced_at_the_shortage_value_without_an_upper_end():
+    """SHORT: 6 of 10 t unmet; more demand is more unmet at 500, however much."""
+    [row] = solve(SHORT)["shadow_prices"]["demand"]
+    assert row["usd_per_t"] == pytest.approx(500.0)
+    assert row["valid_to"] is None
+    assert row["valid_from"] == pytest.approx(4.0)     # below 4 t China covers it all
+    assert cost(with_demand(SHORT, "magnet", 30.0)) - 4200.0 == pytest.approx(20 * 500)
+
+
+def test_a_cycle_through_a_co_product_names_both_rows(tmp_path):
+    """SEP makes b-ox as a co-product from ore; REC turns b-ox back into ore: the error
+    names REC's processes row and SEP's process_flows row, each with its value."""
+    from click.testing import CliRunner
+
+    from planner.cli import main
+
+    tables = {
+        "stages": "stage,order,demand_t\nore,0,0\na-ox,1,5\nb-ox,1,5\n",
+        "offers": "offer,stage,supplier,country,price_usd_per_t\no1,ore,s,AU,10\n"
+                  "o2,a-ox,s,AU,100\no3,b-ox,s,AU,100\n",
+        "processes": "process,from_stage,to_stage,yield,cost_usd_per_t\n"
+                     "SEP,ore,a-ox,0.5,10\nREC,b-ox,ore,1,5\n",
+        "process_flows": "process,stage,role,t_per_t\nSEP,b-ox,output,0.5\n"}
+    for name, text in tables.items():
+        (tmp_path / f"{name}.csv").write_text(text)
+    run = CliRunner().invoke(main, ["check", "--inputs", str(tmp_path)])
+    assert run.exit_code == 2
+    expected = "processes without a cycle"
+    assert f"processes.csv, row 3, column to_stage: value 'ore': {expected}" in run.output
+    assert f"process_flows.csv, row 2, column stage: value 'b-ox': {expected}" in run.output
+    assert "Traceback" not in run.output

@@ -422,6 +422,7 @@ class Validator:
         flows = self.tables["process_flows"]
         flow_ok = flows.ok("process", "stage", "role")
         flow_rows = [r for r in flows.records("process", "stage", "role") if flow_ok[r[0]]]
+        flow_of: dict[tuple[str, str], tuple[int, str]] = {}   # (process, stage) -> row
         for _, number, process, stage, role in flow_rows:
             if process not in mains:
                 if "processes" not in self.broken:
@@ -432,18 +433,26 @@ class Validator:
                 self.problem(flows.source, "a stage other than the process's from_stage and "
                              f"to_stage ({' and '.join(mains[process])})", number, "stage",
                              stage)
-            else:
+            elif (process, stage) not in flow_of:   # a repeat is reported as a duplicate
+                flow_of[(process, stage)] = (number, role)
                 (inputs if role == "input" else outputs)[process].add(stage)
         edges: dict[str, set[str]] = defaultdict(set)
         for process in mains:
             for start in inputs[process]:
                 edges[start] |= outputs[process]
         cycle = _find_cycle(edges)
-        if cycle:
-            for _, number, process, _start, end in rows:
-                if set(cycle) & inputs[process] and set(cycle) & outputs[process]:
-                    self.problem(processes.source, "processes without a cycle (stages "
-                                 f"{' → '.join(cycle)})", number, "to_stage", end)
+        if not cycle:
+            return
+        steps = set(zip(cycle, cycle[1:], strict=False))
+        expected = f"processes without a cycle (stages {' → '.join(cycle)})"
+        for _, number, _process, start, end in rows:   # a main input → main output step
+            if (start, end) in steps:
+                self.problem(processes.source, expected, number, "to_stage", end)
+        for (process, stage), (number, role) in flow_of.items():   # a step through a flow
+            through = ({(start, stage) for start in inputs[process]} if role == "output"
+                       else {(stage, end) for end in outputs[process]})
+            if through & steps:
+                self.problem(flows.source, expected, number, "stage", stage)
 
     def _check_unlisted_countries(self, countries: set[str]) -> None:
         if not len(self.tables["countries"]) and "countries" not in self.raw.tables:

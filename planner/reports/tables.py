@@ -403,11 +403,15 @@ def _one_sided_pp(bound: Bound, limit) -> dict:
 
 
 def reduced_costs(result: Result) -> list[dict]:
-    """Unused offers and processes: how much their cost must fall before the plan uses them."""
+    """Unused offers and processes: how much their cost must fall before the plan uses
+    them. A members-only offer shut while the buyer is an observer opens only by joining
+    the zone, not by a lower price: no reduced cost, a note instead."""
     offers, processes = base(result.offers), base(result.processes)
     rows = [{"offer": key, "kind": "offer", "stage": o.stage, "country": o.country,
              "cost_usd_per_t": _clean(o.landed_usd_per_t),
-             "reduced_cost_usd_per_t": _clean(o.reduced_cost_usd_per_t)}
+             "reduced_cost_usd_per_t": None if o.closed else _clean(o.reduced_cost_usd_per_t),
+             **({"note": "members only: open once the buyer joins the zone"} if o.closed
+                else {})}
             for key, o in zip(offers.index, offers.itertuples(index=False), strict=True)
             if o.tonnes <= TONNES_EPS]
     rows += [{"offer": key, "kind": "process", "stage": p.to_stage,

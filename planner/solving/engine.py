@@ -316,21 +316,27 @@ def failure_message(result: PlanResult, time_limit: float | None) -> str:
     return f"the solver stopped without a plan (HiGHS: {result.message})"
 
 
-def _fully_unmet_demand_rates(result: PlanResult) -> dict[int, RowRate]:
-    """Demand rates of stages whose demand is wholly left unmet (u[s] = d[s]).
+def _unmet_demand_rates(result: PlanResult) -> dict[int, RowRate]:
+    """Demand rates of stages where some demand is left unmet (u[s] > 0).
 
-    More demand there also raises u's bound u ≤ d: moving both by δ changes nothing but
-    u (its column is the balance row's unit vector), so the basis stays optimal and
-    the cost moves by shortage[s]·δ, for any demand from 0 up. The balance row's own
-    dual (which may be far above the shortage price, or not unique) prices a move of
-    the right-hand side alone, which is not what one more tonne of demand does.
+    More demand there also raises u's bound u ≤ d, which ranging the balance row alone
+    does not see. Wholly unmet (u = d): moving d and the bound by δ changes nothing but
+    u (its column is the balance row's unit vector), so the basis stays optimal and the
+    cost moves by shortage[s]·δ for any demand from 0 up; the row's own dual (which may
+    be far above the shortage price, or not unique) prices another move. Partly unmet
+    (0 < u < d, u basic): the rate is the shortage price and more demand only raises u,
+    whose bound rises with it, so the rate holds without an upper end; the lower end
+    (where u reaches 0) is the row's.
     """
     m = result.built.model
     rates = {}
     for s in m.SHORT_STAGES:
-        if result.value(m.short[s]) >= m.demand[s] * (1 - 1e-9):
+        unmet, row = result.value(m.short[s]), result.row(m.balance[s])
+        if unmet >= m.demand[s] * (1 - 1e-9):
             price = m.shortage[s]
-            rates[result.row(m.balance[s])] = RowRate(price, 0.0, INF, True, price, price)
+            rates[row] = RowRate(price, 0.0, INF, True, price, price)
+        elif unmet > 1e-9 and row in result.row_rates:
+            rates[row] = replace(result.row_rates[row], valid_to=INF)
     return rates
 
 
@@ -341,7 +347,7 @@ def _analyse(result: PlanResult, solver: HighsSolver) -> None:
     rows = [result.row(con) for component in (m.balance, m.minimum, m.process_capacity,
                                               m.capacity) for con in component.values()]
     result.row_rates = analysis.row_rates(rows)
-    result.row_rates |= _fully_unmet_demand_rates(result)
+    result.row_rates |= _unmet_demand_rates(result)
     for placed in result.share_columns:
         i, row = placed.index, placed.row
         total = result.share_total(i)

@@ -11,7 +11,9 @@ Every frame's index starts with the levels ``period`` and ``branch`` (one value,
 frame              index                        columns
 =================  ===========================  =====================================
 ``offers``         period, branch, offer        stage, supplier, country, capacity_t,
-                                                min_t, tonnes, landed components
+                                                min_t, members_only, closed (members
+                                                only, buyer an observer), tonnes,
+                                                landed components
                                                 (USD/t), reduced_cost_usd_per_t,
                                                 tonnes_unconstrained
 ``processes``      period, branch, process      from_stage, to_stage, yield_t_per_t,
@@ -48,6 +50,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from planner.models.build import closed_offers
 from planner.models.data import Basis, Dataset
 
 if TYPE_CHECKING:  # the engine pulls in Pyomo; this module is read without it
@@ -138,6 +141,7 @@ def _frame(records: list[dict], key: str | list[str], columns: list[str]) -> pd.
 
 def _offers(plan: PlanResult) -> pd.DataFrame:
     landed = plan.built.landed
+    closed = closed_offers(plan.data)
     before = plan.unconstrained[0] if plan.unconstrained else plan.bought
     records = []
     for o, tonnes, reduced, free in zip(plan.data.offers, plan.bought,
@@ -146,7 +150,8 @@ def _offers(plan: PlanResult) -> pd.DataFrame:
         records.append({
             "offer": o.offer, "stage": o.stage, "supplier": o.supplier, "country": o.country,
             "capacity_t": math.nan if o.capacity_t is None else o.capacity_t,
-            "min_t": o.min_t, "tonnes": float(tonnes),
+            "min_t": o.min_t, "members_only": o.members_only, "closed": o.offer in closed,
+            "tonnes": float(tonnes),
             "landed_usd_per_t": cost.total, "price_usd_per_t": cost.price,
             "freight_usd_per_t": cost.freight, "duty_rate": cost.duty_rate,
             "duty_usd_per_t": cost.duty, "levy_usd_per_t": cost.levy,
