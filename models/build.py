@@ -17,10 +17,11 @@ import pyomo.environ as pyo
 
 from . import constraints as rules
 from .costs import LandedCost, landed_costs
-from .data import Basis, Bound, Dataset, ZoneStatus
+from .data import Basis, Bound, Dataset
 from .groups import (
     ProcessFlows,
     ShareRow,
+    closed_offers,
     in_group,
     origin_countries,
     origin_mix,
@@ -77,7 +78,7 @@ def create_model(data: Dataset, reference_totals: Mapping[int, float] | None = N
     closed = closed_offers(data)
     m.STAGES = pyo.Set(initialize=[s.stage for s in data.stages], ordered=True)
     m.SHORT_STAGES = pyo.Set(initialize=[s.stage for s in data.stages
-                                         if s.shortage_usd_per_t is not None and s.demand_t > 0])
+                                         if s.shortage_usd_per_t is not None])
     m.OFFERS = pyo.Set(initialize=[o.offer for o in data.offers], ordered=True)
     m.PROCESSES = pyo.Set(initialize=[p.process for p in data.processes], ordered=True)
     m.CAPPED_OFFERS = pyo.Set(initialize=[o.offer for o in data.offers if o.capacity_t is not None])
@@ -186,13 +187,6 @@ def penalty_per_unit(row: ShareRow, reference_total: float) -> float:
     willingness to pay of π USD/pp is 100·π/T per unit, at T = ``reference_total``.
     """
     return 100.0 * row.penalty_usd_per_pp / max(reference_total, 1e-9)
-
-
-def closed_offers(data: Dataset) -> set[str]:
-    """Members-only offers while the buyer is an observer: fixed at x = 0 (SPEC §3)."""
-    if data.zone is ZoneStatus.JOINED:
-        return set()
-    return {o.offer for o in data.offers if o.members_only}
 
 
 def output_value(data: Dataset, landed: dict[str, LandedCost]

@@ -24,6 +24,7 @@ from .data import (
     Limit,
     Role,
     Scope,
+    ZoneStatus,
 )
 
 COUNTRY_CODE = re.compile(r"[A-Z]{2}")
@@ -96,6 +97,13 @@ def process_flows(data: Dataset) -> ProcessFlows:
         side = inputs if flow.role is Role.INPUT else outputs
         side[flow.process][flow.stage] = flow.t_per_t
     return ProcessFlows(inputs, outputs)
+
+
+def closed_offers(data: Dataset) -> set[str]:
+    """Members-only offers while the buyer is an observer: fixed at x = 0 (SPEC §3)."""
+    if data.zone is ZoneStatus.JOINED:
+        return set()
+    return {o.offer for o in data.offers if o.members_only}
 
 
 def supplying_countries(data: Dataset) -> dict[str, list[str]]:

@@ -23,9 +23,8 @@ with ``content`` and embedded limits as well):
 
 Regression cases at the end pin bugs these checks found (fixed): share-limit ranges
 that collapsed to [σ, σ] on round-off in nonbasic rows, and a rate infinite on one
-side reported as unique. One found with issue 10 is open: a demand rate above the
-stage's shortage price (``above_shortage``, ``UNMET_AT_BOUND``); those rows are left
-out of the rate checks and checked against the shortage price on their own.
+side reported as unique, and (issue 10) a demand rate above the stage's shortage
+price where all its demand was left unmet or it had none (``UNMET_AT_BOUND``).
 
 Reproduce the counts: ``python -m pytest tests/test_cross_check.py -q -rA -s``
 prints one line per test with the numbers of datasets and rows checked.
@@ -82,14 +81,11 @@ class Case:
         ≥ 0, a share in [0, 1]) and the other side does not exist: demand 0 (a stage
         nothing draws from saves nothing below 0, and with embedded limits the custody
         rows forbid drawing more out of a stage than arrives, so the planner reports
-        ``usd_per_t_down`` 0), capacity 0 (closed: no plan below it), a share of 0 or 1.
-        Rows of the product bug ``above_shortage`` are checked on their own."""
+        ``usd_per_t_down`` 0), capacity 0 (closed: no plan below it), a share of 0 or 1."""
         prices = self.out.get("shadow_prices", {})
         for kind in KINDS:
             for row in prices.get(kind, []):
                 if row.get("unique") is True or (kind == "limits" and not row["binding"]):
-                    continue
-                if kind == "demand" and above_shortage(self, row):
                     continue
                 edge = (row.get("demand_t") == 0.0 if kind == "demand" else
                         row["capacity_t"] == 0.0 if kind in ("capacity", "process_capacity")
@@ -377,17 +373,10 @@ def share_key(c: Case, row: dict) -> tuple | None:
 
 
 def above_shortage(c: Case, row: dict) -> bool:
-    """PRODUCT BUG (issue 10, reported, open): a demand row of a stage with a shortage
-    price whose reported rate (headline or one-sided; ``null``: no plan) is above that
-    price. SPEC §3 bounds unmet demand by the demand, 0 ≤ u[s] ≤ demand[s], so one more
-    tonne of demand can always be left unmet at the shortage price, and the
-    product's own docs (docs/model.md) say the demand dual is capped at it. Where the
-    plan left all of a stage's demand unmet (u = demand: the stage's material is worth
-    more as input downstream) the planner reported the balance row's dual alone, as
-    if u's bound stayed put (fixed in 69281a6); at demand 0 it still does (it has no
-    u there at all): above the price. These rows are left out of ``rates`` and
-    checked by ``test_demand_rates_above_the_shortage_price``; see
-    ``UNMET_AT_BOUND``."""
+    """A demand row of a stage with a shortage price whose reported rate (headline or
+    one-sided; ``null``: no plan) is above that price. SPEC §3 bounds unmet demand by the
+    demand, 0 ≤ u[s] ≤ demand[s], so one more tonne of demand can always be left unmet
+    at the shortage price: no such row may exist (``UNMET_AT_BOUND``)."""
     price = next(s.shortage_usd_per_t for s in c.data.stages if s.stage == row["stage"])
     if price is None:
         return False
@@ -402,11 +391,11 @@ def demand_rate(r: dict) -> Rate:
 
 
 def rates(c: Case, binding_only: bool = True) -> list[Rate]:
-    """Every demand rate (but ``above_shortage`` rows), and every binding capacity,
+    """Every demand rate, and every binding capacity,
     process capacity, minimum and share-limit rate, with its key in the second
     formulation."""
     prices = c.out["shadow_prices"]
-    found = [demand_rate(r) for r in prices["demand"] if not above_shortage(c, r)]
+    found = [demand_rate(r) for r in prices["demand"]]
     for kind, name in (("capacity", "offer"), ("process_capacity", "process")):
         for r in prices[kind]:
             if not binding_only or r["used_t"] >= r["capacity_t"] * (1 - 1e-9):
@@ -1213,7 +1202,7 @@ UNMET_AT_BOUND = Dataset(
     offers=(Offer("ore_au", "ore", "s", "AU", 150.0), Offer("ox_jp", "oxide", "s", "JP", 1000.0)),
     processes=(Process("kr_oxide", "ore", "oxide", 1.0, 0.0),),
 )
-"""Smallest case of the product bug ``above_shortage`` (shrunk from seeds 229 and 267).
+"""Smallest case of the bug ``above_shortage`` (shrunk from seeds 229 and 267; fixed).
 Ore costs 150, oxide 1,000 bought or 150 made from 1 t of ore; ore demand left unmet
 costs 100 per t. Optimal: 50 t of ore made into oxide (7,500) and all 10 t of ore
 demand left unmet (1,000): 8,500. One more tonne of ore demand is one more tonne
@@ -1238,49 +1227,31 @@ def test_unmet_at_bound_second_formulation():
         assert float(solve_plan(data).solution.objective) == pytest.approx(expected, rel=1e-9)
 
 
-@pytest.mark.parametrize("demand", [
-    10.0,
-    pytest.param(0.0, marks=pytest.mark.xfail(
-        reason="PRODUCT BUG (issue 10, reported): at demand 0 the demand rate of a stage "
-               "with a shortage price ignores that u ≤ demand moves with the demand "
-               "(planner: 150, valid to any demand)", strict=True)),
-])
+@pytest.mark.parametrize("demand", [10.0, 0.0])
 def test_unmet_at_bound_planner_rate(demand):
     data = replace(UNMET_AT_BOUND, stages=(replace(UNMET_AT_BOUND.stages[0], demand_t=demand),
                                            UNMET_AT_BOUND.stages[1]))
     row = next(r for r in as_json(solve_plan(data))["shadow_prices"]["demand"]
                if r["stage"] == "ore")
-    assert row["usd_per_t"] == pytest.approx(100.0, rel=1e-9), row   # planner: 150.0
+    assert row["usd_per_t"] == pytest.approx(100.0, rel=1e-9), row   # was 150 at demand 0
 
 
-def shortage_bug_rows(c: Case) -> list[Rate]:
-    return [demand_rate(r) for r in c.out["shadow_prices"]["demand"] if above_shortage(c, r)]
-
-
-def test_demand_rates_above_the_shortage_price():
-    """The rows ``above_shortage`` leaves out of the checks are the product bug and
-    only it: on every seed (direct and embedded), the second formulation's one-sided
-    rates there (where demand exists on that side) are the shortage price."""
-    rows = datasets = 0
+def test_no_demand_rate_is_above_the_shortage_price():
+    """On every seed (direct and embedded), no stage with a shortage price reports one
+    more tonne of demand as dearer than leaving it unmet."""
+    rows = 0
     failures: list[str] = []
     crashes: list[str] = []
     for c in [case(seed) for seed in SEEDS] + embedded_cases(crashes):
         if not c.result.optimal:
             continue
-        found = shortage_bug_rows(c)
-        datasets += bool(found)
-        for rate in found:
-            rows += 1
-            price = next(s.shortage_usd_per_t for s in c.data.stages if s.stage == rate.key[1])
-            h = STEP * max(1.0, abs(rate.value))
-            for side in (-1.0, 1.0):
-                if rate.value + side * h < 0:
-                    continue
-                measured = one_sided(c, rate, side, h)
-                if abs(measured - price) > 3 * tolerance(c, rate, h / 2, price):
-                    failures.append(f"seed {c.seed} {rate.key} side {side:+}: "
-                                    f"{measured!r}, shortage price {price!r}, "
-                                    f"reported {rate.row}")
-    report("demand-above-shortage-price", datasets=datasets, rows=rows)
+        priced = {s.stage for s in c.data.stages if s.shortage_usd_per_t is not None}
+        for row in c.out["shadow_prices"]["demand"]:
+            if row["stage"] in priced:
+                rows += 1
+                if above_shortage(c, row):
+                    failures.append(f"seed {c.seed}: {row}")
+    report("demand-rates-at-most-the-shortage-price", rows=rows)
     assert not failures, "\n".join(failures)
-    assert rows >= 5, rows
+    assert not crashes, crashes
+    assert rows >= 20, rows

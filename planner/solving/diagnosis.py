@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
-from planner.models.build import ShareColumns, closed_offers, share_columns
+from planner.models.build import ShareColumns, share_columns
 from planner.models.data import Bound, Dataset
-from planner.models.groups import process_flows
+from planner.models.groups import closed_offers, process_flows
 from planner.models.highs import INF, HighsSolver, LinearProgram, SolveStatus
 
 if TYPE_CHECKING:

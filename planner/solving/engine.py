@@ -326,14 +326,18 @@ def _unmet_demand_rates(result: PlanResult) -> dict[int, RowRate]:
     be far above the shortage price, or not unique) prices another move. Partly unmet
     (0 < u < d, u basic): the rate is the shortage price and more demand only raises u,
     whose bound rises with it, so the rate holds without an upper end; the lower end
-    (where u reaches 0) is the row's.
+    (where u reaches 0) is the row's. No demand (u = d = 0): the first tonne costs the
+    cheaper of the row's rate and leaving it unmet.
     """
     m = result.built.model
     rates = {}
     for s in m.SHORT_STAGES:
         unmet, row = result.value(m.short[s]), result.row(m.balance[s])
+        price = m.shortage[s]
+        if m.demand[s] <= 0 and row in result.row_rates \
+                and result.row_rates[row].rate_up <= price:
+            continue   # the row's own rate is cheaper than leaving demand unmet
         if unmet >= m.demand[s] * (1 - 1e-9):
-            price = m.shortage[s]
             rates[row] = RowRate(price, 0.0, INF, True, price, price)
         elif unmet > 1e-9 and row in result.row_rates:
             rates[row] = replace(result.row_rates[row], valid_to=INF)

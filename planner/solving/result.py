@@ -50,8 +50,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from planner.models.build import closed_offers
 from planner.models.data import Basis, Dataset
+from planner.models.groups import closed_offers
 
 if TYPE_CHECKING:  # the engine pulls in Pyomo; this module is read without it
     from planner.solving.diagnosis import Diagnosis

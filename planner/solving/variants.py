@@ -17,10 +17,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from planner.models.build import SourcingModel, closed_offers, output_value, share_columns
+from planner.models.build import SourcingModel, output_value, share_columns
 from planner.models.costs import landed_costs
 from planner.models.data import Basis, Dataset
-from planner.models.groups import share_rows
+from planner.models.groups import closed_offers, share_rows
 from planner.models.highs import INF, HighsSolver
 from planner.solving.diagnosis import unreachable_demand
 from planner.solving.engine import PlanResult, finish, start
@@ -65,8 +65,7 @@ def structure(data: Dataset) -> tuple:
                          tuple(sorted(output_value(data, landed).items())))
     closed = closed_offers(data)
     return (
-        tuple((s.stage, s.order, s.shortage_usd_per_t is not None and s.demand_t > 0)
-              for s in data.stages),
+        tuple((s.stage, s.order, s.shortage_usd_per_t is not None) for s in data.stages),
         tuple((o.offer, o.stage, o.country, o.capacity_t is None, o.min_t > 0,
                o.offer in closed) for o in data.offers),
         tuple((p.process, p.from_stage, p.to_stage, p.yield_t_per_t, p.capacity_t is None)
