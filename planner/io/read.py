@@ -174,9 +174,9 @@ def _table_names(names: list[str], kind: str, location: str,
             continue
         table = stem.strip().lower()
         if table in PLANNED:
-            problems.append(Problem(where(name), "a table this version models: periods, "
-                                    "stocks, expansions and disruptions (SPEC §3a, §3b) are "
-                                    "not built yet; remove it to solve one period without "
+            problems.append(Problem(where(name), f"no {table} table: periods, stocks, "
+                                    "expansions and disruptions (SPEC §3a, §3b) are not built "
+                                    "in this version; remove it to solve one period without "
                                     "it"))
         if table not in wanted:
             continue
