@@ -19,7 +19,8 @@ named direction, measured by re-solving, and both one-sided values are listed.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import defaultdict, namedtuple
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -43,6 +44,14 @@ def _bound(x: float) -> float | None:
     return None if math.isnan(x) or abs(x) >= 1e20 else _clean(x)
 
 
+def _records(frame: pd.DataFrame) -> list:
+    """Rows of ``frame`` as named tuples, its index first as ``key``, built from whole
+    columns (pandas' own row iteration is many times slower on text columns)."""
+    row = namedtuple("Row", ["key", *frame.columns])
+    columns = [frame.index.tolist(), *(frame[c].tolist() for c in frame.columns)]
+    return [row._make(values) for values in zip(*columns, strict=True)]
+
+
 def _capacity(x: float) -> float | None:
     """A capacity: None for unlimited (NaN in the labelled result)."""
     return None if math.isnan(x) else _clean(x)
@@ -54,7 +63,7 @@ def purchases(result: Result) -> list[dict]:
     bought = base(result.offers)
     bought = bought[bought["tonnes"] > TONNES_EPS]
     return [{
-        "offer": offer, "stage": o.stage, "supplier": o.supplier, "country": o.country,
+        "offer": o.key, "stage": o.stage, "supplier": o.supplier, "country": o.country,
         "tonnes": _clean(o.tonnes),
         "share": _clean(o.tonnes / supply[o.stage]) if supply[o.stage] > 0 else 0.0,
         "landed_usd_per_t": _clean(o.landed_usd_per_t),
@@ -62,26 +71,25 @@ def purchases(result: Result) -> list[dict]:
         "freight_usd_per_t": _clean(o.freight_usd_per_t), "duty_rate": _clean(o.duty_rate),
         "duty_usd_per_t": _clean(o.duty_usd_per_t), "levy_usd_per_t": _clean(o.levy_usd_per_t),
         "cost_usd": _clean(o.tonnes * o.landed_usd_per_t, 2)}
-        for offer, o in zip(bought.index, bought.itertuples(index=False), strict=True)]
+        for o in _records(bought)]
 
 
 def production(result: Result) -> list[dict]:
     """Domestic output of every process (t of main output), with the input it draws."""
     made = base(result.processes)
-    return [{"process": process, "from_stage": p.from_stage, "to_stage": p.to_stage,
+    return [{"process": p.key, "from_stage": p.from_stage, "to_stage": p.to_stage,
              "tonnes": _clean(p.tonnes), "input_t": _clean(p.tonnes / p.yield_t_per_t),
              "cost_usd_per_t": _clean(p.cost_usd_per_t),
              "cost_usd": _clean(p.tonnes * p.cost_usd_per_t, 2)}
-            for process, p in zip(made.index, made.itertuples(index=False), strict=True)]
+            for p in _records(made)]
 
 
 def process_flows(result: Result) -> list[dict]:
     """Every input and output of every process (main ones and ``process_flows``), t."""
     flows = base(result.flows)
-    return [{"process": process, "stage": stage, "role": f.role, "main": f.main,
+    return [{"process": f.key[0], "stage": f.key[1], "role": f.role, "main": f.main,
              "t_per_t": _clean(f.t_per_t), "tonnes": _clean(f.tonnes)}
-            for (process, stage), f in zip(flows.index, flows.itertuples(index=False),
-                                           strict=True)]
+            for f in _records(flows)]
 
 
 def _flows(result: Result, role: str) -> pd.DataFrame:
@@ -192,7 +200,7 @@ def shares(result: Result) -> list[dict]:
     by_country = flows.groupby(["stage", "country"], sort=False)[["volume", "value"]].sum()
     limits = base(result.limits)
     wanted = [(row.group, row.stage, basis, Scope(row.scope))
-              for row in limits.itertuples() for basis in (Basis.VOLUME, Basis(row.basis))]
+              for row in _records(limits) for basis in (Basis.VOLUME, Basis(row.basis))]
     rows, seen = [], set()
     for stage in _stages_in_order(result).index:
         stage_flows = (by_country.xs(stage, level="stage") if stage in
@@ -236,12 +244,20 @@ def _rates(result: Result, kind: str) -> pd.DataFrame:
 def demand_prices(result: Result) -> list[dict]:
     """USD per t of extra final demand at each stage, with its valid range in t."""
     rates = _rates(result, "balance")
-    return [{"stage": stage, "demand_t": _clean(s["demand_t"]),
-             "usd_per_t": _bound(rates.at[stage, "rate_up"]),
-             **_range_fields(rates.loc[stage]),
-             "valid_from": _bound(max(rates.at[stage, "valid_from"], 0.0))}  # demand ≥ 0
-            for stage, s in _stages_in_order(result).iterrows()
-            if stage in rates.index]   # no supply route and no demand: no row
+    rows = []
+    for stage, s in zip(*_in_order(result), strict=True):
+        if stage not in rates.index:
+            continue   # no supply route and no demand: no row
+        rate = _Rate(*rates.loc[stage, list(_Rate._fields)])
+        rows.append({"stage": stage, "demand_t": _clean(s.demand_t),
+                     "usd_per_t": _bound(rate.rate_up), **_range_fields(rate),
+                     "valid_from": _bound(max(rate.valid_from, 0.0))})   # demand ≥ 0
+    return rows
+
+
+def _in_order(result: Result) -> tuple[list[str], list]:
+    stages = _stages_in_order(result)
+    return stages.index.tolist(), _records(stages)
 
 
 def capacity_prices(result: Result) -> list[dict]:
@@ -251,30 +267,48 @@ def capacity_prices(result: Result) -> list[dict]:
                                      ("process", "process_capacity",
                                       base(result.processes))):
         rates = _rates(result, rate_kind)
-        for key, rate in rates.iterrows():
-            rows.append({kind: key, "kind": kind,
-                         "capacity_t": _capacity(records.at[key, "capacity_t"]),
-                         "used_t": _clean(records.at[key, "tonnes"]),
-                         "usd_per_t": _bound(-rate["rate_up"]),
+        used = records.loc[rates.index, ["capacity_t", "tonnes"]]
+        for key, rate, capacity, tonnes in zip(rates.index, _rate_tuples(rates),
+                                               used["capacity_t"], used["tonnes"],
+                                               strict=True):
+            rows.append({kind: key, "kind": kind, "capacity_t": _capacity(capacity),
+                         "used_t": _clean(tonnes), "usd_per_t": _bound(-rate.rate_up),
                          **_range_fields(rate, flip=True)})
     return rows
 
 
 def minimum_prices(result: Result) -> list[dict]:
     """Cost per t of each contracted minimum (0 where the plan buys more anyway)."""
-    offers = base(result.offers)
-    return [{"offer": key, "min_t": _clean(offers.at[key, "min_t"]),
-             "usd_per_t": _bound(rate["rate_up"]), **_range_fields(rate)}
-            for key, rate in _rates(result, "minimum").iterrows()]
+    rates = _rates(result, "minimum")
+    minimums = base(result.offers).loc[rates.index, "min_t"]
+    return [{"offer": key, "min_t": _clean(low), "usd_per_t": _bound(rate.rate_up),
+             **_range_fields(rate)}
+            for key, rate, low in zip(rates.index, _rate_tuples(rates), minimums,
+                                      strict=True)]
 
 
-def _range_fields(rate: pd.Series, flip: bool = False) -> dict:
+class _Rate(NamedTuple):
+    """One row of ``Result.rates``, as the report reads it."""
+
+    rate_down: float
+    rate_up: float
+    valid_from: float
+    valid_to: float
+    unique: bool | None
+
+
+def _rate_tuples(rates: pd.DataFrame) -> list[_Rate]:
+    columns = [rates[name].tolist() for name in _Rate._fields]
+    return [_Rate(*values) for values in zip(*columns, strict=True)]
+
+
+def _range_fields(rate: _Rate, flip: bool = False) -> dict:
     sign = -1.0 if flip else 1.0
-    unique = None if pd.isna(rate["unique"]) else bool(rate["unique"])  # Series.unique: a method
-    fields = {"valid_from": _bound(rate["valid_from"]), "valid_to": _bound(rate["valid_to"]),
+    unique = None if pd.isna(rate.unique) else bool(rate.unique)
+    fields = {"valid_from": _bound(rate.valid_from), "valid_to": _bound(rate.valid_to),
               "unique": unique}
     if unique is False:
-        down, up = sign * rate["rate_down"], sign * rate["rate_up"]
+        down, up = sign * rate.rate_down, sign * rate.rate_up
         fields |= {"usd_per_t_down": _bound(down), "usd_per_t_up": _bound(up)}
     return fields
 
@@ -282,7 +316,7 @@ def _range_fields(rate: pd.Series, flip: bool = False) -> dict:
 def limit_prices(result: Result) -> list[dict]:
     """Every share-limit row: its current share, USD per pp of tightening, valid range."""
     rows = []
-    for limit in base(result.limits).itertuples(index=False):
+    for limit in _records(base(result.limits)):
         bound = Bound(limit.bound)
         actual = limit.group_value / limit.total if limit.total > 0 else 0.0
         record = {"group": limit.group, "stage": limit.stage, "bound": limit.bound,
@@ -381,10 +415,10 @@ def _country_shares(result: Result, column: str) -> dict[str, dict[str, float]]:
     made = _flows(result, "output")
     made_t = made["t_per_t"].to_numpy() * processes.loc[made["process"], column].to_numpy()
     flows: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for stage, country, t in zip(offers["stage"], offers["country"], offers[column],
-                                 strict=True):
+    for stage, country, t in zip(offers["stage"].tolist(), offers["country"].tolist(),
+                                 offers[column].tolist(), strict=True):
         flows[stage][country] += t
-    for stage, t in zip(made["stage"], made_t, strict=True):
+    for stage, t in zip(made["stage"].tolist(), made_t.tolist(), strict=True):
         flows[stage][result.data.buyer] += t
     shares_by_stage = {}
     for stage, by_country in flows.items():
@@ -407,18 +441,16 @@ def reduced_costs(result: Result) -> list[dict]:
     them. A members-only offer shut while the buyer is an observer opens only by joining
     the zone, not by a lower price: no reduced cost, a note instead."""
     offers, processes = base(result.offers), base(result.processes)
-    rows = [{"offer": key, "kind": "offer", "stage": o.stage, "country": o.country,
+    rows = [{"offer": o.key, "kind": "offer", "stage": o.stage, "country": o.country,
              "cost_usd_per_t": _clean(o.landed_usd_per_t),
              "reduced_cost_usd_per_t": None if o.closed else _clean(o.reduced_cost_usd_per_t),
              **({"note": "members only: open once the buyer joins the zone"} if o.closed
                 else {})}
-            for key, o in zip(offers.index, offers.itertuples(index=False), strict=True)
-            if o.tonnes <= TONNES_EPS]
-    rows += [{"offer": key, "kind": "process", "stage": p.to_stage,
+            for o in _records(offers) if o.tonnes <= TONNES_EPS]
+    rows += [{"offer": p.key, "kind": "process", "stage": p.to_stage,
               "country": result.data.buyer, "cost_usd_per_t": _clean(p.cost_usd_per_t),
               "reduced_cost_usd_per_t": _clean(p.reduced_cost_usd_per_t)}
-             for key, p in zip(processes.index, processes.itertuples(index=False), strict=True)
-             if p.tonnes <= TONNES_EPS]
+             for p in _records(processes) if p.tonnes <= TONNES_EPS]
     return rows
 
 
