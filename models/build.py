@@ -154,7 +154,7 @@ class ShareColumns:
 
     index: int              # position in ``SourcingModel.share_rows``
     share_row: ShareRow
-    row: int                # LP row of ``share_max[index]`` or ``share_min[index]``
+    lp_row: int             # LP row of ``share_max[index]`` or ``share_min[index]``
     group: int              # column of the group aggregate G (coefficient 1)
     total: int              # column of the stage total T (coefficient −σ)
     excess: int | None      # column of e for a soft row (−1 in a max row, +1 in a min

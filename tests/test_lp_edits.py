@@ -136,22 +136,22 @@ def test_set_col_bounds_changes_copy_and_highs(solved):
 def test_set_coefficients_changes_copy_highs_and_magnitude(solved):
     (hard, *_) = placed_rows(solved)
     # an existing entry (the share's −σ), a new entry, and an entry set to 0
-    solved.set_coefficients(hard.row, hard.total, -0.3)
+    solved.set_coefficients(hard.lp_row, hard.total, -0.3)
     assert_in_step(solved)
-    assert solved.lp.entry(hard.row, hard.total) == -0.3
-    absent = next(j for j in range(solved.lp.shape[1]) if solved.lp.entry(hard.row, j) == 0.0)
-    solved.set_coefficients([hard.row, hard.row], [absent, hard.group], [2.5, 0.0])
+    assert solved.lp.entry(hard.lp_row, hard.total) == -0.3
+    absent = next(j for j in range(solved.lp.shape[1]) if solved.lp.entry(hard.lp_row, j) == 0.0)
+    solved.set_coefficients([hard.lp_row, hard.lp_row], [absent, hard.group], [2.5, 0.0])
     assert_in_step(solved)   # HiGHS drops the 0; the copy keeps it as an explicit 0
-    assert solved.lp.entry(hard.row, absent) == 2.5
+    assert solved.lp.entry(hard.lp_row, absent) == 2.5
     residual_scale = solved.lp.magnitude   # rebuilt after the new entry: still |A|
     np.testing.assert_array_equal(residual_scale.toarray(), abs(solved.lp.A).toarray())
 
 
 def test_set_coefficients_broadcasts_one_value_over_rows(solved):
     placed = placed_rows(solved)
-    solved.set_coefficients([p.row for p in placed], [p.total for p in placed], -0.25)
+    solved.set_coefficients([p.lp_row for p in placed], [p.total for p in placed], -0.25)
     assert_in_step(solved)
-    assert all(solved.lp.entry(p.row, p.total) == -0.25 for p in placed)
+    assert all(solved.lp.entry(p.lp_row, p.total) == -0.25 for p in placed)
 
 
 def test_a_bad_index_raises_instead_of_drifting(solved):
@@ -164,9 +164,9 @@ def test_a_bad_index_raises_instead_of_drifting(solved):
 def edit_everything(edits, solver: HighsSolver) -> None:
     hard, soft, _ = placed_rows(solver)
     edits.set_costs([0, 3], [1.0, 2.0])
-    edits.set_row_bounds(hard.row, -INF, INF)
+    edits.set_row_bounds(hard.lp_row, -INF, INF)
     edits.set_col_bounds(soft.excess, 0.0, 0.0)
-    edits.set_coefficients(soft.row, soft.total, -0.9)
+    edits.set_coefficients(soft.lp_row, soft.total, -0.9)
     edits.set_costs(0, 5.0)                       # the same column twice: undone in order
 
 
@@ -203,7 +203,7 @@ def test_temporary_in_copy_moves_both_and_restores_both(solved):
     with solved.temporary(in_copy=True) as edits:
         edit_everything(edits, solved)
         assert_in_step(solved)
-        assert solved.lp.entry(soft.row, soft.total) == -0.9
+        assert solved.lp.entry(soft.lp_row, soft.total) == -0.9
         solved.run(presolve=False)
     assert_same(copy_arrays(solved.lp), before)
     assert_in_step(solved)
@@ -246,7 +246,7 @@ def test_share_columns_are_the_rows_coefficients():
     placed = share_columns(built, lp)
     assert [p.share_row for p in placed] == built.share_rows
     for p in placed:
-        row = sparse.csr_array(lp.A)[[p.row]].toarray().ravel()
+        row = sparse.csr_array(lp.A)[[p.lp_row]].toarray().ravel()
         expected = {p.group: 1.0, p.total: -p.share_row.share}
         if p.excess is not None:
             expected[p.excess] = -1.0 if p.share_row.bound is Bound.MAX else 1.0
@@ -281,7 +281,7 @@ def test_variants_write_numbers_into_both():
     (_, solver), = variants.models.values()
     assert_in_step(solver)
     hard = share_columns(result.built, solver.lp)[0]
-    assert solver.lp.entry(hard.row, hard.total) == -0.45
+    assert solver.lp.entry(hard.lp_row, hard.total) == -0.45
 
 
 def test_sweep_moves_the_cap_in_both():

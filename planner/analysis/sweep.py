@@ -130,7 +130,7 @@ class CapSweep:
         self.solver.set_col_bounds([p.excess for p in placed if p.excess is not None], 0.0, 0.0)
         self.rows: list[list[tuple[int, int, int]]] = []   # per target: (row, T col, G col)
         for t in targets:
-            self.rows.append([(p.row, p.total, p.group) for p in placed
+            self.rows.append([(p.lp_row, p.total, p.group) for p in placed
                               if p.share_row.bound is Bound.MAX and p.share_row.stage == t.stage
                               and p.share_row.limit.key == (t.group, t.stage, t.basis, t.scope)])
         self.solves = 0

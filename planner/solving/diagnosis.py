@@ -188,7 +188,7 @@ def _conflict(result: PlanResult, component: str | None, key) -> Conflict | None
 def _tightest(result: PlanResult, placed: ShareColumns) -> TightestShare:
     share_row = placed.share_row
     sense = 1.0 if share_row.bound is Bound.MAX else -1.0
-    value = extreme_share(result.lp, placed.row, placed.group, placed.total, sense)
+    value = extreme_share(result.lp, placed.lp_row, placed.group, placed.total, sense)
     return TightestShare(share_row.group, share_row.stage, share_row.bound.value,
                          share_row.share, value, share_row.limit.origin)
 

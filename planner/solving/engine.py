@@ -64,8 +64,8 @@ class PlanResult:
         column = self._columns.get(id(var))
         return 0.0 if column is None else float(self.solution.col_value[column])
 
-    def row(self, constraint) -> int:
-        """Row index of a Pyomo constraint."""
+    def lp_row(self, constraint) -> int:
+        """Index of a Pyomo constraint's row in the compiled LP."""
         return self._rows[id(constraint)]
 
     def rate(self, constraint) -> RowRate:
@@ -186,7 +186,7 @@ def _add_context(result: PlanResult, solver: HighsSolver) -> None:
     once with the offers' landed costs under the other zone status; restore after."""
     data = result.data
     base_basis = solver.basis()
-    rows = [placed.row for placed in result.share_columns]
+    rows = [placed.lp_row for placed in result.share_columns]
     if rows:
         with solver.temporary(basis=base_basis, resolve=False) as edits:
             edits.set_row_bounds(rows, -INF, INF)
@@ -332,7 +332,7 @@ def _unmet_demand_rates(result: PlanResult) -> dict[int, RowRate]:
     m = result.built.model
     rates = {}
     for s in m.SHORT_STAGES:
-        unmet, row = result.value(m.short[s]), result.row(m.balance[s])
+        unmet, row = result.value(m.short[s]), result.lp_row(m.balance[s])
         price = m.shortage[s]
         if m.demand[s] <= 0 and row in result.row_rates \
                 and result.row_rates[row].rate_up <= price:
@@ -348,12 +348,12 @@ def _analyse(result: PlanResult, solver: HighsSolver) -> None:
     """Rates and ranges of every demand, capacity, minimum and binding share row."""
     m = result.built.model
     analysis = Sensitivity(solver, result.lp, result.solution)
-    rows = [result.row(con) for component in (m.balance, m.minimum, m.process_capacity,
+    rows = [result.lp_row(con) for component in (m.balance, m.minimum, m.process_capacity,
                                               m.capacity) for con in component.values()]
     result.row_rates = analysis.row_rates(rows)
     result.row_rates |= _unmet_demand_rates(result)
     for placed in result.share_columns:
-        i, row = placed.index, placed.row
+        i, row = placed.index, placed.lp_row
         total = result.share_total(i)
         slack = abs(result.solution.row_value[row])  # the row is G − σ·T, bound 0
         if abs(result.solution.row_dual[row]) <= 1e-9 and slack > 1e-9 * max(1.0, total):

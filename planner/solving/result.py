@@ -179,7 +179,7 @@ def _rates(plan: PlanResult) -> pd.DataFrame:
     for kind, component in (("balance", m.balance), ("capacity", m.capacity),
                             ("minimum", m.minimum), ("process_capacity", m.process_capacity)):
         for key, con in component.items():
-            rate = plan.row_rates.get(plan.row(con))
+            rate = plan.row_rates.get(plan.lp_row(con))
             if rate is None:
                 continue
             records.append({"kind": kind, "key": key, "dual": rate.dual,

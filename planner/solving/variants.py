@@ -114,5 +114,5 @@ def _write_numbers(solver: HighsSolver, built: SourcingModel) -> None:
     if short:
         solver.set_col_bounds(short, 0.0, [m.demand[s] for s in m.SHORT_STAGES])
     placed = share_columns(built, lp)
-    solver.set_coefficients([p.row for p in placed], [p.total for p in placed],
+    solver.set_coefficients([p.lp_row for p in placed], [p.total for p in placed],
                             [-p.share_row.share for p in placed])
