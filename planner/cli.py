@@ -125,6 +125,9 @@ def output_check(fmt: str, path: Path | None, inputs: Path) -> None:
         raise click.UsageError(f"--format {fmt} writes files: give --output PATH")
     if path is None:
         return
+    if fmt == "xlsx" and path.suffix.lower() != ".xlsx":
+        raise click.UsageError(f"--format xlsx writes a workbook: give --output a name "
+                               f"ending in .xlsx (not {path.name!r})")
     try:
         writers.check_target(path, inputs, folder=fmt == "csv")
     except writers.OutputError as exc:

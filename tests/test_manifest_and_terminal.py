@@ -142,3 +142,10 @@ def test_zero_residuals_are_kept_in_every_format(tmp_path):
     manifest = pd.read_csv(tmp_path / "sweep" / "manifest.csv")
     assert float(dict(zip(manifest["key"], manifest["value"], strict=True))[
         "arguments to"]) == 0.0
+
+
+def test_a_workbook_must_be_named_xlsx(tmp_path):
+    result = run("solve", "--inputs", TINY, "--format", "xlsx", "--output", tmp_path / "x.csv")
+    assert result.exit_code == 2
+    assert "ending in .xlsx" in result.output
+    assert not (tmp_path / "x.csv").exists()
