@@ -102,12 +102,7 @@ def create_model(data: Dataset, reference_totals: Mapping[int, float] | None = N
     m.ORIGIN_POOLS = pyo.Set(dimen=2, initialize=[
         (c, s) for s in index.processes_from for c in index.origins_at.get(s, [])])
 
-    m.offer = {o.offer: o for o in data.offers}
-    m.process = {p.process: p for p in data.processes}
-    m.demand = {s.stage: s.demand_t for s in data.stages}
-    m.shortage = {s.stage: s.shortage_usd_per_t for s in data.stages}
-    m.landed = {o: c.total for o, c in landed.items()}
-    m.rows = rows
+    attach_records(m, data, landed, rows)
     totals = reference_totals or {}
     m.penalty = {i: penalty_per_unit(rows[i], totals.get(i, 1.0)) for i in m.SOFT_ROWS}
 
@@ -178,6 +173,19 @@ def share_columns(built: SourcingModel, lp: LinearProgram) -> list[ShareColumns]
             i, share_row, rows[id(constraint)], columns[id(m.group_supply[share_row.aggregate])],
             columns[id(total)], columns[id(m.excess[i])] if i in soft else None))
     return placed
+
+
+def attach_records(m: pyo.ConcreteModel, data: Dataset, landed: dict[str, LandedCost],
+                   rows: list[ShareRow]) -> None:
+    """The records and coefficients the rules read (``m.offer``, ``m.process``,
+    ``m.demand``, ``m.shortage``, ``m.landed``, ``m.rows``), from ``data``; also how a
+    built model is pointed at a variant of the same structure."""
+    m.offer = {o.offer: o for o in data.offers}
+    m.process = {p.process: p for p in data.processes}
+    m.demand = {s.stage: s.demand_t for s in data.stages}
+    m.shortage = {s.stage: s.shortage_usd_per_t for s in data.stages}
+    m.landed = {o: c.total for o, c in landed.items()}
+    m.rows = rows
 
 
 def penalty_per_unit(row: ShareRow, reference_total: float) -> float:

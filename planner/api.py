@@ -28,8 +28,10 @@ from planner.analysis.scenarios import (
     CapOverride,
     apply_caps,
     apply_scenario,
+    cap_override,
     target_problems,
 )
+from planner.analysis.sweep import VERIFICATION as SWEEP_VERIFICATION
 from planner.analysis.sweep import CapTarget, cap_sweep
 from planner.io.problems import InputError, Problem, errors
 from planner.io.read import read_inputs
@@ -39,7 +41,7 @@ from planner.reports.compare_tables import comparison, comparison_rows
 from planner.reports.manifest import build_manifest, input_digests
 from planner.reports.sweep_tables import sweep_json
 from planner.reports.tables import as_json, report_tables
-from planner.solving.engine import RESIDUAL_TOLERANCE, solve_plan
+from planner.solving.engine import solve_plan
 from planner.solving.result import Result, labelled
 
 PRICE_TABLES = ("demand", "capacity", "process_capacity", "minimum", "limits", "reduced_costs")
@@ -131,16 +133,12 @@ def _cap_overrides(caps: Mapping[str, float]) -> list[CapOverride]:
                                   "{'CN:magnet': 0.6}", value=repr(caps))])
     overrides, bad = [], []
     for target, share in caps.items():
-        group, colon, stage = str(target).partition(":")
-        try:
-            value = float(share)
-        except (TypeError, ValueError):
-            value = -1.0
-        if not (colon and group and stage and 0.0 <= value <= 1.0):
+        cap = cap_override(str(target), share)
+        if cap is None:
             bad.append(Problem("caps", "GROUP:STAGE mapped to a share in [0, 1], e.g. "
                                "{'CN:magnet': 0.6}", column=str(target), value=str(share)))
         else:
-            overrides.append(CapOverride(group, stage, value))
+            overrides.append(cap)
     if bad:
         raise InputError(bad)
     return overrides
@@ -340,9 +338,7 @@ def sweep(data: Inputs | Dataset | str | Path | Mapping, cap: str, exact: bool =
         "planner.sweep", {"cap": cap, "exact": exact, "from": start, "to": end,
                           "steps": steps, "scope": scope, "basis": basis,
                           "scenario": scenario}, list(inputs.digests),
-        {"tolerance": RESIDUAL_TOLERANCE,
-         "rule": "every point's primal and dual residuals checked; a point above the "
-                 "tolerance is reported as error"})
+        SWEEP_VERIFICATION)
     return Sweep(out, _frame(out["points"]), _frame(out.get("segments", [])),
                  _frame(out.get("breakpoints", [])), out.get("tightest_feasible_cap"))
 

@@ -19,9 +19,11 @@ from rich.console import Console
 from planner.analysis.compare import compare_scenarios, default_names
 from planner.analysis.scenarios import (
     CapOverride,
+    cap_override,
     stage_problems,
     target_problems,
 )
+from planner.analysis.sweep import VERIFICATION as SWEEP_VERIFICATION
 from planner.analysis.sweep import CapTarget, cap_sweep, linear_values, parameter_sweep
 from planner.api import default_inputs, prepare
 from planner.io import write as writers
@@ -34,7 +36,7 @@ from planner.reports.manifest import build_manifest, input_digests, manifest_row
 from planner.reports.render import LazyProgress, PipeConsole, render, silence_stdout
 from planner.reports.sweep_tables import closing_line, sweep_json, sweep_tables
 from planner.reports.tables import as_json, report_tables
-from planner.solving.engine import RESIDUAL_TOLERANCE, solve_plan
+from planner.solving.engine import solve_plan
 from planner.solving.result import labelled
 
 EXIT_PLAN, EXIT_INFEASIBLE, EXIT_BAD_INPUT, EXIT_SOLVER = 0, 1, 2, 3
@@ -53,15 +55,11 @@ def parse_cap(_ctx, _param, values: tuple[str, ...]) -> list[CapOverride]:
     caps = []
     for text in values:
         target, sep, share = text.partition("=")
-        group, colon, stage = target.partition(":")
-        try:
-            value = float(share)
-        except ValueError:
-            value = -1.0
-        if not (sep and colon and group and stage and 0.0 <= value <= 1.0):
+        cap = cap_override(target, share) if sep else None
+        if cap is None:
             raise click.BadParameter(f"{text!r}: expected GROUP:STAGE=SHARE with SHARE in "
                                      "[0, 1], e.g. CN:magnet=0.6")
-        caps.append(CapOverride(group, stage, value))
+        caps.append(cap)
     return caps
 
 
@@ -261,9 +259,7 @@ def sweep(inputs, targets, scope, basis, exact, start, end, steps, benchmark, ca
             "basis": basis, "exact": exact, "from": start, "to": end, "steps": steps,
             "benchmark": benchmark, "capacity_factor": capacity_factor, "zone": zone_sweep,
             "scenario": scenario, "format": fmt, "output": output, "plot": plot}, digests,
-            {"tolerance": RESIDUAL_TOLERANCE,
-             "rule": "every point's primal and dual residuals checked; a point above "
-                     "the tolerance is reported as error"})
+            SWEEP_VERIFICATION)
         emit(fmt, output, lambda: out, lambda: sweep_tables(out), manifest)
         if plot is not None:
             from planner.reports.plots import plot_sweep  # matplotlib only when a plot is asked for

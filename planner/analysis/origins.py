@@ -73,9 +73,12 @@ def segregated_share(result: Result, group: str, stage: str, basis: Basis) -> fl
     if (group, stage, basis.value) in embedded.index:
         return float(embedded.at[(group, stage, basis.value), "share"])
     countries = {c.country: c for c in result.data.countries}
-    return float(sum(row.share for (origin, at, weighed), row in embedded.iterrows()
-                     if (at, weighed) == (stage, basis.value) and is_country_code(origin)
-                     and in_group(group, origin, countries)))
+    at = ((embedded.index.get_level_values("stage") == stage)
+          & (embedded.index.get_level_values("basis") == basis.value))
+    origins = embedded.index.get_level_values("group")[at].tolist()
+    return float(sum(share for origin, share in zip(origins, embedded["share"][at].tolist(),
+                                                    strict=True)
+                     if is_country_code(origin) and in_group(group, origin, countries)))
 
 
 def origin_shares(result: Result, direct: dict[tuple[str, str], float]) -> list[dict]:

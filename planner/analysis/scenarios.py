@@ -39,6 +39,18 @@ class CapOverride:
         return f"command line: --cap {self.group}:{self.stage}={self.share:g}"
 
 
+def cap_override(target: str, share: object) -> CapOverride | None:
+    """``GROUP:STAGE`` and a share in [0, 1] as a cap; None when either is malformed."""
+    group, colon, stage = target.partition(":")
+    try:
+        value = float(share)
+    except (TypeError, ValueError):
+        return None
+    if not (colon and group and stage and 0.0 <= value <= 1.0):
+        return None
+    return CapOverride(group, stage, value)
+
+
 def scenario_names(data: Dataset) -> list[str]:
     """Scenario names in order of first appearance."""
     return list(dict.fromkeys(step.scenario for step in data.scenarios))

@@ -44,6 +44,11 @@ MAX_PIECES = 10_000
 CUSHIONS = (0.0, 1e-9, 1e-6, 1e-4, 1e-2)   # tried above the tightest cap until one solves
 
 
+# What a sweep's run manifest says of verification (it keeps no residuals per point).
+VERIFICATION = {"tolerance": RESIDUAL_TOLERANCE,
+                "rule": "every point's primal and dual residuals checked; a point above "
+                        "the tolerance is reported as error"}
+
 @dataclass(frozen=True)
 class CapTarget:
     """The cap a sweep moves: the max share of ``group`` at ``stage``."""

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from planner.models.build import SourcingModel, output_value, share_columns
+from planner.models.build import SourcingModel, attach_records, output_value, share_columns
 from planner.models.costs import landed_costs
 from planner.models.data import Basis, Dataset
 from planner.models.groups import closed_offers, share_rows
@@ -81,15 +81,9 @@ def structure(data: Dataset) -> tuple:
 
 def _retarget(built: SourcingModel, data: Dataset) -> SourcingModel:
     """The built model, its records and coefficients pointed at ``data``."""
-    m = built.model
     landed = landed_costs(data)
     rows = share_rows(data)
-    m.offer = {o.offer: o for o in data.offers}
-    m.process = {p.process: p for p in data.processes}
-    m.demand = {s.stage: s.demand_t for s in data.stages}
-    m.shortage = {s.stage: s.shortage_usd_per_t for s in data.stages}
-    m.landed = {o: c.total for o, c in landed.items()}
-    m.rows = rows
+    attach_records(built.model, data, landed, rows)
     return replace(built, data=data, landed=landed, share_rows=rows)
 
 
