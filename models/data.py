@@ -182,6 +182,52 @@ class ScenarioStep:
 
 
 @dataclass(frozen=True, slots=True)
+class Period:
+    """One period of a plan over time (SPEC §3a): flows are t/yr within it, its costs
+    weigh ``years`` × ``discount_factor`` in the objective."""
+
+    period: str
+    order: int
+    years: float = 1.0
+    discount_factor: float = 1.0
+    origin: str = ""
+
+    @property
+    def weight(self) -> float:
+        """Weight of one year's cost of this period in the objective."""
+        return self.years * self.discount_factor
+
+
+@dataclass(frozen=True, slots=True)
+class Stock:
+    """A strategic stock of one stage: ``initial_t`` held at the start, at most
+    ``capacity_t`` (None: unlimited), at least ``min_t`` (the reserve floor) at the end of
+    every period, ``holding_usd_per_t_yr`` per t held per year."""
+
+    stage: str
+    initial_t: float = 0.0
+    capacity_t: float | None = None
+    holding_usd_per_t_yr: float = 0.0
+    min_t: float = 0.0
+    origin: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Expansion:
+    """New capacity for an offer or process (``target``): ``usd_per_t_yr`` one-off per
+    t/yr added, at most ``max_t_yr`` in all (None: unlimited), usable ``lead_periods``
+    periods after the decision, decided from ``from_period`` (None: the first) on."""
+
+    expansion: str
+    target: str
+    usd_per_t_yr: float
+    max_t_yr: float | None = None
+    lead_periods: int = 0
+    from_period: str | None = None
+    origin: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Dataset:
     """Everything one solve needs, after validation."""
 
@@ -195,6 +241,10 @@ class Dataset:
     limits: tuple[Limit, ...] = ()
     content: tuple[ContentShare, ...] = ()
     scenarios: tuple[ScenarioStep, ...] = ()
+    periods: tuple[Period, ...] = ()
+    period_values: tuple[ScenarioStep, ...] = ()   # ``scenario`` holds the period id
+    stocks: tuple[Stock, ...] = ()
+    expansions: tuple[Expansion, ...] = ()
     buyer: str = "KR"
     zone: ZoneStatus = ZoneStatus.OBSERVER
     name: str = ""
