@@ -565,7 +565,7 @@ def path_rows(result: Result) -> list[dict]:
         row |= {f"cn_share_{m}": china.get(m, 0.0) for m in materials}
         stocks = base(seen.stocks) if len(seen.stocks) else pd.DataFrame()
         row |= {f"days_of_cover_{stage}": _clean(s.days_of_cover, 1)
-                for stage, s in stocks.iterrows()}
+                for stage, s in stocks.iterrows() if not math.isnan(s.days_of_cover)}
         rows.append(row)
     return rows
 
@@ -574,7 +574,8 @@ def stock_rows(result: Result) -> list[dict]:
     """SPEC §5 ``stocks``: level (t), net put or release (t/yr), days of cover."""
     return [{"stage": key[2], "period": key[0], "branch": key[1],
              "level_t": _clean(s.level_t), "put_t": _clean(s.put_t),
-             "release_t": _clean(s.release_t), "days_of_cover": _clean(s.days_of_cover, 2),
+             "release_t": _clean(s.release_t),
+             "days_of_cover": None if math.isnan(s.days_of_cover) else _clean(s.days_of_cover, 2),
              "floor_t": _clean(s.floor_t), "capacity_t": _capacity(s.capacity_t),
              "holding_usd": _clean(s.holding_usd, 2)}
             for key, s in result.stocks.iterrows()]
@@ -592,7 +593,8 @@ def stock_prices(result: Result) -> list[dict]:
 def expansion_rows(result: Result) -> list[dict]:
     """SPEC §5 ``expansions``: t/yr added by each decision, and from when it is usable."""
     return [{"expansion": key[2], "target": e.target, "period": key[0], "branch": key[1],
-             "added_t_yr": _clean(e.added_t_yr), "usable_from": e.usable_from,
+             "added_t_yr": _clean(e.added_t_yr),
+             "usable_from": e.usable_from if isinstance(e.usable_from, str) else None,
              "cost_usd": _clean(e.cost_usd, 2)}
             for key, e in result.expansions.iterrows()]
 
@@ -642,17 +644,20 @@ def path_json(result: Result) -> dict:
     carries its ``period``; ``periods``, ``stocks``, ``expansions`` and the stock and
     expansion prices describe the path."""
     tables = path_tables(result)
+    first = result.at(result.periods.index[0])
     return {
         "status": result.status, "message": result.message, "dataset": result.data.name,
-        "zone": result.data.zone.value,
+        "zone": first.data.zone.value,   # in the first period; each period's in "periods"
         "objective_usd": _clean(result.objective_usd, 6),
         "periods": tables["path"],
+        "totals": _per_period(result, lambda r: [totals(r, cost_by_stage(r))]),
         "purchases": tables["purchases"], "production": tables["production"],
         **({"flows": tables["process_flows"]} if result.data.process_flows else {}),
         "cost_by_stage": tables["cost_by_stage"], "shares": tables["shares"],
         "direct_and_embedded": _per_period(
             result, lambda r: direct_and_embedded(r, shares(r))),
         "import_shares": tables["import_shares"],
+        "concentration": _per_period(result, concentration),
         "stocks": tables["stocks"], "expansions": tables["expansions"],
         "shadow_prices": {
             "demand": tables["demand_prices"], "capacity": tables["capacity_prices"],

@@ -101,8 +101,10 @@ def diagnose(result: PlanResult, solver: HighsSolver) -> Diagnosis:
 
 # definitions of aggregates and the origin split of embedded scope, and how a stock's
 # level follows its puts and releases: no input row to change
-STRUCTURAL = ("supply_total_def", "group_supply_def", "origin_draw_total", "origin_outflow",
-              "stock_flow")
+PERIOD_STRUCTURE = ("supply_total_def", "group_supply_def", "origin_draw_total",
+                    "origin_outflow", "stock_origin_total")
+LINK_STRUCTURE = ("stock_flow", "stock_origin_flow")
+STRUCTURAL = PERIOD_STRUCTURE + LINK_STRUCTURE
 
 
 def _is_input_row(view: PlanResult | None, component: str, key) -> bool:
@@ -165,12 +167,12 @@ def _rows_of(result: PlanResult):
     for view in result.views:
         m = view.built.model
         for name in ("balance", "capacity", "minimum", "process_capacity", "share_max",
-                     "share_min", *STRUCTURAL[:-1]):
+                     "share_min", *PERIOD_STRUCTURE):
             for key, con in getattr(m, name).items():
                 yield view, name, key, con
     if result.linked:
         h = result.horizon.model
-        for name in ("stock_flow", "stock_floor", "stock_capacity", "expansion_limit"):
+        for name in ("stock_floor", "stock_capacity", "expansion_limit", *LINK_STRUCTURE):
             for key, con in getattr(h, name).items():
                 yield None, name, key, con
 

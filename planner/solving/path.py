@@ -63,7 +63,7 @@ def _stocks(plan: PlanResult, h) -> pd.DataFrame:
                 "demand_t": demand[stage],
                 "days_of_cover": (level / demand[stage] * DAYS_PER_YEAR if demand[stage] > 0
                                   else math.nan),
-                "floor_t": stock.min_t,
+                "floor_t": h.floor[stage, t],
                 "capacity_t": math.nan if stock.capacity_t is None else stock.capacity_t,
                 "holding_usd": stock.holding_usd_per_t_yr * view.years * level,
                 "initial_usd_per_t": -_rate_up(plan, h.stock_flow[stage, first.period])
