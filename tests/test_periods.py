@@ -138,6 +138,7 @@ def test_stock_released_down_to_a_floor_that_binds_in_period_1():
     assert bought(out, "m_cn") == near({"p1": 3, "p2": 10})
 
     stock = {r["period"]: r for r in rows(out["stocks"], stage="metal")}
+    assert {r["branch"] for r in out["stocks"]} == {"base"}
     assert {p: r["level_t"] for p, r in stock.items()} == near({"p1": 5, "p2": 5})
     assert {p: r["release_t"] - r["put_t"] for p, r in stock.items()} == near(
         {"p1": 7, "p2": 0})
