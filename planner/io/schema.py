@@ -223,7 +223,7 @@ EXPANSIONS = Table("expansions", False, (
 ), key=("expansion",), doc="new capacity for offers and processes")
 
 # SPEC tables this version does not model yet: refused, never silently ignored.
-PLANNED = ("periods", "period_values", "stocks", "expansions", "disruptions")
+PLANNED = ("disruptions",)
 
 TABLES: tuple[Table, ...] = (STAGES, OFFERS, COUNTRIES, PROCESSES, PROCESS_FLOWS, TARIFFS,
                              BENCHMARKS, LIMITS, CONTENT, SETTINGS, SCENARIOS, PERIODS,
