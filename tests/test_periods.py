@@ -14,6 +14,7 @@ initial stock, as the contract says), ÷ df_t for the one-off expansion cost.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -275,6 +276,31 @@ def test_an_expansion_that_pays_is_usable_two_periods_later_up_to_its_max():
     assert e["p1"]["break_even_usd_per_t_yr"] == near(60)
     assert {p: r["max_usd_per_t_yr"] for p, r in e.items()} == near(
         {"p1": 100, "p2": 100, "p3": 100})
+
+
+def test_a_useless_decision_under_a_binding_max_costs_its_price_plus_the_max_value():
+    """Same plan (60 USD per t/yr). A t/yr decided in p2 or p3 is never usable and, with
+    the max binding, takes a t/yr from the p1 decision: its reduced cost (present value)
+    is the cost 60 · df plus the max's value 100: p2 (54 + 100)/0.9 = 171.11, break-even
+    60 − 171.11 = −111.11; p3 (48 + 100)/0.8 = 185, break-even −125. Unique: the optimum
+    is non-degenerate (see above)."""
+    e = {r["period"]: r for r in rows(run(expansion(60))["shadow_prices"]["expansions"],
+                                      expansion="mine")}
+    assert e["p2"]["reduced_cost_usd_per_t_yr"] == near(154 / 0.9)
+    assert e["p2"]["break_even_usd_per_t_yr"] == near(60 - 154 / 0.9)
+    assert e["p3"]["reduced_cost_usd_per_t_yr"] == near(185)
+    assert e["p3"]["break_even_usd_per_t_yr"] == near(-125)
+
+
+def test_the_api_json_of_an_expansion_plan_is_strict_json():
+    """SPEC §7: to_json() is the CLI's JSON object. Decisions of p2 and p3 are never
+    usable in a 3-period horizon with lead 2: their usable_from has no period — null in
+    JSON (the CLI prints null), never a float NaN, which JSON cannot hold."""
+    out = run(expansion(60))
+    json.dumps(out, allow_nan=False)
+    usable = {r["period"]: r["usable_from"] for r in out["expansions"]}
+    assert usable["p1"] == "p3"
+    assert all(usable.get(p) is None for p in ("p2", "p3"))
 
 
 def test_expansion_prices_that_pay_match_re_solves():
