@@ -570,6 +570,27 @@ def path_rows(result: Result) -> list[dict]:
     return rows
 
 
+def path_totals(result: Result) -> dict[str, float]:
+    """``totals`` over the whole path, discounted like the objective: each period's duty,
+    levy and shortage cost × years × discount factor; the cost of joining (every period's
+    zone status flipped) where all periods share one status."""
+    weights = result.periods["weight"]
+    per = {period: totals(result.at(period), cost_by_stage(result.at(period)))
+           for period in result.periods.index}
+    out = {"total_usd": _clean(result.objective_usd, 2)}
+    for key in ("duty_usd", "levy_usd", "shortage_usd"):
+        if any(key in row for row in per.values()):
+            out[key] = _clean(sum(weights[p] * row.get(key, 0.0) for p, row in per.items()), 2)
+    out["total_less_levy_usd"] = _clean(result.objective_usd - out["levy_usd"], 2)
+    zones = {result.period_data[p].zone.value for p in per}
+    other = result.other_zone_objective_usd
+    if other is not None and len(zones) == 1:
+        this = result.objective_with_penalties_usd
+        joined, observer = (this, other) if zones == {"joined"} else (other, this)
+        out["cost_of_joining_usd"] = _clean(joined - observer, 2)
+    return out
+
+
 def stock_rows(result: Result) -> list[dict]:
     """SPEC §5 ``stocks``: level (t), net put or release (t/yr), days of cover."""
     return [{"stage": key[2], "period": key[0], "branch": key[1],
@@ -650,7 +671,7 @@ def path_json(result: Result) -> dict:
         "zone": first.data.zone.value,   # in the first period; each period's in "periods"
         "objective_usd": _clean(result.objective_usd, 6),
         "periods": tables["path"],
-        "totals": _per_period(result, lambda r: [totals(r, cost_by_stage(r))]),
+        "totals": path_totals(result),
         "purchases": tables["purchases"], "production": tables["production"],
         **({"flows": tables["process_flows"]} if result.data.process_flows else {}),
         "cost_by_stage": tables["cost_by_stage"], "shares": tables["shares"],
