@@ -1564,3 +1564,24 @@ def test_periods_prices_equal_finite_differences_of_the_second_formulation():
                                 f"weight {weight!r})")
     report("periods-prices", rows=checked, skipped_not_unique=skipped, **counts)
     assert not failures, "\n".join(failures)
+
+
+def test_second_formulation_periods_without_stocks_are_independent_periods():
+    """Without stocks and expansions the periods do not interact: the SPEC §3a optimum is
+    Σ_t years·df·(the §3 optimum of period t's data), and infeasible if any period is."""
+    compared = 0
+    for seed in range(0, 60, 3):
+        d = replace(random_dataset(seed, network=True, periods=True), stocks=(),
+                    expansions=())
+        whole = sf.solve(d)
+        parts = [sf.solve(replace(sf.period_dataset(d, p.period), periods=(),
+                                  period_values=()))
+                 for p in sf.periods_of(d)]
+        if not all(p.optimal for p in parts):
+            assert whole.status == "infeasible", seed
+            continue
+        total = math.fsum(p.years * p.discount_factor * part.objective
+                          for p, part in zip(sf.periods_of(d), parts, strict=True))
+        assert whole.objective == pytest.approx(total, rel=1e-9, abs=1e-6), seed
+        compared += 1
+    assert compared >= 8
