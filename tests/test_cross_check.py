@@ -1265,6 +1265,7 @@ def test_no_demand_rate_is_above_the_shortage_price():
 # ---------------------------------------------------------------- plans over time (SPEC §3a)
 
 PERIOD_SEEDS = range(60)
+PERIOD_EMBEDDED_SEEDS = range(20)     # with content and embedded limits too (no stocks)
 TWO_PERIODS = Dataset(
     stages=(Stage("metal", 1, 10.0),),
     offers=(Offer("m_cn", "metal", "Metal China", "CN", 100.0),),
@@ -1304,6 +1305,11 @@ class PeriodCase:
     data: Dataset
     out: dict
     second: sf.Outcome
+    embedded: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"embedded seed {self.seed}" if self.embedded else f"seed {self.seed}"
 
     @property
     def weight(self) -> dict[str, float]:
@@ -1374,27 +1380,31 @@ class PeriodCase:
 
 
 @cache
-def periods_case(seed: int) -> PeriodCase | str:
+def periods_case(seed: int, embedded: bool = False) -> PeriodCase | str:
     """The seed's multi-period dataset, written as CSV files, loaded and solved by the
     planner's API; or the planner's exception as text."""
     import tempfile
 
     import planner
-    data = random_dataset(seed, network=True, periods=True)
+    data = random_dataset(seed, network=True, periods=True, embedded=embedded)
     second = sf.solve(data)
     with tempfile.TemporaryDirectory(prefix=f"periods-{seed}-") as folder:
         write_csv(data, Path(folder))
         try:
             out = planner.solve(planner.load(folder)).to_json()
         except Exception as error:
-            return f"seed {seed}: the planner raised {type(error).__name__}: {error}"[:400]
-    return PeriodCase(seed, data, out, second)
+            name = f"embedded seed {seed}" if embedded else f"seed {seed}"
+            return f"{name}: the planner raised {type(error).__name__}: {error}"[:400]
+    return PeriodCase(seed, data, out, second, embedded)
 
 
 def periods_cases(failures: list[str]) -> list[PeriodCase]:
+    """The multi-period cases (network seeds, then embedded seeds); the planner's crashes
+    go to ``failures``."""
     found = []
-    for seed in PERIOD_SEEDS:
-        c = periods_case(seed)
+    for seed, embedded in [*((s, False) for s in PERIOD_SEEDS),
+                           *((s, True) for s in PERIOD_EMBEDDED_SEEDS)]:
+        c = periods_case(seed, embedded)
         if isinstance(c, str):
             failures.append(c)
         else:
@@ -1467,7 +1477,7 @@ def test_periods_agree_on_status_cost_and_plan():
     for c in cases:
         status = c.out["status"]
         if status != c.second.status:
-            failures.append(f"seed {c.seed}: planner {status}, second formulation "
+            failures.append(f"{c.name}: planner {status}, second formulation "
                             f"{c.second.status}")
             continue
         if not c.second.optimal:
@@ -1475,17 +1485,18 @@ def test_periods_agree_on_status_cost_and_plan():
         optimal += 1
         ours, theirs = c.second.objective, float(c.out["objective_usd"])
         if abs(ours - theirs) > REL * max(1.0, abs(ours)):
-            failures.append(f"seed {c.seed}: objective {theirs!r} vs second {ours!r}")
+            failures.append(f"{c.name}: objective {theirs!r} vs second {ours!r}")
         given = c.plan()
         violation = sf.violation_by_key(c.second.lp, given)
         if violation > FEASIBLE:
-            failures.append(f"seed {c.seed}: planner's plan violates the second formulation "
+            failures.append(f"{c.name}: planner's plan violates the second formulation "
                             f"by {violation:.2e}")
         at_our_costs = c.plan_cost(given)
         if abs(at_our_costs - theirs) > REL * max(1.0, abs(theirs)):
-            failures.append(f"seed {c.seed}: the plan costs {at_our_costs!r} at the second "
+            failures.append(f"{c.name}: the plan costs {at_our_costs!r} at the second "
                             f"formulation's costs, planner says {theirs!r}")
-    report("periods-status-cost-plan", datasets=len(PERIOD_SEEDS), optimal=optimal,
+    report("periods-status-cost-plan", datasets=len(PERIOD_SEEDS) + len(PERIOD_EMBEDDED_SEEDS),
+           optimal=optimal,
            failures=len(failures))
     assert not failures, "\n".join(failures)
     assert optimal >= 30
@@ -1538,7 +1549,7 @@ def test_periods_prices_equal_finite_differences_of_the_second_formulation():
         if not (c.second.optimal and c.out["status"] == "optimal"):
             continue
         if "stocks" not in c.out.get("shadow_prices", {}) and c.data.stocks:
-            failures.append(f"seed {c.seed}: no shadow_prices.stocks")
+            failures.append(f"{c.name}: no shadow_prices.stocks")
         for key, value, reported, sign, weight, what in period_rates(c):
             left, right, h = c.one_sided(key, value, low=0.0)
             noise = NOISE * (1.0 + abs(c.second.objective)) / h
@@ -1559,7 +1570,7 @@ def test_periods_prices_equal_finite_differences_of_the_second_formulation():
             checked += 1
             counts[what] = counts.get(what, 0) + 1
             if abs(expected - reported) > REL * max(1.0, abs(expected)) + noise / weight:
-                failures.append(f"seed {c.seed} {what} {key}: reported {reported!r}, "
+                failures.append(f"{c.name} {what} {key}: reported {reported!r}, "
                                 f"finite difference {expected!r} (raw {measured!r}, "
                                 f"weight {weight!r})")
     report("periods-prices", rows=checked, skipped_not_unique=skipped, **counts)
