@@ -74,14 +74,16 @@ def create_model(data: Dataset, reference_totals: Mapping[int, float] | None = N
 
 def populate(m: pyo.Block, data: Dataset, reference_totals: Mapping[int, float] | None = None,
              stocked: Sequence[str] = (), added: Mapping[tuple[str, str], list] | None = None,
-             objective: bool = True) -> SourcingModel:
+             objective: bool = True, track_origins: bool = False) -> SourcingModel:
     """Put the one-period model of ``data`` on ``m`` (a model, or one period's block of a
     plan over time: ``stocked`` stages get put and release variables in their balance,
-    ``added`` maps ("offer"|"process", id) to the expansion variables usable there, and
-    the caller weighs the period's cost terms into its own objective)."""
+    ``added`` maps ("offer"|"process", id) to the expansion variables usable there, the
+    caller weighs the period's cost terms into its own objective, and ``track_origins``
+    splits flows by origin even without an embedded limit in this period, because a
+    stock carries origins into a period that has one)."""
     landed = landed_costs(data)
     rows = share_rows(data)
-    index = _chain_index(data, landed, rows)
+    index = _chain_index(data, landed, rows, track_origins)
     m.chain = index
 
     closed = closed_offers(data)
@@ -111,6 +113,11 @@ def populate(m: pyo.Block, data: Dataset, reference_totals: Mapping[int, float] 
     m.ORIGIN_POOLS = pyo.Set(dimen=2, initialize=[
         (c, s) for s in index.processes_from for c in index.origins_at.get(s, [])])
     m.STOCKED = pyo.Set(initialize=list(stocked), ordered=True)
+    m.ORIGIN_STOCKS = pyo.Set(dimen=2, initialize=[
+        (c, s) for s in stocked if s in index.processes_from
+        for c in index.origins_at.get(s, [])])
+    m.STOCK_SIDES = pyo.Set(dimen=2, initialize=sorted(
+        {(s, side) for _, s in m.ORIGIN_STOCKS for side in ("put", "release")}))
     m.added = dict(added or {})
 
     attach_records(m, data, landed, rows)
@@ -136,6 +143,10 @@ def populate(m: pyo.Block, data: Dataset, reference_totals: Mapping[int, float] 
                           doc="p[s], t/yr bought or made and put into the stock of s")
     m.stock_release = pyo.Var(m.STOCKED, domain=pyo.NonNegativeReals,
                               doc="r[s], t/yr released from the stock of s")
+    m.stock_origin_put = pyo.Var(m.ORIGIN_STOCKS, domain=pyo.NonNegativeReals,
+                                 doc="p[c,s], origin-c part of the put into the stock of s")
+    m.stock_origin_release = pyo.Var(m.ORIGIN_STOCKS, domain=pyo.NonNegativeReals,
+                                     doc="r[c,s], origin-c part of the release from it")
 
     for o in closed:
         m.buy[o].setub(0.0)  # members only, and the buyer is an observer
@@ -153,6 +164,7 @@ def populate(m: pyo.Block, data: Dataset, reference_totals: Mapping[int, float] 
     m.group_supply_def = pyo.Constraint(m.GROUP_SUPPLIES, rule=rules.group_supply_definition)
     m.origin_draw_total = pyo.Constraint(m.DRAW_TOTALS, rule=rules.origin_draw_total)
     m.origin_outflow = pyo.Constraint(m.ORIGIN_POOLS, rule=rules.origin_outflow)
+    m.stock_origin_total = pyo.Constraint(m.STOCK_SIDES, rule=rules.stock_origin_total)
     m.share_max = pyo.Constraint(m.SHARE_MAX, rule=rules.group_share_max)
     m.share_min = pyo.Constraint(m.SHARE_MIN, rule=rules.group_share_min)
     return SourcingModel(m, data, landed, rows, index)
@@ -237,7 +249,7 @@ def output_value(data: Dataset, landed: dict[str, LandedCost]
 
 
 def _chain_index(data: Dataset, landed: dict[str, LandedCost],
-                 rows: list[ShareRow]) -> ChainIndex:
+                 rows: list[ShareRow], track_origins: bool = False) -> ChainIndex:
     flows = process_flows(data)
     offers_at: dict[str, list[str]] = defaultdict(list)
     processes_into: dict[str, list[str]] = defaultdict(list)
@@ -270,7 +282,8 @@ def _chain_index(data: Dataset, landed: dict[str, LandedCost],
     origins_at: dict[str, list[str]] = {}
     origin_offers: dict[tuple[str, str], list[tuple[str, float]]] = {}
     group_origins: dict[tuple[str, str], list[str]] = {}
-    if any(r.embedded for r in rows):   # one split by origin country serves every group
+    if track_origins or any(r.embedded for r in rows):   # one split by origin country
+                                                          # serves every group
         origins_at = origin_countries(data)
         mix = origin_mix(data)
         for o in data.offers:

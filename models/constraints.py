@@ -201,15 +201,34 @@ def origin_outflow(m, c, s):
     .. math:: \sum_p v_{c,p,s} \le \sum_{s(o)=s} \varphi_c(o)\, x_o
               + \sum_p \frac{\text{out}_{p,s}}{I_p} \sum_{s'} v_{c,p,s'}
 
-    for every origin country c that can reach a stage s that processes draw from.
-    Inputs: content; offers; processes; process_flows.
+    for every origin country c that can reach a stage s that processes draw from. Over
+    time, a stock of s takes its put p[c,s] from what arrives and adds its release
+    r[c,s], origin by origin (SPEC §3a: a stock keeps its material's origin).
+    Inputs: content; offers; processes; process_flows; stocks.
     """
     idx = m.chain
     outflow = [(1.0, m.origin_draw[c, p, s]) for p in idx.processes_from[s]]
     arriving = [(phi, m.buy_var[o]) for o, phi in idx.origin_offers.get((c, s), [])]
     for p in idx.processes_into.get(s, []):
         arriving += _origin_output(m, c, p, s)
+    if (c, s) in m.ORIGIN_STOCKS:
+        outflow.append((1.0, m.stock_origin_put[c, s]))
+        arriving.append((1.0, m.stock_origin_release[c, s]))
     return linear(outflow + [(-coef, var) for coef, var in arriving]) <= 0
+
+
+def stock_origin_total(m, s, side):
+    r"""A stock's put (or release), split by origin, adds up to the put (or release).
+
+    .. math:: \sum_c p_{c,s} = p_s, \quad \sum_c r_{c,s} = r_s
+              \quad \forall s \text{ stocked, drawn by processes, origins tracked}
+
+    Inputs: stocks; limits with scope embedded (in any period).
+    """
+    parts, whole = ((m.stock_origin_put, m.stock_put) if side == "put"
+                    else (m.stock_origin_release, m.stock_release))
+    return linear([(1.0, parts[c, s]) for c, stage in m.ORIGIN_STOCKS if stage == s]
+                  + [(-1.0, whole[s])]) == 0
 
 
 def group_share_max(m, i):
@@ -302,12 +321,13 @@ def stock_flow(h, s, t):
 def stock_floor(h, s, t):
     r"""The reserve floor is held at the end of every period.
 
-    .. math:: I_{s,t} \ge \underline{I}_s \quad \forall s, t
+    .. math:: I_{s,t} \ge \underline{I}_{s,t} \quad \forall s, t
 
-    Its dual is the cost of one more t of floor at the end of t.
-    Inputs: stocks.min_t.
+    Its dual is the cost of one more t of floor at the end of t. The floor is
+    stocks.min_t, or a setting ``stock_floor_days`` in force in t (days of t's demand).
+    Inputs: stocks.min_t; scenarios / period_values stock_floor_days.
     """
-    return h.stock_level[s, t] >= h.stock[s].min_t
+    return h.stock_level[s, t] >= h.floor[s, t]
 
 
 def stock_capacity(h, s, t):
@@ -318,6 +338,27 @@ def stock_capacity(h, s, t):
     Inputs: stocks.capacity_t (blank = unlimited, no row).
     """
     return h.stock_level[s, t] <= h.stock[s].capacity_t
+
+
+def stock_origin_flow(h, c, s, t):
+    r"""Each origin's part of a stock moves by its own puts and releases.
+
+    .. math:: L_{c,s,t} - L_{c,s,t-1} - y_t\,(p_{c,s,t} - r_{c,s,t}) = \begin{cases}
+              I^0_s\,[c = c^0_s] & t \text{ first} \\ 0 & \text{otherwise}\end{cases}
+
+    c⁰_s is the origin of the initial stock (unknown: ``XX``); the parts sum to the
+    level I[s,t] because the puts and releases do.
+    Inputs: stocks.initial_t, initial_origin; periods.years.
+    """
+    block, years = h.period[t], h.periods[t].period.years
+    terms = [(1.0, h.stock_origin_level[c, s, t]), (-years, block.stock_origin_put[c, s]),
+             (years, block.stock_origin_release[c, s])]
+    previous = h.previous[t]
+    if previous is not None:
+        terms.append((-1.0, h.stock_origin_level[c, s, previous]))
+        return linear(terms) == 0
+    stock = h.stock[s]
+    return linear(terms) == (stock.initial_t if c == stock.initial_origin else 0.0)
 
 
 def expansion_limit(h, e):

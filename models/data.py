@@ -17,6 +17,7 @@ EACH = "each"
 ZONE = "zone"
 NON_ZONE = "non-zone"
 ALL_STAGES = "*"
+UNKNOWN_ORIGIN = "XX"   # ISO 3166 user-assigned: the origin of a stock nobody traced
 
 
 class Basis(StrEnum):
@@ -204,7 +205,9 @@ class Period:
 class Stock:
     """A strategic stock of one stage: ``initial_t`` held at the start, at most
     ``capacity_t`` (None: unlimited), at least ``min_t`` (the reserve floor) at the end of
-    every period, ``holding_usd_per_t_yr`` per t held per year."""
+    every period, ``holding_usd_per_t_yr`` per t held per year. ``initial_origin`` is the
+    upstream origin country of the initial stock in embedded scope (``XX``: unknown, a
+    country of its own in no group)."""
 
     stage: str
     initial_t: float = 0.0
@@ -212,6 +215,7 @@ class Stock:
     holding_usd_per_t_yr: float = 0.0
     min_t: float = 0.0
     origin: str = ""
+    initial_origin: str = UNKNOWN_ORIGIN
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,13 +131,16 @@ def origin_mix(data: Dataset) -> dict[str, dict[str, float]]:
 
 
 def origin_countries(data: Dataset) -> dict[str, list[str]]:
-    """Countries whose material can reach each stage: the origins of its offers, and
-    everything that can reach any input stage of a domestic process that outputs into
-    it, main output or co-product (sorted)."""
+    """Countries whose material can reach each stage: the origins of its offers and of
+    its stock's initial holding, and everything that can reach any input stage of a
+    domestic process that outputs into it, main output or co-product (sorted)."""
     mix, flows = origin_mix(data), process_flows(data)
     found: dict[str, set[str]] = {s.stage: set() for s in data.stages}
     for offer in data.offers:
         found[offer.stage].update(mix[offer.offer])
+    for stock in data.stocks:
+        if stock.initial_t > 0:
+            found[stock.stage].add(stock.initial_origin)
     for stage in process_order(data):
         for process, outputs in flows.outputs.items():
             if stage in outputs:

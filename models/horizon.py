@@ -17,7 +17,7 @@ import pyomo.environ as pyo
 
 from . import constraints as rules
 from .build import SourcingModel, create_model, populate
-from .data import Dataset
+from .data import Dataset, Scope
 from .periods import PeriodData, decision_positions, over_time, period_datasets, usable
 
 
@@ -47,6 +47,7 @@ def create_horizon(data: Dataset) -> HorizonModel:
     h.periods = {p.period.period: p for p in periods}
     h.previous = dict(zip(ids, [None, *ids[:-1]], strict=True))
     h.stock = {s.stage: s for s in data.stocks}
+    h.floor = {(s.stage, p.period.period): s.min_t for p in periods for s in p.data.stocks}
     h.expansion = {e.expansion: e for e in data.expansions}
     h.PERIODS = pyo.Set(initialize=ids, ordered=True)
     h.EXPANSION_DECISIONS = pyo.Set(dimen=2, initialize=[
@@ -63,13 +64,22 @@ def create_horizon(data: Dataset) -> HorizonModel:
     h.stock_level = pyo.Var(h.STOCK_LEVELS, domain=pyo.NonNegativeReals,
                             doc="I[s,t], t held in the stock of s at the end of t")
     h.period = pyo.Block(h.PERIODS)
+    track = any(limit.scope is Scope.EMBEDDED for p in periods for limit in p.data.limits)
     slices = [populate(h.period[p.period.period], p.data, stocked=list(h.stock),
-                       added=_usable_additions(h, data, p, ids), objective=False)
+                       added=_usable_additions(h, data, p, ids), objective=False,
+                       track_origins=track)
               for p in periods]
+    h.ORIGIN_STOCK_LEVELS = pyo.Set(dimen=3, initialize=[
+        (c, s, p.period.period) for p, built in zip(periods, slices, strict=True)
+        for c, s in built.model.ORIGIN_STOCKS])
+    h.stock_origin_level = pyo.Var(h.ORIGIN_STOCK_LEVELS, domain=pyo.NonNegativeReals,
+                                   doc="L[c,s,t], origin-c part of the stock of s at the "
+                                       "end of t (embedded scope)")
     h.discounted_cost = pyo.Objective(rule=rules.discounted_cost, sense=pyo.minimize)
     h.stock_flow = pyo.Constraint(h.STOCK_LEVELS, rule=rules.stock_flow)
     h.stock_floor = pyo.Constraint(h.STOCK_LEVELS, rule=rules.stock_floor)
     h.stock_capacity = pyo.Constraint(h.CAPPED_STOCKS, rule=rules.stock_capacity)
+    h.stock_origin_flow = pyo.Constraint(h.ORIGIN_STOCK_LEVELS, rule=rules.stock_origin_flow)
     h.expansion_limit = pyo.Constraint(h.CAPPED_EXPANSIONS, rule=rules.expansion_limit)
     return HorizonModel(h, data, periods, slices)
 

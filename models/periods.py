@@ -42,7 +42,8 @@ def periods_of(data: Dataset) -> tuple[Period, ...]:
 
 
 def period_datasets(data: Dataset) -> list[PeriodData]:
-    """Each period's own dataset, a one-period dataset of SPEC §3."""
+    """Each period's own dataset, a one-period dataset of SPEC §3 (its ``stocks`` carry
+    the period's reserve floors; the links between periods are the horizon's)."""
     found = []
     for position, period in enumerate(periods_of(data)):
         own = data
@@ -52,8 +53,7 @@ def period_datasets(data: Dataset) -> list[PeriodData]:
         for step in data.overrides:
             if step.period in (None, period.period):
                 own = apply_setting(own, step)
-        own = replace(own, periods=(), period_values=(), stocks=(), expansions=(),
-                      overrides=())
+        own = replace(own, periods=(), period_values=(), expansions=(), overrides=())
         found.append(PeriodData(position, period, own))
     return found
 

@@ -22,6 +22,7 @@ from .data import (
 )
 from .groups import in_group
 
+DAYS_PER_YEAR = 365.0
 SHARE_SETTINGS = ("max_share", "min_share", "embedded_max_share", "embedded_min_share")
 
 
@@ -33,6 +34,8 @@ def apply_setting(data: Dataset, step: ScenarioStep) -> Dataset:
     if setting == "zone_member":
         return set_zone_member(data, step.target, step.value.strip().lower() == "true")
     value = float(step.value)
+    if setting == "stock_floor_days":
+        return _floor_days(data, step.target, value)
     if setting in ("benchmark", "demand_factor"):
         return _stage_setting(data, setting, step.target, value)
     group, _, stage = step.target.partition(":")
@@ -79,6 +82,15 @@ def _stage_setting(data: Dataset, setting: str, stage: str, value: float) -> Dat
     stages = tuple(replace(s, demand_t=s.demand_t * value) if s.stage == stage else s
                    for s in data.stages)
     return replace(data, stages=stages)
+
+
+def _floor_days(data: Dataset, stage: str, days: float) -> Dataset:
+    """The reserve floor of the stock of ``stage`` (``*``: every stock) set to ``days``
+    of the stage's demand: min_t = demand_t × days / 365 (in a period: its demand)."""
+    demand = {s.stage: s.demand_t for s in data.stages}
+    stocks = tuple(replace(k, min_t=demand[k.stage] * days / DAYS_PER_YEAR)
+                   if stage in (ALL_STAGES, k.stage) else k for k in data.stocks)
+    return replace(data, stocks=stocks)
 
 
 def _scale_offers(data: Dataset, setting: str, group: str, stage: str,

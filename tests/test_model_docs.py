@@ -17,6 +17,7 @@ import math
 import re
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pyomo.environ as pyo
@@ -24,7 +25,19 @@ import pytest
 from click.testing import CliRunner
 from planner.models import constraints
 from planner.models.build import create_model
-from planner.models.data import Country, Dataset, Limit, Offer, Process, Scope, Stage
+from planner.models.data import (
+    Country,
+    Dataset,
+    Expansion,
+    Limit,
+    Offer,
+    Period,
+    Process,
+    Scope,
+    Stage,
+    Stock,
+)
+from planner.models.horizon import create_horizon
 
 from planner.cli import main
 from planner.io.schema import TABLES
@@ -58,9 +71,23 @@ def test_every_model_component_is_built_by_a_documented_rule():
     m = create_model(data).model
     documented = set(RULES)
     components = list(m.component_objects((pyo.Constraint, pyo.Objective), active=True))
-    assert len(components) == 11
+    assert len(components) == 12
     for component in components:
         assert component.rule is not None, component.name
+        assert component.rule._fcn in documented, component.name
+    over_time = replace(
+        data, periods=(Period("p1", 1), Period("p2", 2, years=2.0, discount_factor=0.9)),
+        stocks=(Stock("a", 1.0, 4.0, 1.0, 0.5),),
+        expansions=(Expansion("e", "o1", 10.0, 2.0, lead_periods=1),))
+    h = create_horizon(over_time).model
+    links = list(h.component_objects((pyo.Constraint, pyo.Objective), active=True,
+                                     descend_into=False))
+    assert {c.name for c in links} == {"discounted_cost", "stock_flow", "stock_floor",
+                                       "stock_capacity", "stock_origin_flow",
+                                       "expansion_limit"}
+    blocks = list(h.component_objects((pyo.Constraint, pyo.Objective), active=True))
+    assert len(blocks) == len(links) + 2 * 11   # each period's block: all but the objective
+    for component in blocks:
         assert component.rule._fcn in documented, component.name
 
 

@@ -179,7 +179,8 @@ SCENARIOS = Table("scenarios", False, (
     Column("scenario", Kind.ID, doc="scenario name"),
     Column("setting", Kind.CHOICE, choices=(
         "zone", "max_share", "min_share", "embedded_max_share", "embedded_min_share",
-        "capacity_factor", "price_factor", "benchmark", "demand_factor", "zone_member"),
+        "capacity_factor", "price_factor", "benchmark", "demand_factor", "zone_member",
+        "stock_floor_days"),
         doc="what the row changes"),
     Column("target", Kind.TEXT, "", doc="GROUP:STAGE or STAGE, by setting"),
     Column("value", Kind.TEXT, doc="new value or factor"),
@@ -208,6 +209,8 @@ STOCKS = Table("stocks", False, (
            doc="most t held; blank = unlimited"),
     _nonneg("holding_usd_per_t_yr", 0.0, "cost of holding one t for a year, USD"),
     _nonneg("min_t", 0.0, "reserve floor: t held at the end of every period"),
+    Column("initial_origin", Kind.COUNTRY, "XX", doc="upstream origin of the initial stock "
+           "in embedded scope (XX: unknown, in no group)"),
 ), key=("stage",), doc="strategic stocks")
 
 EXPANSIONS = Table("expansions", False, (
@@ -223,7 +226,7 @@ EXPANSIONS = Table("expansions", False, (
 ), key=("expansion",), doc="new capacity for offers and processes")
 
 # SPEC tables this version does not model yet: refused, never silently ignored.
-PLANNED = ("periods", "period_values", "stocks", "expansions", "disruptions")
+PLANNED = ("disruptions",)
 
 TABLES: tuple[Table, ...] = (STAGES, OFFERS, COUNTRIES, PROCESSES, PROCESS_FLOWS, TARIFFS,
                              BENCHMARKS, LIMITS, CONTENT, SETTINGS, SCENARIOS, PERIODS,

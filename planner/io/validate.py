@@ -746,6 +746,9 @@ def scenario_step_problems(setting: str, target: str, value: str, stages: set[st
     if setting in ("benchmark", "demand_factor"):
         if target not in stages:
             found.append(("target", f"a stage from stages ({known})"))
+    elif setting == "stock_floor_days":
+        if target not in stages and target != ALL_STAGES:
+            found.append(("target", f"a stage from stages ({known}) or * (every stock)"))
     else:
         group, sep, stage = target.partition(":")
         if not sep or (stage not in stages and stage != ALL_STAGES):
@@ -1006,8 +1009,10 @@ def to_dataset(tables: Tables) -> Dataset:
             "periods", "period", "order", "years", "discount_factor")), key=lambda p: p.order)),
         period_values=tuple(ScenarioStep(*r) for r in columns(
             "period_values", "period", "setting", "target", "value")),
-        stocks=tuple(Stock(*r) for r in columns(
-            "stocks", "stage", "initial_t", "capacity_t", "holding_usd_per_t_yr", "min_t")),
+        stocks=tuple(Stock(stage, initial, capacity, holding, floor, origin, initial_origin)
+                     for stage, initial, capacity, holding, floor, initial_origin, origin
+                     in columns("stocks", "stage", "initial_t", "capacity_t",
+                                "holding_usd_per_t_yr", "min_t", "initial_origin")),
         expansions=tuple(Expansion(name, target, cost, most, lead, start or None, origin)
                          for name, target, cost, most, lead, start, origin in columns(
                              "expansions", "expansion", "target", "usd_per_t_yr", "max_t_yr",

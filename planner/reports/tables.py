@@ -135,6 +135,7 @@ def cost_by_stage(result: Result) -> list[dict]:
     stages = _stages_in_order(result)
     labelled = bool((stages["material"] != "").any())
     priced = bool(stages["shortage_usd_per_t"].notna().any())
+    stocked = base(result.stocks) if len(result.stocks) else None
     rows = []
     for stage, s in stages.iterrows():
         p = parts.loc[stage] if stage in parts.index else None
@@ -144,9 +145,14 @@ def cost_by_stage(result: Result) -> list[dict]:
         lost = short * s["shortage_usd_per_t"] if short > 0 else 0.0
         row = {"material": s["material"]} if labelled else {}
         row |= {"stage": stage, "demand_t": _clean(s["demand_t"]),
-                "supply_t": _clean(supply[stage]), "used_t": _clean(used.get(stage, 0.0)),
-                "surplus_t": _clean(supply[stage] - used.get(stage, 0.0) - s["demand_t"]
-                                    + short, 6)}
+                "supply_t": _clean(supply[stage]), "used_t": _clean(used.get(stage, 0.0))}
+        into_stock = 0.0
+        if stocked is not None and stage in stocked.index:
+            put, released = stocked.loc[stage, "put_t"], stocked.loc[stage, "release_t"]
+            into_stock = put - released
+            row |= {"stock_put_t": _clean(put), "stock_release_t": _clean(released)}
+        row["surplus_t"] = _clean(supply[stage] - used.get(stage, 0.0) - s["demand_t"] + short
+                                  - into_stock, 6)
         if priced:
             row |= {"shortage_t": _clean(short), "shortage_usd": _clean(lost, 2)}
         row |= {"purchases_usd": _clean(purchase, 2),
@@ -456,6 +462,8 @@ def reduced_costs(result: Result) -> list[dict]:
 
 def report_tables(result: Result) -> dict[str, list[dict]]:
     """All report tables by name (the CSV file / Excel sheet names)."""
+    if result.optimal and len(result.periods):
+        return path_tables(result)
     tables = {"summary": summary(result)}
     if result.optimal:
         capacities = capacity_prices(result)
@@ -485,6 +493,9 @@ def summary(result: Result) -> list[dict]:
             {"key": "zone", "value": data.zone.value},
             {"key": "status", "value": result.status},
             {"key": "message", "value": result.message}]
+    if result.optimal and len(result.periods):   # over time: the path table has the rest
+        return [*rows, {"key": "objective_usd", "value": _clean(result.objective_usd, 2)},
+                {"key": "periods", "value": ", ".join(result.periods.index)}]
     if result.optimal:
         rows.append({"key": "objective_usd", "value": _clean(result.objective_usd, 2)})
         rows += [{"key": key, "value": value}
@@ -495,6 +506,8 @@ def summary(result: Result) -> list[dict]:
 
 def as_json(result: Result) -> dict:
     """The SPEC §5 JSON object (with extra keys beside the required ones)."""
+    if result.optimal and len(result.periods):
+        return path_json(result)
     out: dict = {"status": result.status, "message": result.message,
                  "dataset": result.data.name, "zone": result.data.zone.value}
     if result.optimal:
@@ -523,3 +536,133 @@ def as_json(result: Result) -> dict:
     if result.diagnosis is not None:
         out["diagnosis"] = result.diagnosis.as_dict()
     return out
+
+
+# -- a plan over time (SPEC §3a): the one-period tables per period, and the path -----
+
+def _per_period(result: Result, table) -> list[dict]:
+    """``table`` of each period's own view, each row tagged with its period."""
+    return [{"period": period, **row} for period in result.periods.index
+            for row in table(result.at(period))]
+
+
+def path_rows(result: Result) -> list[dict]:
+    """One row per period: its cost (a year's, the period's, discounted with holding and
+    expansions), China's share of imports by value per material, each stock's days of
+    cover."""
+    rows = []
+    for period, p in result.periods.iterrows():
+        seen = result.at(period)
+        china = {r["name"]: r["share_by_value"] for r in import_shares(seen)
+                 if r["level"] == "material" and r["country"] == "CN"}
+        materials = dict.fromkeys(s.material for s in seen.data.stages if s.material)
+        row = {"period": period, "order": int(p["order"]), "years": p["years"],
+               "discount_factor": p["discount_factor"], "zone": seen.data.zone.value,
+               "cost_usd_per_yr": _clean(p["cost_usd_per_yr"], 2),
+               "cost_usd": _clean(p["cost_usd"], 2), "holding_usd": _clean(p["holding_usd"], 2),
+               "expansion_usd": _clean(p["expansion_usd"], 2),
+               "discounted_cost_usd": _clean(p["discounted_cost_usd"], 2)}
+        row |= {f"cn_share_{m}": china.get(m, 0.0) for m in materials}
+        stocks = base(seen.stocks) if len(seen.stocks) else pd.DataFrame()
+        row |= {f"days_of_cover_{stage}": _clean(s.days_of_cover, 1)
+                for stage, s in stocks.iterrows() if not math.isnan(s.days_of_cover)}
+        rows.append(row)
+    return rows
+
+
+def stock_rows(result: Result) -> list[dict]:
+    """SPEC §5 ``stocks``: level (t), net put or release (t/yr), days of cover."""
+    return [{"stage": key[2], "period": key[0], "branch": key[1],
+             "level_t": _clean(s.level_t), "put_t": _clean(s.put_t),
+             "release_t": _clean(s.release_t),
+             "days_of_cover": None if math.isnan(s.days_of_cover) else _clean(s.days_of_cover, 2),
+             "floor_t": _clean(s.floor_t), "capacity_t": _capacity(s.capacity_t),
+             "holding_usd": _clean(s.holding_usd, 2)}
+            for key, s in result.stocks.iterrows()]
+
+
+def stock_prices(result: Result) -> list[dict]:
+    """SPEC §5 ``shadow_prices.stocks``, in each period's own money."""
+    return [{"stage": key[2], "period": key[0], "branch": key[1],
+             "initial_usd_per_t": _clean(s.initial_usd_per_t),
+             "floor_usd_per_t": _clean(s.floor_usd_per_t),
+             "capacity_usd_per_t": _clean(s.capacity_usd_per_t)}
+            for key, s in result.stocks.iterrows()]
+
+
+def expansion_rows(result: Result) -> list[dict]:
+    """SPEC §5 ``expansions``: t/yr added by each decision, and from when it is usable."""
+    return [{"expansion": key[2], "target": e.target, "period": key[0], "branch": key[1],
+             "added_t_yr": _clean(e.added_t_yr),
+             "usable_from": e.usable_from if isinstance(e.usable_from, str) else None,
+             "cost_usd": _clean(e.cost_usd, 2)}
+            for key, e in result.expansions.iterrows()]
+
+
+def expansion_prices(result: Result) -> list[dict]:
+    """Per decision: how far its cost per t/yr must fall before the plan adds capacity
+    then (0 where it does), the cost at which it breaks even, and the value of one more
+    t/yr of its maximum (present value; 0 without a maximum or where it does not bind)."""
+    return [{"expansion": key[2], "period": key[0], "branch": key[1],
+             "usd_per_t_yr": _clean(e.usd_per_t_yr, 2),
+             "reduced_cost_usd_per_t_yr": _clean(e.reduced_cost_usd_per_t_yr),
+             "break_even_usd_per_t_yr": _clean(e.break_even_usd_per_t_yr),
+             "max_usd_per_t_yr": _clean(e.max_usd_per_t_yr)}
+            for key, e in result.expansions.iterrows()]
+
+
+def path_tables(result: Result) -> dict[str, list[dict]]:
+    """The report tables of a plan over time (CSV files / Excel sheets)."""
+    tables = {"summary": summary(result), "path": path_rows(result)}
+    for name, table in _PERIOD_TABLES.items():
+        tables[name] = _per_period(result, table)
+    tables |= {"stocks": stock_rows(result), "stock_prices": stock_prices(result),
+               "expansions": expansion_rows(result),
+               "expansion_prices": expansion_prices(result)}
+    return tables
+
+
+def _offer_capacity_prices(result: Result) -> list[dict]:
+    return [r for r in capacity_prices(result) if r["kind"] == "offer"]
+
+
+def _process_capacity_prices(result: Result) -> list[dict]:
+    return [r for r in capacity_prices(result) if r["kind"] == "process"]
+
+
+_PERIOD_TABLES = {
+    "purchases": purchases, "production": production, "process_flows": process_flows,
+    "cost_by_stage": cost_by_stage, "shares": shares, "demand_prices": demand_prices,
+    "capacity_prices": _offer_capacity_prices,
+    "process_capacity_prices": _process_capacity_prices,
+    "minimum_prices": minimum_prices, "limit_prices": limit_prices,
+    "reduced_costs": reduced_costs, "import_shares": import_shares}
+
+
+def path_json(result: Result) -> dict:
+    """SPEC §5's JSON object for a plan over time: every row of the one-period keys
+    carries its ``period``; ``periods``, ``stocks``, ``expansions`` and the stock and
+    expansion prices describe the path."""
+    tables = path_tables(result)
+    first = result.at(result.periods.index[0])
+    return {
+        "status": result.status, "message": result.message, "dataset": result.data.name,
+        "zone": first.data.zone.value,   # in the first period; each period's in "periods"
+        "objective_usd": _clean(result.objective_usd, 6),
+        "periods": tables["path"],
+        "totals": _per_period(result, lambda r: [totals(r, cost_by_stage(r))]),
+        "purchases": tables["purchases"], "production": tables["production"],
+        **({"flows": tables["process_flows"]} if result.data.process_flows else {}),
+        "cost_by_stage": tables["cost_by_stage"], "shares": tables["shares"],
+        "direct_and_embedded": _per_period(
+            result, lambda r: direct_and_embedded(r, shares(r))),
+        "import_shares": tables["import_shares"],
+        "concentration": _per_period(result, concentration),
+        "stocks": tables["stocks"], "expansions": tables["expansions"],
+        "shadow_prices": {
+            "demand": tables["demand_prices"], "capacity": tables["capacity_prices"],
+            "process_capacity": tables["process_capacity_prices"],
+            "minimum": tables["minimum_prices"], "limits": tables["limit_prices"],
+            "reduced_costs": tables["reduced_costs"],
+            "stocks": tables["stock_prices"], "expansions": tables["expansion_prices"]},
+        "verification": dict(result.residuals)}

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -64,9 +64,11 @@ class Diagnosis:
                 "limits": [vars(t) for t in self.limits]}
 
 
-def unreachable_demand(data: Dataset) -> Diagnosis | None:
-    """Stages with demand but no offer and no process feeding them (no LP needed)."""
-    fed = {o.stage for o in data.offers if o.offer not in closed_offers(data)}
+def unreachable_demand(data: Dataset, stocked: set[str] | frozenset[str] = frozenset()
+                       ) -> Diagnosis | None:
+    """Stages with demand but no offer, no process and no stock (``stocked``) feeding
+    them (no LP needed)."""
+    fed = {o.stage for o in data.offers if o.offer not in closed_offers(data)} | stocked
     fed |= {stage for outputs in process_flows(data).outputs.values() for stage in outputs}
     stages = [s for s in data.stages if s.demand_t > 0 and s.stage not in fed
               and s.shortage_usd_per_t is None]
@@ -82,30 +84,35 @@ def unreachable_demand(data: Dataset) -> Diagnosis | None:
 def diagnose(result: PlanResult, solver: HighsSolver) -> Diagnosis:
     """The input rows that cannot all hold, irreducibly, and the tightest feasible
     value of each share limit among them."""
-    index = {id(con): (component, key) for component, key, con in _rows_of(result)}
+    index = {id(con): (view, component, key) for view, component, key, con in _rows_of(result)}
     inputs = {row: index[id(con)] for row, con in enumerate(result.lp.rows)
-              if _is_input_row(result, *index[id(con)])}
+              if _is_input_row(*index[id(con)])}
     start = [row for row in solver.iis().rows if row in inputs]
     rows = ConflictFilter(result.lp, list(inputs)).irreducible(start)
     conflicts = [_conflict(result, *inputs[row]) for row in rows]
-    shares = [inputs[row][1] for row in rows if inputs[row][0] in ("share_max", "share_min")]
-    placed = share_columns(result.built, result.lp) if shares else []
-    limits = [_tightest(result, placed[i]) for i in shares]
+    limits = [_tightest(view, share_columns(view.built, result.lp)[key])
+              for view, component, key in (inputs[row] for row in rows)
+              if component in ("share_max", "share_min")]
     names = "; ".join(f"{c.kind} {c.name} ({c.detail})" for c in conflicts)
     summary = ("these cannot all hold: " + names) if conflicts else (
         "the solver proved no plan exists but found no small conflicting set")
     return Diagnosis(summary, conflicts, limits)
 
 
-# definitions of aggregates and the origin split of embedded scope: no input row to change
-STRUCTURAL = ("supply_total_def", "group_supply_def", "origin_draw_total", "origin_outflow")
+# definitions of aggregates and the origin split of embedded scope, and how a stock's
+# level follows its puts and releases: no input row to change
+PERIOD_STRUCTURE = ("supply_total_def", "group_supply_def", "origin_draw_total",
+                    "origin_outflow", "stock_origin_total")
+LINK_STRUCTURE = ("stock_flow", "stock_origin_flow")
+STRUCTURAL = PERIOD_STRUCTURE + LINK_STRUCTURE
 
 
-def _is_input_row(result: PlanResult, component: str, key) -> bool:
-    """Rows a planner can change: a positive demand, capacities, minimums, limits.
-    Definitions of aggregates and a zero-demand stage's material balance are physics."""
+def _is_input_row(view: PlanResult | None, component: str, key) -> bool:
+    """Rows a planner can change: a positive demand, capacities, minimums, limits, stock
+    floors and capacities, expansion maximums. Definitions of aggregates and a zero-demand
+    stage's material balance are physics."""
     if component == "balance":
-        return result.built.model.demand[key] > 0
+        return view.built.model.demand[key] > 0
     return component not in STRUCTURAL
 
 
@@ -155,15 +162,33 @@ def _relaxed(lower: float, upper: float) -> tuple[float, float]:
 
 
 def _rows_of(result: PlanResult):
-    m = result.built.model
-    for name in ("balance", "capacity", "minimum", "process_capacity", "share_max",
-                 "share_min", *STRUCTURAL):
-        for key, con in getattr(m, name).items():
-            yield name, key, con
+    """(view, component, key, constraint) of every row: each period's rows, then those
+    that link periods (view None)."""
+    for view in result.views:
+        m = view.built.model
+        for name in ("balance", "capacity", "minimum", "process_capacity", "share_max",
+                     "share_min", *PERIOD_STRUCTURE):
+            for key, con in getattr(m, name).items():
+                yield view, name, key, con
+    if result.linked:
+        h = result.horizon.model
+        for name in ("stock_floor", "stock_capacity", "expansion_limit", *LINK_STRUCTURE):
+            for key, con in getattr(h, name).items():
+                yield None, name, key, con
 
 
-def _conflict(result: PlanResult, component: str | None, key) -> Conflict | None:
-    data, m = result.data, result.built.model
+def _conflict(result: PlanResult, view: PlanResult | None, component: str,
+              key) -> Conflict | None:
+    if view is None:
+        return _link_conflict(result, component, key)
+    conflict = _period_conflict(view, component, key)
+    if conflict is not None and result.linked:
+        conflict = replace(conflict, name=f"{conflict.name} in {view.period}")
+    return conflict
+
+
+def _period_conflict(view: PlanResult, component: str, key) -> Conflict | None:
+    data, m = view.data, view.built.model
     if component == "balance":
         stage = next(s for s in data.stages if s.stage == key)
         return Conflict("demand", key, f"demand {stage.demand_t:,g} t", stage.origin)
@@ -177,7 +202,7 @@ def _conflict(result: PlanResult, component: str | None, key) -> Conflict | None
         return Conflict("process_capacity", key, f"capacity {process.capacity_t:,g} t",
                         process.origin)
     if component in ("share_max", "share_min"):
-        row = result.built.share_rows[key]
+        row = view.built.share_rows[key]
         limit = row.limit
         return Conflict("limit", f"{row.group}:{row.stage}",
                         f"{row.bound.value}_share {row.share:g} ({limit.basis.value}, "
@@ -185,10 +210,28 @@ def _conflict(result: PlanResult, component: str | None, key) -> Conflict | None
     return None  # definitions of aggregates: structural, not an input row
 
 
-def _tightest(result: PlanResult, placed: ShareColumns) -> TightestShare:
+def _link_conflict(result: PlanResult, component: str, key) -> Conflict | None:
+    """A stock floor or capacity at the end of a period, or an expansion's maximum."""
+    h = result.horizon.model
+    if component == "expansion_limit":
+        expansion = h.expansion[key]
+        return Conflict("expansion_limit", key, f"at most {expansion.max_t_yr:,g} t/yr added",
+                        expansion.origin)
+    stage, period = key
+    stock = h.stock[stage]
+    if component == "stock_floor":
+        return Conflict("stock_floor", f"{stage} in {period}",
+                        f"reserve floor {stock.min_t:,g} t", stock.origin)
+    if component == "stock_capacity":
+        return Conflict("stock_capacity", f"{stage} in {period}",
+                        f"stock capacity {stock.capacity_t:,g} t", stock.origin)
+    return None
+
+
+def _tightest(view: PlanResult, placed: ShareColumns) -> TightestShare:
     share_row = placed.share_row
     sense = 1.0 if share_row.bound is Bound.MAX else -1.0
-    value = extreme_share(result.lp, placed.lp_row, placed.group, placed.total, sense)
+    value = extreme_share(view.lp, placed.lp_row, placed.group, placed.total, sense)
     return TightestShare(share_row.group, share_row.stage, share_row.bound.value,
                          share_row.share, value, share_row.limit.origin)
 

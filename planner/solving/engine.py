@@ -14,7 +14,6 @@ import numpy as np
 from planner.models.build import (
     ShareColumns,
     SourcingModel,
-    create_model,
     penalty_per_unit,
     share_columns,
 )
@@ -29,6 +28,8 @@ from planner.models.highs import (
     compile_lp,
     solution_residuals,
 )
+from planner.models.horizon import HorizonModel, create_horizon
+from planner.models.periods import BASE_PERIOD, over_time, period_datasets
 from planner.solving.diagnosis import Diagnosis, diagnose, unreachable_demand
 from planner.solving.sensitivity import RowRate, Sensitivity, ShareRange
 
@@ -53,11 +54,35 @@ class PlanResult:
     unconstrained: tuple[np.ndarray, np.ndarray] | None = None  # (bought, made), no limits
     other_zone_objective: float | None = None    # optimum under the other zone status
     diagnosis: Diagnosis | None = None
+    horizon: HorizonModel | None = None   # the whole model (several periods: ``views``)
+    period: str = BASE_PERIOD.period      # a view: its period, and the weight of one
+    weight: float = 1.0                   # year of its costs (years × discount factor)
+    years: float = 1.0                    # and its length
 
     @property
     def optimal(self) -> bool:
         """Whether a verified optimal plan is available."""
         return self.status is SolveStatus.OPTIMAL
+
+    @property
+    def linked(self) -> bool:
+        """Whether this is a plan over several linked periods (read it through ``views``)."""
+        return self.horizon is not None and self.horizon.linked
+
+    @cached_property
+    def views(self) -> list[PlanResult]:
+        """One result per period, reading the shared LP through that period's block: a
+        view's ``data`` is the period's dataset, its prices are still in the objective's
+        (discounted) units — divide by ``weight`` for the period's own money. A plan of one
+        period is its own view."""
+        if not self.linked:
+            return [self]
+        return [PlanResult(self.status, self.message, period.data, built, self.lp,
+                           self.solution, self.residuals, self.row_rates,
+                           period=period.period.period, weight=period.weight,
+                           years=period.period.years)
+                for period, built in zip(self.horizon.periods, self.horizon.slices,
+                                         strict=True)]
 
     def value(self, var) -> float:
         """Optimal value of a Pyomo variable (0 for one the compiler dropped)."""
@@ -109,9 +134,21 @@ class PlanResult:
 
     @property
     def penalty_usd(self) -> float:
-        """What the plan pays, in the objective, for passing soft share limits."""
+        """What the plan pays, in the objective, for passing soft share limits (a view:
+        per year of its period, undiscounted)."""
+        if self.linked:
+            return sum(view.weight * view.penalty_usd for view in self.views)
         m = self.built.model
         return sum(m.penalty[i] * self.value(m.excess[i]) for i in m.SOFT_ROWS)
+
+    @property
+    def yearly_cost_usd(self) -> float:
+        """A view's landed cost of one year of its period, undiscounted (purchases,
+        processing, unmet demand; without soft-limit penalties)."""
+        m = self.built.model
+        return (float(np.dot([m.landed[o.offer] for o in self.data.offers], self.bought))
+                + float(np.dot([p.cost_usd_per_t for p in self.data.processes], self.made))
+                + sum(m.shortage[s] * self.value(m.short[s]) for s in m.SHORT_STAGES))
 
     @property
     def cost_usd(self) -> float:
@@ -156,23 +193,39 @@ def start(data: Dataset, time_limit: float | None,
           ) -> tuple[PlanResult, HighsSolver | None]:
     """First solve of ``data``: on a new model, or warm on ``loaded`` (a built model,
     its LP and solver that already hold ``data``'s numbers, see ``planner.solving.variants``)."""
-    missing = unreachable_demand(data)
+    missing = unreachable(data)
     if missing:
         return PlanResult(SolveStatus.INFEASIBLE, "no feasible plan", data,
                           diagnosis=missing), None
     if loaded is None:
-        built = create_model(data)
-        lp = compile_lp(built.model)
+        horizon = create_horizon(data)
+        lp = compile_lp(horizon.model)
         solver = HighsSolver(lp, time_limit=time_limit)
-        return _solve(data, built, lp, solver, time_limit), solver
+        return _solve(data, horizon, lp, solver, time_limit), solver
     built, lp, solver = loaded
-    return _solve(data, built, lp, solver, time_limit, presolve=False), solver
+    horizon = HorizonModel(built.model, data, period_datasets(data), [built])
+    return _solve(data, horizon, lp, solver, time_limit, presolve=False), solver
+
+
+def unreachable(data: Dataset) -> Diagnosis | None:
+    """Demand that nothing can supply, in any period (a stock counts as a supply)."""
+    if not over_time(data):
+        return unreachable_demand(data)
+    stocked = {s.stage for s in data.stocks}
+    found = [(p.period.period, unreachable_demand(p.data, stocked))
+             for p in period_datasets(data)]
+    found = [(period, d) for period, d in found if d is not None]
+    if not found:
+        return None
+    conflicts = [replace(c, name=f"{c.name} in {period}") for period, d in found
+                 for c in d.conflicts]
+    return Diagnosis("; ".join(f"{d.summary} in {period}" for period, d in found), conflicts)
 
 
 def finish(result: PlanResult, solver: HighsSolver | None, time_limit: float | None,
            sensitivity: bool = True, context: bool = False) -> PlanResult:
     """Settle soft-limit penalties, then shadow prices and context of an optimal plan."""
-    if result.optimal and result.built.model.SOFT_ROWS:
+    if result.optimal and not result.linked and result.built.model.SOFT_ROWS:
         result = _settle_penalties(result, solver, time_limit)
     if result.optimal and sensitivity:
         _analyse(result, solver)
@@ -184,23 +237,27 @@ def finish(result: PlanResult, solver: HighsSolver | None, time_limit: float | N
 def _add_context(result: PlanResult, solver: HighsSolver) -> None:
     """Re-solve warm from the optimum (no rebuild): once with every share row relaxed,
     once with the offers' landed costs under the other zone status; restore after."""
-    data = result.data
     base_basis = solver.basis()
-    rows = [placed.lp_row for placed in result.share_columns]
+    views = result.views
+    rows = [placed.lp_row for view in views for placed in view.share_columns]
     if rows:
         with solver.temporary(basis=base_basis, resolve=False) as edits:
             edits.set_row_bounds(rows, -INF, INF)
             free = solver.solve(presolve=False)
         if free.status is SolveStatus.OPTIMAL:
-            result.unconstrained = (result._take(free.col_value, result._offer_columns),
-                                    result._take(free.col_value, result._process_columns))
-    other = ZoneStatus.OBSERVER if data.zone is ZoneStatus.JOINED else ZoneStatus.JOINED
-    flipped = landed_costs(replace(data, zone=other))
-    columns = result._offer_columns
-    used = columns >= 0
-    costs = np.array([flipped[o.offer].total for o in data.offers])
+            for view in views:
+                view.unconstrained = (view._take(free.col_value, view._offer_columns),
+                                      view._take(free.col_value, view._process_columns))
+    columns, costs = [], []
+    for view in views:
+        data = view.data
+        other = ZoneStatus.OBSERVER if data.zone is ZoneStatus.JOINED else ZoneStatus.JOINED
+        flipped = landed_costs(replace(data, zone=other))
+        used = view._offer_columns >= 0
+        columns.append(view._offer_columns[used])
+        costs.append(view.weight * np.array([flipped[o.offer].total for o in data.offers])[used])
     with solver.temporary(basis=base_basis) as edits:
-        edits.set_costs(columns[used], costs[used])
+        edits.set_costs(np.concatenate(columns), np.concatenate(costs))
         status, _ = solver.run(presolve=False)
         if status is SolveStatus.OPTIMAL:
             result.other_zone_objective = solver.objective()
@@ -260,7 +317,7 @@ def _reprice(result: PlanResult, solver: HighsSolver, columns: np.ndarray, costs
     m = result.built.model
     m.penalty.update(zip(m.SOFT_ROWS, costs.tolist(), strict=True))
     solver.set_costs(columns, costs)
-    return _solve(result.data, result.built, solver.lp, solver, time_limit, presolve=False)
+    return _solve(result.data, result.horizon, solver.lp, solver, time_limit, presolve=False)
 
 
 def _settled_penalty(result: PlanResult, i: int) -> float:
@@ -270,14 +327,16 @@ def _settled_penalty(result: PlanResult, i: int) -> float:
             else result.built.model.penalty[i])
 
 
-def _solve(data: Dataset, built: SourcingModel, lp: LinearProgram, solver: HighsSolver,
+def _solve(data: Dataset, horizon: HorizonModel, lp: LinearProgram, solver: HighsSolver,
            time_limit: float | None, presolve: bool = True) -> PlanResult:
     """Solve, confirm infeasibility without presolve, verify an optimum, or diagnose."""
     solution = solver.solve(presolve=presolve)
     if solution.status in (SolveStatus.INFEASIBLE, SolveStatus.INFEASIBLE_OR_UNBOUNDED,
                            SolveStatus.UNBOUNDED):
         solution = solver.solve(presolve=False)  # confirm without presolve before we say so
-    result = PlanResult(solution.status, solution.message, data, built, lp, solution)
+    built = None if horizon.linked else horizon.slices[0]
+    result = PlanResult(solution.status, solution.message, data, built, lp, solution,
+                        horizon=horizon)
     if solution.status is SolveStatus.INFEASIBLE:
         result.message = "no feasible plan"
         result.diagnosis = diagnose(result, solver)
@@ -299,10 +358,11 @@ def failure_message(result: PlanResult, time_limit: float | None) -> str:
     """One line for an outcome without a verified plan (exit code 3)."""
     status, solution = result.status, result.solution
     if status is SolveStatus.UNBOUNDED:
-        free = [o.offer for o in result.data.offers
-                if o.capacity_t is None and result.built.landed[o.offer].total < 0]
-        free += [p.process for p in result.data.processes
-                 if p.capacity_t is None and p.cost_usd_per_t < 0]
+        free = list(dict.fromkeys(
+            [o.offer for view in result.views for o in view.data.offers
+             if o.capacity_t is None and view.built.landed[o.offer].total < 0]
+            + [p.process for view in result.views for p in view.data.processes
+               if p.capacity_t is None and p.cost_usd_per_t < 0]))
         return ("unbounded: cost falls without limit; offers or processes with a negative "
                 "cost and no capacity: " + (", ".join(free) or "none found"))
     if status is SolveStatus.TIME_LIMIT:
@@ -317,7 +377,7 @@ def failure_message(result: PlanResult, time_limit: float | None) -> str:
 
 
 def _unmet_demand_rates(result: PlanResult) -> dict[int, RowRate]:
-    """Demand rates of stages where some demand is left unmet (u[s] > 0).
+    """Demand rates of stages where some demand is left unmet (u[s] > 0), in each period.
 
     More demand there also raises u's bound u ≤ d, which ranging the balance row alone
     does not see. Wholly unmet (u = d): moving d and the bound by δ changes nothing but
@@ -327,36 +387,47 @@ def _unmet_demand_rates(result: PlanResult) -> dict[int, RowRate]:
     (0 < u < d, u basic): the rate is the shortage price and more demand only raises u,
     whose bound rises with it, so the rate holds without an upper end; the lower end
     (where u reaches 0) is the row's. No demand (u = d = 0): the first tonne costs the
-    cheaper of the row's rate and leaving it unmet.
+    cheaper of the row's rate and leaving it unmet. Rates are in the objective's units:
+    a period's shortage price weighs years × discount factor there.
     """
-    m = result.built.model
     rates = {}
-    for s in m.SHORT_STAGES:
-        unmet, row = result.value(m.short[s]), result.lp_row(m.balance[s])
-        price = m.shortage[s]
-        if m.demand[s] <= 0 and row in result.row_rates \
-                and result.row_rates[row].rate_up <= price:
-            continue   # the row's own rate is cheaper than leaving demand unmet
-        if unmet >= m.demand[s] * (1 - 1e-9):
-            rates[row] = RowRate(price, 0.0, INF, True, price, price)
-        elif unmet > 1e-9 and row in result.row_rates:
-            rates[row] = replace(result.row_rates[row], valid_to=INF)
+    for view in result.views:
+        m = view.built.model
+        for s in m.SHORT_STAGES:
+            unmet, row = view.value(m.short[s]), view.lp_row(m.balance[s])
+            price = m.shortage[s] * view.weight
+            if m.demand[s] <= 0 and row in result.row_rates \
+                    and result.row_rates[row].rate_up <= price:
+                continue   # the row's own rate is cheaper than leaving demand unmet
+            if unmet >= m.demand[s] * (1 - 1e-9):
+                rates[row] = RowRate(price, 0.0, INF, True, price, price)
+            elif unmet > 1e-9 and row in result.row_rates:
+                rates[row] = replace(result.row_rates[row], valid_to=INF)
     return rates
 
 
 def _analyse(result: PlanResult, solver: HighsSolver) -> None:
-    """Rates and ranges of every demand, capacity, minimum and binding share row."""
-    m = result.built.model
+    """Rates and ranges of every demand, capacity, minimum and binding share row, in
+    every period, and of the stock and expansion rows that link periods."""
     analysis = Sensitivity(solver, result.lp, result.solution)
-    rows = [result.lp_row(con) for component in (m.balance, m.minimum, m.process_capacity,
-                                              m.capacity) for con in component.values()]
-    result.row_rates = analysis.row_rates(rows)
-    result.row_rates |= _unmet_demand_rates(result)
-    for placed in result.share_columns:
-        i, row = placed.index, placed.lp_row
-        total = result.share_total(i)
-        slack = abs(result.solution.row_value[row])  # the row is G − σ·T, bound 0
-        if abs(result.solution.row_dual[row]) <= 1e-9 and slack > 1e-9 * max(1.0, total):
-            continue  # slack: no rate to range
-        result.share_ranges[i] = analysis.share_range(row, placed.total, placed.share_row.share)
-        result.rule_costs[i] = analysis.whole_cost(row)
+    rows = [view.lp_row(con) for view in result.views
+            for component in (view.built.model.balance, view.built.model.minimum,
+                              view.built.model.process_capacity, view.built.model.capacity)
+            for con in component.values()]
+    if result.linked:
+        h = result.horizon.model
+        rows += [result.lp_row(con) for component in (h.stock_flow, h.stock_floor,
+                                                      h.stock_capacity, h.expansion_limit)
+                 for con in component.values()]
+    result.row_rates.update(analysis.row_rates(rows))
+    result.row_rates.update(_unmet_demand_rates(result))
+    for view in result.views:
+        for placed in view.share_columns:
+            i, row = placed.index, placed.lp_row
+            total = view.share_total(i)
+            slack = abs(result.solution.row_value[row])  # the row is G − σ·T, bound 0
+            if abs(result.solution.row_dual[row]) <= 1e-9 and slack > 1e-9 * max(1.0, total):
+                continue  # slack: no rate to range
+            view.share_ranges[i] = analysis.share_range(row, placed.total,
+                                                        placed.share_row.share)
+            view.rule_costs[i] = analysis.whole_cost(row)

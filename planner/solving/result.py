@@ -40,18 +40,30 @@ frame              index                        columns
 
 ``kind`` in ``rates`` is ``balance`` (key: stage), ``capacity`` / ``minimum`` (key:
 offer) or ``process_capacity`` (key: process).
+
+Over time (SPEC §3a) the frames hold a row per period (``period`` is the period id),
+and three more frames describe the path: ``periods`` (index period: order, years,
+discount_factor, weight, cost_usd_per_yr, cost_usd, discounted_cost_usd), ``stocks``
+(index period, branch, stage: level_t, put_t, release_t, demand_t, days_of_cover,
+floor_t, capacity_t, initial_usd_per_t, floor_usd_per_t, capacity_usd_per_t) and
+``expansions`` (index period, branch, expansion: target, added_t_yr, usable_from,
+usd_per_t_yr, reduced_cost_usd_per_t_yr, break_even_usd_per_t_yr, max_t_yr,
+max_usd_per_t_yr). Every price is in its period's own money (SPEC §4): a dual divided
+by years × discount factor (USD per t of demand in that period), an expansion's by the
+discount factor of the period it is decided in (a one-off cost per t/yr).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from planner.models.data import Basis, Dataset
 from planner.models.groups import closed_offers
+from planner.solving import path
 
 if TYPE_CHECKING:  # the engine pulls in Pyomo; this module is read without it
     from planner.solving.diagnosis import Diagnosis
@@ -82,6 +94,24 @@ class Result:
     rates: pd.DataFrame = field(default_factory=pd.DataFrame)
     limits: pd.DataFrame = field(default_factory=pd.DataFrame)
     embedded: pd.DataFrame = field(default_factory=pd.DataFrame)
+    periods: pd.DataFrame = field(default_factory=pd.DataFrame)
+    stocks: pd.DataFrame = field(default_factory=pd.DataFrame)
+    expansions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    period_data: dict[str, Dataset] = field(default_factory=dict)  # each period's dataset
+
+    @property
+    def over_time(self) -> bool:
+        """Whether the dataset has a periods table (report rows then carry the period)."""
+        return bool(self.data.periods)
+
+    def at(self, period: str) -> Result:
+        """The result seen from one period: its frames' rows of ``period``, relabelled
+        as the base period, and that period's dataset (so one-period reports read it)."""
+        frames = {name: _one_period(getattr(self, name), period) for name in PERIOD_FRAMES}
+        yearly = (float(self.periods.loc[period, "cost_usd_per_yr"]) if len(self.periods)
+                  else self.objective_usd)
+        return replace(self, data=self.period_data.get(period, self.data), **frames,
+                       objective_usd=yearly, penalty_usd=0.0, other_zone_objective_usd=None)
 
     @property
     def optimal(self) -> bool:
@@ -102,6 +132,10 @@ class Result:
             return None
 
 
+PERIOD_FRAMES = ("offers", "processes", "flows", "stages", "rates", "limits", "embedded",
+                 "stocks", "expansions")
+
+
 def labelled(plan: PlanResult) -> Result:
     """Read a solved ``PlanResult`` into labelled frames (copies: the model may be
     reused and re-solved right after)."""
@@ -109,19 +143,27 @@ def labelled(plan: PlanResult) -> Result:
                     residuals={k: float(v) for k, v in plan.residuals.items()})
     if not plan.optimal:
         return result
-    m = plan.built.model
-    result.has_soft_limits = bool(len(m.SOFT_ROWS))
+    views = plan.views
+    result.has_soft_limits = any(len(view.built.model.SOFT_ROWS) for view in views)
     result.penalty_usd = float(plan.penalty_usd)
     result.objective_usd = float(plan.cost_usd)
     result.other_zone_objective_usd = plan.other_zone_objective
-    result.offers = _offers(plan)
-    result.processes = _processes(plan)
-    result.flows = _flows(plan)
-    result.stages = _stages(plan)
-    result.rates = _rates(plan)
-    result.limits = _limits(plan)
-    result.embedded = _embedded(plan)
+    result.period_data = {view.period: view.data for view in views}
+    readers = {"offers": _offers, "processes": _processes, "flows": _flows,
+               "stages": _stages, "rates": _rates, "limits": _limits, "embedded": _embedded}
+    for name, read in readers.items():
+        setattr(result, name, pd.concat([read(view) for view in views]) if len(views) > 1
+                else read(views[0]))
+    if plan.linked:
+        path.read_links(plan, result)
     return result
+
+
+def _one_period(frame: pd.DataFrame, period: str) -> pd.DataFrame:
+    if frame.empty:
+        return frame
+    rows = frame[frame.index.get_level_values("period") == period]
+    return rows.rename(index={period: BASE}, level="period")
 
 
 def _json_status(plan: PlanResult) -> str:
@@ -130,12 +172,13 @@ def _json_status(plan: PlanResult) -> str:
     return "infeasible" if plan.diagnosis is not None else "error"
 
 
-def _frame(records: list[dict], key: str | list[str], columns: list[str]) -> pd.DataFrame:
-    """Records → a frame indexed by (period, branch, *key), base period and branch."""
+def _frame(records: list[dict], key: str | list[str], columns: list[str],
+           period: str = BASE) -> pd.DataFrame:
+    """Records → a frame indexed by (period, branch, *key), base branch."""
     keys = [key] if isinstance(key, str) else key
     frame = pd.DataFrame(records, columns=[*keys, *columns])
     frame.insert(0, "branch", BASE)
-    frame.insert(0, "period", BASE)
+    frame.insert(0, "period", period)
     return frame.set_index([*LEVELS, *keys])
 
 
@@ -155,8 +198,10 @@ def _offers(plan: PlanResult) -> pd.DataFrame:
             "landed_usd_per_t": cost.total, "price_usd_per_t": cost.price,
             "freight_usd_per_t": cost.freight, "duty_rate": cost.duty_rate,
             "duty_usd_per_t": cost.duty, "levy_usd_per_t": cost.levy,
-            "reduced_cost_usd_per_t": float(reduced), "tonnes_unconstrained": float(free)})
-    return _frame(records, "offer", [c for c in records[0] if c != "offer"] if records else [])
+            "reduced_cost_usd_per_t": float(reduced) / plan.weight,
+            "tonnes_unconstrained": float(free)})
+    return _frame(records, "offer", [c for c in records[0] if c != "offer"] if records else [],
+                  plan.period)
 
 
 def _processes(plan: PlanResult) -> pd.DataFrame:
@@ -166,11 +211,11 @@ def _processes(plan: PlanResult) -> pd.DataFrame:
     records = [{"process": p.process, "from_stage": p.from_stage, "to_stage": p.to_stage,
                 "yield_t_per_t": p.yield_t_per_t, "cost_usd_per_t": p.cost_usd_per_t,
                 "capacity_t": math.nan if p.capacity_t is None else p.capacity_t,
-                "tonnes": float(t), "reduced_cost_usd_per_t": float(r),
+                "tonnes": float(t), "reduced_cost_usd_per_t": float(r) / plan.weight,
                 "tonnes_unconstrained": float(f)}
                for p, t, r, f in zip(plan.data.processes, plan.made,
                                      plan.process_reduced_costs, before, strict=True)]
-    return _frame(records, "process", columns)
+    return _frame(records, "process", columns, plan.period)
 
 
 def _rates(plan: PlanResult) -> pd.DataFrame:
@@ -182,12 +227,14 @@ def _rates(plan: PlanResult) -> pd.DataFrame:
             rate = plan.row_rates.get(plan.lp_row(con))
             if rate is None:
                 continue
-            records.append({"kind": kind, "key": key, "dual": rate.dual,
-                            "rate_down": rate.rate_down, "rate_up": rate.rate_up,
+            records.append({"kind": kind, "key": key, "dual": rate.dual / plan.weight,
+                            "rate_down": rate.rate_down / plan.weight,
+                            "rate_up": rate.rate_up / plan.weight,
                             "valid_from": rate.valid_from, "valid_to": rate.valid_to,
                             "unique": rate.unique})
     return _frame(records, ["kind", "key"],
-                  ["dual", "rate_down", "rate_up", "valid_from", "valid_to", "unique"])
+                  ["dual", "rate_down", "rate_up", "valid_from", "valid_to", "unique"],
+                  plan.period)
 
 
 LIMIT_COLUMNS = [
@@ -215,18 +262,18 @@ def _limits(plan: PlanResult) -> pd.DataFrame:
             "group_value": plan.share_group(i),
             "binding": share_range is not None,
             "unique": share_range.unique if share_range else True,
-            "rate_down": share_range.rate_down if share_range else 0.0,
-            "rate_up": share_range.rate_up if share_range else 0.0,
+            "rate_down": share_range.rate_down / plan.weight if share_range else 0.0,
+            "rate_up": share_range.rate_up / plan.weight if share_range else 0.0,
             "valid_from": share_range.valid_from if share_range else math.nan,
             "valid_to": share_range.valid_to if share_range else math.nan,
             "range_down_from": down[0], "range_down_to": down[1],
             "range_up_from": up[0], "range_up_to": up[1],
             "whole_cost_usd": (0.0 if share_range is None
-                               else _none_nan(plan.rule_costs.get(i))),
+                               else _none_nan(plan.rule_costs.get(i)) / plan.weight),
             "max_cost_usd_per_pp": row.penalty_usd_per_pp if soft else math.nan,
             "excess": plan.value(m.excess[i]) if soft else 0.0,
             "penalty_per_unit": m.penalty[i] if soft else 0.0})
-    return _frame(records, "limit_row", LIMIT_COLUMNS)
+    return _frame(records, "limit_row", LIMIT_COLUMNS, plan.period)
 
 
 def _none_nan(value: float | None) -> float:
@@ -251,7 +298,7 @@ def _flows(plan: PlanResult) -> pd.DataFrame:
                     "value_usd_per_t": idx.output_weight.get(
                         (Basis.VALUE.value, process, stage), math.nan)})
     return _frame(records, ["process", "stage"],
-                  ["role", "main", "t_per_t", "tonnes", "value_usd_per_t"])
+                  ["role", "main", "t_per_t", "tonnes", "value_usd_per_t"], plan.period)
 
 
 def _stages(plan: PlanResult) -> pd.DataFrame:
@@ -264,7 +311,7 @@ def _stages(plan: PlanResult) -> pd.DataFrame:
                 else 0.0}
                for s in plan.data.stages]
     return _frame(records, "stage", ["order", "material", "demand_t", "shortage_usd_per_t",
-                                     "shortage_t"])
+                                     "shortage_t"], plan.period)
 
 
 def _embedded(plan: PlanResult) -> pd.DataFrame:
@@ -278,7 +325,7 @@ def _embedded(plan: PlanResult) -> pd.DataFrame:
     """
     m, idx = plan.built.model, plan.built.index
     if not idx.origins_at:
-        return _frame([], ["group", "stage", "basis"], ["share"])
+        return _frame([], ["group", "stage", "basis"], ["share"], plan.period)
     draws = {key: plan.value(var) for key, var in m.origin_draw.items()}
     made = dict(zip((p.process for p in plan.data.processes), plan.made.tolist(), strict=True))
     bought = dict(zip((o.offer for o in plan.data.offers), plan.bought.tolist(), strict=True))
@@ -299,7 +346,7 @@ def _embedded(plan: PlanResult) -> pd.DataFrame:
                            * made[p] for p in idx.processes_into.get(stage, [])))
             records.append({"group": group, "stage": stage, "basis": basis,
                             "share": part / total if total > 0 else 0.0})
-    return _frame(records, ["group", "stage", "basis"], ["share"])
+    return _frame(records, ["group", "stage", "basis"], ["share"], plan.period)
 
 
 def base(frame: pd.DataFrame) -> pd.DataFrame:
