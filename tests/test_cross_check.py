@@ -33,6 +33,7 @@ prints one line per test with the numbers of datasets and rows checked.
 from __future__ import annotations
 
 import math
+import tempfile
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -60,6 +61,7 @@ from planner.models.data import (
     ZoneStatus,
 )
 
+import planner
 from planner.cli import load
 from planner.solving.engine import PlanResult, solve_plan
 
@@ -1375,7 +1377,7 @@ class PeriodCase:
         for i, key in enumerate(lp.keys):
             if key[0] == "demand" and ("u", key[1], key[2]) in columns:
                 j = columns["u", key[1], key[2]]
-                v[j] = max(0.0, lp.lower[i] - float(lp.A[[i]] @ v))
+                v[j] = max(0.0, lp.lower[i] - float((lp.A[[i]] @ v)[0]))
         return math.fsum(float(a) * float(b) for a, b in zip(lp.c, v, strict=True))
 
 
@@ -1383,9 +1385,6 @@ class PeriodCase:
 def periods_case(seed: int, embedded: bool = False) -> PeriodCase | str:
     """The seed's multi-period dataset, written as CSV files, loaded and solved by the
     planner's API; or the planner's exception as text."""
-    import tempfile
-
-    import planner
     data = random_dataset(seed, network=True, periods=True, embedded=embedded)
     second = sf.solve(data)
     with tempfile.TemporaryDirectory(prefix=f"periods-{seed}-") as folder:
@@ -1596,3 +1595,22 @@ def test_second_formulation_periods_without_stocks_are_independent_periods():
         assert whole.objective == pytest.approx(total, rel=1e-9, abs=1e-6), seed
         compared += 1
     assert compared >= 8
+
+
+CLOSED_BY_FACTOR = Dataset(
+    stages=(Stage("metal", 1, 10.0),),
+    offers=(Offer("m_cn", "metal", "s", "CN", 100.0),
+            Offer("m_au", "metal", "s", "AU", 200.0)),
+    periods=(Period("p1", 1), Period("p2", 2)),
+    period_values=(ScenarioStep("p2", "capacity_factor", "CN:metal", "0"),))
+"""Shrunk from periods seed 15: SPEC §5, ``capacity_factor`` — "unlimited stays
+unlimited, except that a factor of 0 closes the offer". In p2 the unlimited CN offer is
+closed, so p2 buys 10 t from AU: 1,000 + 2,000 = 3,000 USD."""
+
+
+def test_a_capacity_factor_of_0_closes_an_unlimited_offer():
+    second = sf.solve(CLOSED_BY_FACTOR)
+    assert second.objective == pytest.approx(3000.0, rel=1e-12)
+    assert second.value(("x", "m_cn", "p2")) == 0.0
+    plan = planner.solve(CLOSED_BY_FACTOR).to_json()
+    assert plan["objective_usd"] == pytest.approx(3000.0, rel=1e-9)
