@@ -57,13 +57,17 @@ from planner.models.data import (
     ContentShare,
     Country,
     Dataset,
+    Expansion,
     Limit,
     Offer,
+    Period,
     Process,
     ProcessFlow,
     Role,
+    ScenarioStep,
     Scope,
     Stage,
+    Stock,
     TariffRule,
     ZoneStatus,
 )
@@ -91,6 +95,7 @@ class Knobs:
     embedded: bool = False               # add content rows and embedded-scope limits
     network: bool = False                # add parallel stages, process_flows, shortage and
                                          # value prices, members-only and closed offers
+    periods: bool = False                # add periods, period_values, stocks, expansions
 
 
 def random_dataset(seed: int, **knobs) -> Dataset:
@@ -147,6 +152,8 @@ class _Generator:
             data = _Networker(random.Random(f"network-{self.seed}"), k.max_offers).extend(data)
         if k.embedded:
             data = _Embedder(random.Random(f"embedded-{self.seed}")).embed(data)
+        if k.periods:
+            data = _Planner(random.Random(f"periods-{self.seed}")).extend(data)
         return data
 
     def processes(self, names: list[str], base: dict[str, float]) -> list[Process]:
@@ -627,6 +634,138 @@ class _Embedder:
         return result
 
 
+class _Planner:
+    """Periods, period_values, stocks and expansions (SPEC §2, §3a), drawn from their own
+    random stream on top of the dataset (no stocks where a limit has embedded scope)."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+
+    def chance(self, p: float) -> bool:
+        return self.rng.random() < p
+
+    def uniform(self, low: float, high: float, digits: int = 3) -> float:
+        return round(self.rng.uniform(low, high), digits)
+
+    def extend(self, data: Dataset) -> Dataset:
+        rng = self.rng
+        n = rng.randint(2, 4)
+        start = rng.choice((2025, 2026, 2030))
+        periods = [Period(f"y{start + 5 * i}", start + 5 * i,
+                          float(rng.choice((1, 1, 2, 3))) if self.chance(0.85)
+                          else rng.choice((1.5, 2.5)),
+                          1.0 if i == 0 and self.chance(0.5) else self.uniform(0.7, 1.0),
+                          "") for i in range(n)]
+        if self.chance(0.3):            # rows out of time order: the order column decides
+            rng.shuffle(periods)
+        periods = [replace(p, origin=f"periods row {i + 2}") for i, p in enumerate(periods)]
+        offers = list(data.offers)
+        processes = list(data.processes)
+        expansions = self.expansions(data, offers, processes, periods)
+        data = replace(data, offers=tuple(offers), processes=tuple(processes))
+        values = self.period_values(data, periods)
+        embedded = any(lim.scope is Scope.EMBEDDED for lim in data.limits)
+        stocks = [] if embedded else self.stocks(data)
+        return replace(data, periods=tuple(periods), period_values=tuple(values),
+                       stocks=tuple(stocks), expansions=tuple(expansions))
+
+    def price(self, data: Dataset, stage: str) -> float:
+        prices = sorted(o.price_usd_per_t for o in data.offers if o.stage == stage)
+        return prices[len(prices) // 2] if prices else 100.0
+
+    def period_values(self, data: Dataset, periods: list[Period]) -> list[ScenarioStep]:
+        rng = self.rng
+        names = [s.stage for s in data.stages]
+        countries = sorted({o.country for o in data.offers})
+        tags = sorted({t for c in data.countries for t in c.groups})
+        rows: list[ScenarioStep] = []
+        for p in sorted(periods, key=lambda p: p.order):
+            for _ in range(rng.choice((0, 1, 1, 2, 3))):
+                kind = rng.choice(("demand_factor", "price_factor", "price_factor",
+                                   "capacity_factor", "capacity_factor", "max_share", "zone"))
+                stage = rng.choice(names)
+                if kind == "demand_factor":
+                    target, value = stage, self.uniform(0.6, 1.6)
+                elif kind in ("price_factor", "capacity_factor"):
+                    group = rng.choice([*countries, *countries, *tags, "*", "zone", "non-zone"])
+                    target = f"{group}:{'*' if self.chance(0.2) else stage}"
+                    if kind == "price_factor":
+                        value = self.uniform(0.7, 1.8)
+                    else:
+                        value = 0.0 if self.chance(0.15) else self.uniform(0.3, 1.5)
+                elif kind == "max_share":
+                    direct = [lim for lim in data.limits if lim.scope is Scope.DIRECT
+                              and lim.basis is Basis.VOLUME and lim.group != "each"
+                              and lim.stage != "*" and lim.max_cost_usd_per_pp is None]
+                    if direct and self.chance(0.5):
+                        lim = rng.choice(direct)
+                        target = f"{lim.group}:{lim.stage}"
+                    else:
+                        at = sorted({o.country for o in data.offers if o.stage == stage})
+                        target = f"{rng.choice(at)}:{stage}"
+                    value = self.uniform(0.4, 0.95)
+                else:
+                    target, value = "", rng.choice(("joined", "observer"))
+                rows.append(ScenarioStep(p.period, kind, target, str(value),
+                                         f"period_values row {len(rows) + 2}"))
+        return rows
+
+    def stocks(self, data: Dataset) -> list[Stock]:
+        rng = self.rng
+        if not self.chance(0.75):
+            return []
+        stages = rng.sample(list(data.stages), min(len(data.stages), rng.choice((1, 1, 2))))
+        result = []
+        for s in stages:
+            scale = max(s.demand_t, 20.0)
+            price = self.price(data, s.stage)
+            floor = 0.0 if self.chance(0.45) else self.uniform(0.05, 0.5) * scale
+            initial = 0.0 if self.chance(0.35) else self.uniform(0.0, 0.8) * scale
+            capacity = None
+            if self.chance(0.7):
+                capacity = self.uniform(1.0, 2.5) * max(floor, initial, 0.3 * scale)
+            holding = round(price * self.uniform(0.005, 0.25, 4), 3)
+            result.append(Stock(s.stage, round(initial, 3),
+                                None if capacity is None else round(capacity, 3),
+                                holding, round(floor, 3), f"stocks row {len(result) + 2}"))
+        return result
+
+    def expansions(self, data: Dataset, offers: list[Offer], processes: list[Process],
+                   periods: list[Period]) -> list[Expansion]:
+        rng = self.rng
+        result: list[Expansion] = []
+        for _ in range(rng.choice((0, 1, 1, 2, 3))):
+            use_process = processes and self.chance(0.35)
+            pool = processes if use_process else offers
+            candidates = [i for i, r in enumerate(pool) if r.capacity_t is not None]
+            if not candidates:
+                continue
+            i = rng.choice(candidates)
+            if not use_process:                 # the cheaper of two: more often worth it
+                j = rng.choice(candidates)
+                i = min(i, j, key=lambda k: pool[k].price_usd_per_t)
+            target = pool[i]
+            if self.chance(0.3):                # closed today: only an expansion opens it
+                target = (replace(target, capacity_t=0.0) if use_process
+                          else replace(target, capacity_t=0.0, min_t=0.0))
+                pool[i] = target
+            if use_process:
+                name, stage = target.process, target.to_stage
+                unit = target.cost_usd_per_t + self.price(data, target.from_stage)
+            else:
+                name, stage = target.offer, target.stage
+                unit = target.price_usd_per_t
+            demand = next(s.demand_t for s in data.stages if s.stage == stage)
+            scale = max(demand, 20.0)
+            maximum = None if self.chance(0.35) else self.uniform(0.1, 1.0) * scale
+            result.append(Expansion(
+                f"e{len(result)}_{name}", name, round(unit * self.uniform(0.02, 1.0), 2),
+                None if maximum is None else round(maximum, 3), rng.choice((0, 0, 1, 2)),
+                rng.choice(periods).period if self.chance(0.4) else None,
+                f"expansions row {len(result) + 2}"))
+        return result
+
+
 # ---------------------------------------------------------------- as CSV files
 
 def _cell(value) -> str:
@@ -671,6 +810,21 @@ def write_csv(data: Dataset, folder: Path) -> None:
         "settings": (["key", "value"], [["buyer", data.buyer], ["zone", data.zone.value],
                                         ["name", data.name]]),
     }
+    periods = {   # the tables of SPEC §3a, written only when the dataset has them
+        "periods": (["period", "order", "years", "discount_factor"],
+                    [[p.period, p.order, p.years, p.discount_factor] for p in data.periods]),
+        "period_values": (["period", "setting", "target", "value"],
+                          [[r.scenario, r.setting, r.target, r.value]
+                           for r in data.period_values]),
+        "stocks": (["stage", "initial_t", "capacity_t", "holding_usd_per_t_yr", "min_t"],
+                   [[s.stage, s.initial_t, s.capacity_t, s.holding_usd_per_t_yr, s.min_t]
+                    for s in data.stocks]),
+        "expansions": (["expansion", "target", "usd_per_t_yr", "max_t_yr", "lead_periods",
+                        "from_period"],
+                       [[e.expansion, e.target, e.usd_per_t_yr, e.max_t_yr, e.lead_periods,
+                         e.from_period] for e in data.expansions]),
+    }
+    tables.update({name: table for name, table in periods.items() if table[1]})
     folder.mkdir(parents=True, exist_ok=True)
     for name, (header, rows) in tables.items():
         with (folder / f"{name}.csv").open("w", newline="", encoding="utf-8") as handle:

@@ -78,11 +78,11 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from ortools.linear_solver import pywraplp
-from planner.models.data import Dataset
+from planner.models.data import Dataset, Limit, Period, ScenarioStep, ZoneStatus
 from scipy import sparse
 
 OPTIMAL, INFEASIBLE, OTHER = "optimal", "infeasible", "other"
@@ -99,7 +99,7 @@ RETRY_PARAMETERS = (GLOP_PARAMETERS.replace("use_preprocessing: false",
                                             "use_preprocessing: true")
                     + " use_dual_simplex: true")
 RETRY_FEASIBLE = 1e-9
-PHYSICS = ("unmet", "members_only", "draw", "custody")
+PHYSICS = ("unmet", "members_only", "draw", "custody", "stock")
 
 
 # ---------------------------------------------------------------- landed cost (SPEC §3)
@@ -236,6 +236,11 @@ class Outcome:
     def optimal(self) -> bool:
         return self.status == OPTIMAL
 
+    def value(self, key: tuple) -> float:
+        """The optimal value of the column with this key (0 if there is none)."""
+        columns = self.lp.columns
+        return float(self.values[columns.index(key)]) if key in columns else 0.0
+
     def violation(self, x: Iterable[float], z: Iterable[float],
                   u: Iterable[float] | None = None) -> float:
         """Largest scaled violation of this formulation's constraints by (x, z[, u])."""
@@ -273,14 +278,50 @@ class _Matrix:
         self.upper.append(high)
         self.keys.append(key)
 
+    def matrix(self) -> sparse.csr_array:
+        m, n = len(self.rows), len(self.cost)
+        r_idx = [i for i, coefs in enumerate(self.rows) for _ in coefs]
+        c_idx = [j for coefs in self.rows for j in coefs]
+        vals = [v for coefs in self.rows for v in coefs.values()]
+        return sparse.csr_array((vals, (r_idx, c_idx)), shape=(m, n))
+
 
 def build(data: Dataset, rhs: Mapping[tuple, float] | None = None,
           share: Mapping[tuple, float] | None = None,
           drop: Iterable[tuple] = (), keep: Iterable[tuple] | None = None) -> Lp:
     """The LP of ``data``; ``rhs``/``share`` override one row's bound or σ by key,
-    ``drop`` removes rows, ``keep`` (if given) keeps only those rows (physics stays)."""
+    ``drop`` removes rows, ``keep`` (if given) keeps only those rows (physics stays).
+    A dataset with periods, stocks or expansions gets the SPEC §3a LP (``build_periods``)."""
+    if data.periods or data.stocks or data.expansions:
+        return build_periods(data, rhs, share, drop, keep)
     rhs, share = dict(rhs or {}), dict(share or {})
     lp = _Matrix(set(drop), None if keep is None else set(keep))
+    sigma: dict[tuple, float] = {}
+    _period_block(lp, data, rhs, share, sigma)
+    offers, processes = list(data.offers), list(data.processes)
+    recipe = recipes(data)
+    short = [s for s in data.stages if s.shortage_usd_per_t is not None]
+    matrix = lp.matrix()
+    # sizes of the columns after x and z, for scaling violations
+    free_ref, free_factor = [], []
+    demands = {s.stage: rhs.get(("demand", s.stage), s.demand_t) for s in data.stages}
+    for key in list(lp.columns)[len(offers) + len(processes):]:
+        if key[0] == "u":
+            free_ref.append(-1)
+            free_factor.append(max(demands[key[1]], 0.0))
+        else:
+            _, _, process, stage = key
+            free_ref.append(lp.columns[("z", process)])
+            free_factor.append(recipe[process].inputs[stage])
+    return Lp(np.array(lp.cost, dtype=float), matrix, np.array(lp.lower, dtype=float),
+              np.array(lp.upper, dtype=float), lp.keys, len(offers), len(processes),
+              len(short), tuple(free_ref), tuple(free_factor), sigma, list(lp.columns))
+
+
+def _period_block(lp, data: Dataset, rhs: Mapping[tuple, float],
+                  share: Mapping[tuple, float], sigma: dict[tuple, float]) -> None:
+    """The columns and rows of SPEC §3 for one period's data (``lp``: the matrix, or a
+    ``_Scoped`` view of it that tags every key with the period)."""
     offers, processes = list(data.offers), list(data.processes)
     recipe = recipes(data)
     cost = landed_cost(data)
@@ -329,7 +370,6 @@ def build(data: Dataset, rhs: Mapping[tuple, float] | None = None,
             key = ("process_capacity", p.process)
             lp.row(key, [(("z", p.process), 1.0)], -math.inf, rhs.get(key, p.capacity_t))
     # share limits
-    sigma: dict[tuple, float] = {}
     weights = output_weights(data)
     for key, terms, bound in share_rows(data, cost, weights, share, sigma):
         lp.row(key, terms, 0.0 if bound == "min" else -math.inf,
@@ -342,25 +382,249 @@ def build(data: Dataset, rhs: Mapping[tuple, float] | None = None,
             lp.row(key, terms, 0.0 if bound == "min" else -math.inf,
                    math.inf if bound == "min" else 0.0)
 
-    m, n = len(lp.rows), len(lp.cost)
-    r_idx = [i for i, coefs in enumerate(lp.rows) for _ in coefs]
-    c_idx = [j for coefs in lp.rows for j in coefs]
-    vals = [v for coefs in lp.rows for v in coefs.values()]
-    matrix = sparse.csr_array((vals, (r_idx, c_idx)), shape=(m, n))
-    # sizes of the columns after x and z, for scaling violations
+
+# ---------------------------------------------------------------- over time (SPEC §3a)
+
+BASE_PERIOD = Period("base", 0)      # no ``periods`` table: one implicit period
+
+
+def periods_of(data: Dataset) -> list[Period]:
+    """The periods in time order (by ``order``); one implicit ``base`` without a table."""
+    return sorted(data.periods, key=lambda p: p.order) or [BASE_PERIOD]
+
+
+def _split(target: str) -> tuple[str, str]:
+    group, _, stage = target.partition(":")
+    return group, stage
+
+
+def apply_step(data: Dataset, step: ScenarioStep) -> Dataset:
+    """One scenario setting (SPEC §5's meanings) applied to ``data``."""
+    setting, target, value = step.setting.strip(), step.target.strip(), step.value.strip()
+    if setting == "zone":
+        return replace(data, zone=ZoneStatus(value))
+    if setting in ("max_share", "min_share"):
+        group, stage = _split(target)
+        field_name, sigma = setting, float(value)
+        limits, found = [], False
+        for lim in data.limits:
+            if (lim.group, lim.stage, lim.basis.value, lim.scope.value) == (
+                    group, stage, "volume", "direct"):
+                lim = replace(lim, **{field_name: sigma})
+                found = True
+            limits.append(lim)
+        if not found:
+            limits.append(Limit(group, stage, **{field_name: sigma}))
+        return replace(data, limits=tuple(limits))
+    if setting in ("capacity_factor", "price_factor"):
+        group, stage = _split(target)
+        factor = float(value)
+        offers = []
+        for o in data.offers:
+            if (stage in ("*", o.stage)) and (group == "*" or belongs(group, o.country, data)):
+                if setting == "price_factor":
+                    o = replace(o, price_usd_per_t=o.price_usd_per_t * factor)
+                else:
+                    cap = o.capacity_t
+                    cap = (0.0 if factor == 0 else None) if cap is None else cap * factor
+                    o = replace(o, capacity_t=cap,
+                                min_t=o.min_t if cap is None else min(o.min_t, cap))
+            offers.append(o)
+        return replace(data, offers=tuple(offers))
+    if setting == "benchmark":
+        return replace(data, benchmarks={**data.benchmarks, target: float(value)})
+    if setting == "demand_factor":
+        factor = float(value)
+        return replace(data, stages=tuple(
+            replace(s, demand_t=s.demand_t * factor) if target in ("*", s.stage) else s
+            for s in data.stages))
+    raise ValueError(f"unknown setting {setting!r}")
+
+
+def period_dataset(data: Dataset, period: str) -> Dataset:
+    """The base dataset with the ``period_values`` rows of ``period`` applied in row
+    order (SPEC §2: for that period only)."""
+    for step in data.period_values:
+        if step.scenario == period:
+            data = apply_step(data, step)
+    return data
+
+
+class _Scoped:
+    """A view of a ``_Matrix`` that tags every column and row key with a period, adds
+    each column's cost × the period's weight, and appends ``extra`` terms (whole keys)
+    to the rows named there (untagged keys)."""
+
+    def __init__(self, base: _Matrix, tag: str, weight: float,
+                 extra: Mapping[tuple, list[tuple[tuple, float]]]):
+        self.base, self.tag, self.weight, self.extra = base, tag, weight, extra
+
+    def column(self, key: tuple, cost: float) -> None:
+        self.base.column((*key, self.tag), cost * self.weight)
+
+    def row(self, key: tuple, terms: Iterable[tuple[tuple, float]], low: float,
+            high: float) -> None:
+        terms = [((*col, self.tag), coef) for col, coef in terms]
+        self.base.row((*key, self.tag), terms + list(self.extra.get(key, [])), low, high)
+
+
+def _local(overrides: Mapping[tuple, float], tag: str) -> dict[tuple, float]:
+    """The overrides of one period, keys without the period."""
+    return {k[:-1]: v for k, v in overrides.items() if k and k[-1] == tag}
+
+
+def build_periods(data: Dataset, rhs: Mapping[tuple, float] | None = None,
+                  share: Mapping[tuple, float] | None = None,
+                  drop: Iterable[tuple] = (), keep: Iterable[tuple] | None = None) -> Lp:
+    """SPEC §3a: §3's columns and rows per period t, keys ending with the period id
+    (("x", offer, t), ("demand", stage, t), ("share", group, stage, bound, basis, n, t)…),
+    every per-year cost × years[t]·discount_factor[t]; and
+
+        ("I", s, t), ("put", s, t), ("rel", s, t)   stock level (t) and put/release (t/yr)
+        ("a", e, t)                                  capacity added by expansion e in t
+        ("stock", s, t)            I[s,t] − I[s,t−1] − years[t]·(put − rel) = initial (first t)
+                                                                              or 0
+        ("stock_floor", s, t)      I[s,t] ≥ min_t
+        ("stock_capacity", s, t)   I[s,t] ≤ capacity_t
+        ("expansion_max", e)       Σ_t a[e,t] ≤ max_t_yr
+
+    balance[s,t] gains rel − put; the capacity row of a target in τ gains −a[e,t] for
+    every t with position(τ) − position(t) ≥ lead; I costs holding × years × df,
+    a costs usd_per_t_yr × df. Stocks at stages split by origin (embedded limits) are
+    not written (NotImplementedError)."""
+    rhs, share = dict(rhs or {}), dict(share or {})
+    periods = periods_of(data)
+    position = {p.period: i for i, p in enumerate(periods)}
+    if data.stocks and any(lim.scope.value == "embedded" for lim in data.limits):
+        raise NotImplementedError("stocks with embedded limits")
+    lp = _Matrix(set(drop), None if keep is None else set(keep))
+    targets = {o.offer: "capacity" for o in data.offers}
+    targets.update({p.process: "process_capacity" for p in data.processes})
+    # columns of stocks and expansions first (rows of each period refer to them)
+    for t in periods:
+        for st in data.stocks:
+            lp.column(("I", st.stage, t.period),
+                      st.holding_usd_per_t_yr * t.years * t.discount_factor)
+            lp.column(("put", st.stage, t.period), 0.0)
+            lp.column(("rel", st.stage, t.period), 0.0)
+    for e in data.expansions:
+        first = position[e.from_period] if e.from_period else 0
+        for t in periods[first:]:
+            lp.column(("a", e.expansion, t.period), e.usd_per_t_yr * t.discount_factor)
+    sigma: dict[tuple, float] = {}
+    demands: dict[tuple, float] = {}
+    for tau in periods:
+        extra: dict[tuple, list[tuple[tuple, float]]] = {}
+        for st in data.stocks:
+            extra[("demand", st.stage)] = [(("rel", st.stage, tau.period), 1.0),
+                                           (("put", st.stage, tau.period), -1.0)]
+        for e in data.expansions:
+            row = (targets[e.target], e.target)
+            extra.setdefault(row, [])
+            for t in periods[:position[tau.period] + 1]:
+                if (("a", e.expansion, t.period) in lp.columns
+                        and position[tau.period] - position[t.period] >= e.lead_periods):
+                    extra[row].append((("a", e.expansion, t.period), -1.0))
+        local = period_dataset(data, tau.period)
+        view = _Scoped(lp, tau.period, tau.years * tau.discount_factor, extra)
+        mine: dict[tuple, float] = {}
+        local_rhs = _local(rhs, tau.period)
+        _period_block(view, local, local_rhs, _local(share, tau.period), mine)
+        sigma.update({(*k, tau.period): v for k, v in mine.items()})
+        for s in local.stages:
+            demands[s.stage, tau.period] = local_rhs.get(("demand", s.stage), s.demand_t)
+    # stock dynamics, floors and capacities
+    for st in data.stocks:
+        for i, t in enumerate(periods):
+            terms = [(("I", st.stage, t.period), 1.0),
+                     (("put", st.stage, t.period), -t.years),
+                     (("rel", st.stage, t.period), t.years)]
+            if i:
+                terms.append((("I", st.stage, periods[i - 1].period), -1.0))
+            key = ("stock", st.stage, t.period)
+            level = rhs.get(key, st.initial_t if i == 0 else 0.0)
+            lp.row(key, terms, level, level)
+            key = ("stock_floor", st.stage, t.period)
+            lp.row(key, [(("I", st.stage, t.period), 1.0)], rhs.get(key, st.min_t), math.inf)
+            if st.capacity_t is not None:
+                key = ("stock_capacity", st.stage, t.period)
+                lp.row(key, [(("I", st.stage, t.period), 1.0)], -math.inf,
+                       rhs.get(key, st.capacity_t))
+    for e in data.expansions:
+        if e.max_t_yr is not None:
+            key = ("expansion_max", e.expansion)
+            lp.row(key, [(col, 1.0) for col in lp.columns
+                         if col[0] == "a" and col[1] == e.expansion],
+                   -math.inf, rhs.get(key, e.max_t_yr))
+    # sizes of columns a plan may leave out (u, the split), for scaling violations
     free_ref, free_factor = [], []
-    demands = {s.stage: rhs.get(("demand", s.stage), s.demand_t) for s in data.stages}
-    for key in list(lp.columns)[len(offers) + len(processes):]:
+    recipe = recipes(data)
+    for key in lp.columns:
         if key[0] == "u":
             free_ref.append(-1)
-            free_factor.append(max(demands[key[1]], 0.0))
-        else:
-            _, _, process, stage = key
-            free_ref.append(lp.columns[("z", process)])
+            free_factor.append(max(demands[key[1], key[2]], 0.0))
+        elif key[0] == "v":
+            _, _, process, stage, period = key
+            free_ref.append(lp.columns[("z", process, period)])
             free_factor.append(recipe[process].inputs[stage])
-    return Lp(np.array(lp.cost, dtype=float), matrix, np.array(lp.lower, dtype=float),
-              np.array(lp.upper, dtype=float), lp.keys, len(offers), len(processes),
-              len(short), tuple(free_ref), tuple(free_factor), sigma, list(lp.columns))
+        else:
+            free_ref.append(-1)
+            free_factor.append(0.0)
+    return Lp(np.array(lp.cost, dtype=float), lp.matrix(), np.array(lp.lower, dtype=float),
+              np.array(lp.upper, dtype=float), lp.keys, 0, 0, 0, tuple(free_ref),
+              tuple(free_factor), sigma, list(lp.columns))
+
+
+def weights_of(data: Dataset) -> dict[str, float]:
+    """Period → years × discount_factor (the weight of one year's cost)."""
+    return {p.period: p.years * p.discount_factor for p in periods_of(data)}
+
+
+def violation_by_key(lp: Lp, given: Mapping[tuple, float]) -> float:
+    """Largest scaled violation of ``lp``'s rows by a plan given by column key (columns
+    not given are free: the least violation over them, as in ``violation``). A key the
+    LP does not have counts as a violation of its size unless its value is 0."""
+    index = {key: j for j, key in enumerate(lp.columns)}
+    stray = [abs(v) for k, v in given.items() if k not in index]
+    stray_worst = max((v / (1.0 + v) for v in stray if v > 1e-9), default=0.0)
+    fixed = {index[k]: float(v) for k, v in given.items() if k in index}
+    n = lp.A.shape[1]
+    refs = np.asarray(lp.free_ref, dtype=int)
+    factors = np.asarray(lp.free_factor, dtype=float)
+    known = np.zeros(n)
+    for j, v in fixed.items():
+        known[j] = v
+    magnitude = np.abs(known)
+    for j in range(n):
+        if j not in fixed:
+            magnitude[j] = factors[j] * (abs(known[refs[j]]) if refs[j] >= 0 else 1.0)
+    scale = 1.0 + abs(lp.A) @ magnitude
+    bound = np.maximum(np.where(np.isfinite(lp.lower), np.abs(lp.lower), 0.0),
+                       np.where(np.isfinite(lp.upper), np.abs(lp.upper), 0.0))
+    weight = scale + bound
+    solver = pywraplp.Solver.CreateSolver("GLOP")
+    solver.SetSolverSpecificParametersAsString(GLOP_PARAMETERS)
+    inf = solver.infinity()
+    cols = [solver.NumVar(fixed[j], fixed[j], f"v{j}") if j in fixed
+            else solver.NumVar(0.0, inf, f"w{j}") for j in range(n)]
+    e = solver.NumVar(0.0, inf, "e")
+    matrix = lp.A
+    for i in range(matrix.shape[0]):
+        terms = [(cols[int(matrix.indices[k])], float(matrix.data[k]))
+                 for k in range(matrix.indptr[i], matrix.indptr[i + 1])]
+        for side, limit in ((1.0, lp.lower[i]), (-1.0, lp.upper[i])):
+            if not np.isfinite(limit):
+                continue
+            row = solver.RowConstraint(side * float(limit), inf, "")
+            for var, coef in terms:
+                row.SetCoefficient(var, side * coef)
+            row.SetCoefficient(e, float(weight[i]))
+    solver.Objective().SetCoefficient(e, 1.0)
+    solver.Objective().SetMinimization()
+    if solver.Solve() != pywraplp.Solver.OPTIMAL:
+        return math.inf
+    negative = max((max(-v, 0.0) / (1.0 + abs(v)) for v in fixed.values()), default=0.0)
+    return float(max(e.solution_value(), negative, stray_worst))
 
 
 def supplying(data: Dataset, stage: str) -> list[str]:

@@ -33,8 +33,10 @@ prints one line per test with the numbers of datasets and rows checked.
 from __future__ import annotations
 
 import math
+import tempfile
 from dataclasses import dataclass, replace
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -44,17 +46,22 @@ from plan_json import as_json
 from planner.models.data import (
     Basis,
     ContentShare,
+    Country,
     Dataset,
     Limit,
     Offer,
+    Period,
     Process,
     ProcessFlow,
     Role,
+    ScenarioStep,
     Scope,
     Stage,
+    Stock,
     ZoneStatus,
 )
 
+import planner
 from planner.cli import load
 from planner.solving.engine import PlanResult, solve_plan
 
@@ -1255,3 +1262,355 @@ def test_no_demand_rate_is_above_the_shortage_price():
     assert not failures, "\n".join(failures)
     assert not crashes, crashes
     assert rows >= 20, rows
+
+
+# ---------------------------------------------------------------- plans over time (SPEC §3a)
+
+PERIOD_SEEDS = range(60)
+PERIOD_EMBEDDED_SEEDS = range(20)     # with content and embedded limits too (no stocks)
+TWO_PERIODS = Dataset(
+    stages=(Stage("metal", 1, 10.0),),
+    offers=(Offer("m_cn", "metal", "Metal China", "CN", 100.0),),
+    countries=(Country("CN", "China", False, frozenset({"feoc"})),
+               Country("KR", "Korea", True)),
+    periods=(Period("p1", 1, 1.0, 1.0), Period("p2", 2, 2.0, 0.9)),
+    period_values=(ScenarioStep("p2", "price_factor", "CN:metal", "2"),),
+    stocks=(Stock("metal", 0.0, 14.0, 5.0, 4.0),))
+"""/work/shared/conformance/two-periods: buy cheap in p1, store, release in p2."""
+
+
+def test_second_formulation_two_periods_hand_solution():
+    """The conformance case's hand solution: 4,306 USD; p1 buys 24 (10 + 14 into stock),
+    p2 buys 5 and releases 5 t/yr; raw demand duals 100 and 1.8·200 = 360; one more t of
+    initial stock saves 100, of the p2 floor costs 189 (105 in p2 money), of stock
+    capacity at the end of p1 saves 75."""
+    second = sf.solve(TWO_PERIODS)
+    assert second.optimal
+    assert second.objective == pytest.approx(4306.0, rel=1e-12)
+    assert second.value(("x", "m_cn", "p1")) == pytest.approx(24.0)
+    assert second.value(("x", "m_cn", "p2")) == pytest.approx(5.0)
+    assert second.value(("I", "metal", "p1")) == pytest.approx(14.0)
+    assert second.value(("I", "metal", "p2")) == pytest.approx(4.0)
+    c = PeriodCase(0, TWO_PERIODS, {}, second)
+    assert c.derivative(("demand", "metal", "p1"), 10.0) == pytest.approx(100.0, rel=1e-6)
+    assert c.derivative(("demand", "metal", "p2"), 10.0) == pytest.approx(360.0, rel=1e-6)
+    assert c.derivative(("stock", "metal", "p1"), 0.0, low=0.0) == pytest.approx(-100.0,
+                                                                                rel=1e-6)
+    assert c.derivative(("stock_floor", "metal", "p2"), 4.0) == pytest.approx(189.0, rel=1e-6)
+    assert c.derivative(("stock_capacity", "metal", "p1"), 14.0) == pytest.approx(-75.0,
+                                                                                   rel=1e-6)
+
+
+@dataclass
+class PeriodCase:
+    seed: int
+    data: Dataset
+    out: dict
+    second: sf.Outcome
+    embedded: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"embedded seed {self.seed}" if self.embedded else f"seed {self.seed}"
+
+    @property
+    def weight(self) -> dict[str, float]:
+        return sf.weights_of(self.data)
+
+    @property
+    def first(self) -> str:
+        return sf.periods_of(self.data)[0].period
+
+    def cost(self, key: tuple, value: float) -> float:
+        outcome = sf.solve(self.data, rhs={key: value})
+        return outcome.objective if outcome.optimal else math.inf
+
+    def one_sided(self, key: tuple, value: float, low: float = -math.inf
+                  ) -> tuple[float, float, float]:
+        """(left, right, h): one-sided difference quotients of the second formulation's
+        cost in the right-hand side ``key`` at ``value`` (left: nan below ``low``)."""
+        h = STEP * max(1.0, abs(value))
+        base = self.second.objective
+        right = (self.cost(key, value + h) - base) / h
+        left = (base - self.cost(key, value - h)) / h if value - h >= low else math.nan
+        return left, right, h
+
+    def derivative(self, key: tuple, value: float, low: float = -math.inf) -> float:
+        """The central (or, at ``low``, right) difference quotient."""
+        left, right, _ = self.one_sided(key, value, low)
+        return right if math.isnan(left) else (left + right) / 2
+
+    def plan(self) -> dict[tuple, float]:
+        """The planner's plan by the second formulation's column keys: purchases,
+        production, stock levels, puts, releases and expansions; every x, z, I, put, rel
+        and a the JSON does not list is 0 (unmet demand and the origin split are left
+        free)."""
+        given = {key: 0.0 for key in self.second.lp.columns
+                 if key[0] in ("x", "z", "I", "put", "rel", "a")}
+        out = self.out
+        for r in out.get("purchases", []):
+            given["x", r["offer"], str(r["period"])] = float(r["tonnes"])
+        for r in out.get("production", []):
+            given["z", r["process"], str(r["period"])] = float(r["tonnes"])
+        for r in out.get("stocks", []):
+            if r.get("branch", "base") != "base":
+                continue
+            period = str(r["period"])
+            given["I", r["stage"], period] = float(r["level_t"])
+            given["put", r["stage"], period] = float(r["put_t"])
+            given["rel", r["stage"], period] = float(r["release_t"])
+        for r in out.get("expansions", []):
+            if r.get("branch", "base") == "base":
+                key = ("a", r["expansion"], str(r["period"]))
+                given[key] = given.get(key, 0.0) + float(r["added_t_yr"])
+        return given
+
+    def plan_cost(self, given: dict[tuple, float]) -> float:
+        """The plan at the second formulation's costs, unmet demand at the least the
+        balances need."""
+        lp = self.second.lp
+        columns = {key: j for j, key in enumerate(lp.columns)}
+        v = np.zeros(len(lp.columns))
+        for key, value in given.items():
+            if key in columns:
+                v[columns[key]] = value
+        for i, key in enumerate(lp.keys):
+            if key[0] == "demand" and ("u", key[1], key[2]) in columns:
+                j = columns["u", key[1], key[2]]
+                v[j] = max(0.0, lp.lower[i] - float((lp.A[[i]] @ v)[0]))
+        return math.fsum(float(a) * float(b) for a, b in zip(lp.c, v, strict=True))
+
+
+@cache
+def periods_case(seed: int, embedded: bool = False) -> PeriodCase | str:
+    """The seed's multi-period dataset, written as CSV files, loaded and solved by the
+    planner's API; or the planner's exception as text."""
+    data = random_dataset(seed, network=True, periods=True, embedded=embedded)
+    second = sf.solve(data)
+    with tempfile.TemporaryDirectory(prefix=f"periods-{seed}-") as folder:
+        write_csv(data, Path(folder))
+        try:
+            out = planner.solve(planner.load(folder)).to_json()
+        except Exception as error:
+            name = f"embedded seed {seed}" if embedded else f"seed {seed}"
+            return f"{name}: the planner raised {type(error).__name__}: {error}"[:400]
+    return PeriodCase(seed, data, out, second, embedded)
+
+
+def periods_cases(failures: list[str]) -> list[PeriodCase]:
+    """The multi-period cases (network seeds, then embedded seeds); the planner's crashes
+    go to ``failures``."""
+    found = []
+    for seed, embedded in [*((s, False) for s in PERIOD_SEEDS),
+                           *((s, True) for s in PERIOD_EMBEDDED_SEEDS)]:
+        c = periods_case(seed, embedded)
+        if isinstance(c, str):
+            failures.append(c)
+        else:
+            found.append(c)
+    return found
+
+
+def test_periods_knob_is_deterministic_and_keeps_the_seed():
+    """``periods=True`` draws from its own stream: the seed's stages and limits stay;
+    offers and processes keep their ids (an expansion target may be closed at 0); stocks
+    never sit beside embedded limits; every expansion target has a capacity."""
+    seen: set[str] = set()
+    for seed in PERIOD_SEEDS:
+        d = random_dataset(seed, network=True, periods=True)
+        base = random_dataset(seed, network=True)
+        assert d == random_dataset(seed, network=True, periods=True)
+        assert (d.stages, d.limits) == (base.stages, base.limits)
+        assert [o.offer for o in d.offers] == [o.offer for o in base.offers]
+        assert 2 <= len(d.periods) <= 4
+        assert len({p.order for p in d.periods}) == len(d.periods)
+        capacity = {o.offer: o.capacity_t for o in d.offers}
+        capacity |= {p.process: p.capacity_t for p in d.processes}
+        for e in d.expansions:
+            assert capacity[e.target] is not None, (seed, e)
+            seen.add("expansion-closed-target" if capacity[e.target] == 0 else "expansion")
+            seen |= {"expansion-unlimited"} if e.max_t_yr is None else set()
+            seen |= {f"lead-{e.lead_periods}"}
+            seen |= {"from-period"} if e.from_period else set()
+            seen |= {"expansion-process"} if e.target in {p.process for p in d.processes} \
+                else set()
+        for s in d.stocks:
+            seen |= {"stock-floor"} if s.min_t > 0 else set()
+            seen |= {"stock-unlimited"} if s.capacity_t is None else set()
+            seen |= {"stock-initial"} if s.initial_t > 0 else set()
+        seen |= {r.setting for r in d.period_values}
+        seen |= {"capacity-0"} if any(r.setting == "capacity_factor" and float(r.value) == 0
+                                      for r in d.period_values) else set()
+        seen |= {"rows-out-of-order"} if [p.order for p in d.periods] != sorted(
+            p.order for p in d.periods) else set()
+    wanted = {"expansion", "expansion-closed-target", "expansion-unlimited", "lead-0",
+              "lead-1", "lead-2", "from-period", "expansion-process", "stock-floor",
+              "stock-unlimited", "stock-initial", "demand_factor", "price_factor",
+              "capacity_factor", "max_share", "zone", "capacity-0", "rows-out-of-order"}
+    assert wanted <= seen, sorted(wanted - seen)
+
+
+@pytest.mark.slow
+def test_periods_datasets_are_valid_input(tmp_path):
+    """Written as CSV files, the multi-period datasets load back unchanged."""
+    def strip(records):
+        return tuple(replace(r, origin="") for r in records)
+
+    for seed in range(0, 60, 6):
+        data = random_dataset(seed, network=True, periods=True)
+        write_csv(data, tmp_path / str(seed))
+        back, _warnings = load(tmp_path / str(seed))
+        for table in ("stages", "offers", "processes", "limits", "periods", "period_values",
+                      "stocks", "expansions"):
+            assert strip(getattr(back, table)) == strip(getattr(data, table)), (seed, table)
+
+
+@pytest.mark.slow
+def test_periods_agree_on_status_cost_and_plan():
+    """Status, objective (1e-6 relative) and the planner's plan (purchases, production,
+    stocks and expansions per period) admissible in the second formulation, costing
+    what the planner says at the second formulation's costs."""
+    failures: list[str] = []
+    cases = periods_cases(failures)
+    optimal = 0
+    for c in cases:
+        status = c.out["status"]
+        if status != c.second.status:
+            failures.append(f"{c.name}: planner {status}, second formulation "
+                            f"{c.second.status}")
+            continue
+        if not c.second.optimal:
+            continue
+        optimal += 1
+        ours, theirs = c.second.objective, float(c.out["objective_usd"])
+        if abs(ours - theirs) > REL * max(1.0, abs(ours)):
+            failures.append(f"{c.name}: objective {theirs!r} vs second {ours!r}")
+        given = c.plan()
+        violation = sf.violation_by_key(c.second.lp, given)
+        if violation > FEASIBLE:
+            failures.append(f"{c.name}: planner's plan violates the second formulation "
+                            f"by {violation:.2e}")
+        at_our_costs = c.plan_cost(given)
+        if abs(at_our_costs - theirs) > REL * max(1.0, abs(theirs)):
+            failures.append(f"{c.name}: the plan costs {at_our_costs!r} at the second "
+                            f"formulation's costs, planner says {theirs!r}")
+    report("periods-status-cost-plan", datasets=len(PERIOD_SEEDS) + len(PERIOD_EMBEDDED_SEEDS),
+           optimal=optimal,
+           failures=len(failures))
+    assert not failures, "\n".join(failures)
+    assert optimal >= 30
+
+
+def period_rates(c: PeriodCase) -> list[tuple[tuple, float, float, float, float, str]]:
+    """(key, value, reported, sign, weight, what) of every reported demand and stock
+    price: reported = sign · f'(value) / weight, f the second formulation's cost."""
+    prices = c.out.get("shadow_prices", {})
+    weight = c.weight
+    stocks = {s.stage: s for s in c.data.stocks}
+    found = []
+    for r in prices.get("demand", []):
+        if r.get("unique") is False or r.get("usd_per_t") is None:
+            continue
+        period = str(r["period"])
+        demand = next(s.demand_t for s in sf.period_dataset(c.data, period).stages
+                      if s.stage == r["stage"])
+        found.append((("demand", r["stage"], period), demand, r["usd_per_t"], 1.0,
+                      weight[period], "demand"))
+    for r in prices.get("stocks", []):
+        if r.get("branch", "base") != "base":
+            continue
+        st, period = stocks[r["stage"]], str(r["period"])
+        if period == c.first and r.get("initial_usd_per_t") is not None:
+            found.append((("stock", st.stage, period), st.initial_t, r["initial_usd_per_t"],
+                          -1.0, weight[period], "initial"))
+        if st.min_t > 0 and r.get("floor_usd_per_t") is not None:
+            found.append((("stock_floor", st.stage, period), st.min_t, r["floor_usd_per_t"],
+                          1.0, weight[period], "floor"))
+        if st.capacity_t is not None and r.get("capacity_usd_per_t") is not None:
+            found.append((("stock_capacity", st.stage, period), st.capacity_t,
+                          r["capacity_usd_per_t"], -1.0, weight[period], "capacity"))
+    return found
+
+
+@pytest.mark.slow
+def test_periods_prices_equal_finite_differences_of_the_second_formulation():
+    """Per period, in that period's own money: every demand price (dual ÷ years × df),
+    the value of one more t of initial stock (÷ the first period's weight), the cost of
+    one more t of reserve floor and the value of one more t of stock capacity (÷ that
+    period's weight) equal the second formulation's difference quotients where those
+    are unique (left and right quotients agree); demand 0 and initial stock 0 are
+    measured from the right only where the left side would leave the domain."""
+    failures: list[str] = []
+    cases = periods_cases(failures)
+    checked = skipped = 0
+    counts: dict[str, int] = {}
+    for c in cases:
+        if not (c.second.optimal and c.out["status"] == "optimal"):
+            continue
+        if "stocks" not in c.out.get("shadow_prices", {}) and c.data.stocks:
+            failures.append(f"{c.name}: no shadow_prices.stocks")
+        for key, value, reported, sign, weight, what in period_rates(c):
+            left, right, h = c.one_sided(key, value, low=0.0)
+            noise = NOISE * (1.0 + abs(c.second.objective)) / h
+            if not (math.isfinite(right) and (math.isnan(left) or math.isfinite(left))):
+                skipped += 1
+                continue
+            if math.isnan(left):
+                if value > 0:
+                    skipped += 1
+                    continue
+                measured = right
+            else:
+                if abs(left - right) > REL * max(1.0, abs(right)) + 2 * noise:
+                    skipped += 1          # not unique: the planner may report either side
+                    continue
+                measured = (left + right) / 2
+            expected = sign * measured / weight
+            checked += 1
+            counts[what] = counts.get(what, 0) + 1
+            if abs(expected - reported) > REL * max(1.0, abs(expected)) + noise / weight:
+                failures.append(f"{c.name} {what} {key}: reported {reported!r}, "
+                                f"finite difference {expected!r} (raw {measured!r}, "
+                                f"weight {weight!r})")
+    report("periods-prices", rows=checked, skipped_not_unique=skipped, **counts)
+    assert not failures, "\n".join(failures)
+
+
+def test_second_formulation_periods_without_stocks_are_independent_periods():
+    """Without stocks and expansions the periods do not interact: the SPEC §3a optimum is
+    Σ_t years·df·(the §3 optimum of period t's data), and infeasible if any period is."""
+    compared = 0
+    for seed in range(0, 60, 3):
+        d = replace(random_dataset(seed, network=True, periods=True), stocks=(),
+                    expansions=())
+        whole = sf.solve(d)
+        parts = [sf.solve(replace(sf.period_dataset(d, p.period), periods=(),
+                                  period_values=()))
+                 for p in sf.periods_of(d)]
+        if not all(p.optimal for p in parts):
+            assert whole.status == "infeasible", seed
+            continue
+        total = math.fsum(p.years * p.discount_factor * part.objective
+                          for p, part in zip(sf.periods_of(d), parts, strict=True))
+        assert whole.objective == pytest.approx(total, rel=1e-9, abs=1e-6), seed
+        compared += 1
+    assert compared >= 8
+
+
+CLOSED_BY_FACTOR = Dataset(
+    stages=(Stage("metal", 1, 10.0),),
+    offers=(Offer("m_cn", "metal", "s", "CN", 100.0),
+            Offer("m_au", "metal", "s", "AU", 200.0)),
+    periods=(Period("p1", 1), Period("p2", 2)),
+    period_values=(ScenarioStep("p2", "capacity_factor", "CN:metal", "0"),))
+"""Shrunk from periods seed 15: SPEC §5, ``capacity_factor`` — "unlimited stays
+unlimited, except that a factor of 0 closes the offer". In p2 the unlimited CN offer is
+closed, so p2 buys 10 t from AU: 1,000 + 2,000 = 3,000 USD."""
+
+
+def test_a_capacity_factor_of_0_closes_an_unlimited_offer():
+    second = sf.solve(CLOSED_BY_FACTOR)
+    assert second.objective == pytest.approx(3000.0, rel=1e-12)
+    assert second.value(("x", "m_cn", "p2")) == 0.0
+    plan = planner.solve(CLOSED_BY_FACTOR).to_json()
+    assert plan["objective_usd"] == pytest.approx(3000.0, rel=1e-9)
