@@ -108,7 +108,7 @@ def _scale_offers(data: Dataset, setting: str, group: str, stage: str,
 def _scaled(offer: Offer, setting: str, factor: float) -> Offer:
     if setting == "price_factor":
         return replace(offer, price_usd_per_t=offer.price_usd_per_t * factor)
-    if offer.capacity_t is None:  # unlimited stays unlimited
-        return offer
-    capacity = offer.capacity_t * factor
+    if offer.capacity_t is None and factor != 0:  # unlimited stays unlimited, but a
+        return offer                                # factor of 0 closes the offer
+    capacity = 0.0 if offer.capacity_t is None else offer.capacity_t * factor
     return replace(offer, capacity_t=capacity, min_t=min(offer.min_t, capacity))
