@@ -16,6 +16,16 @@ from planner.io.write import columns_of
 
 TITLES = {
     "summary": "Summary",
+    "path": "The path: cost (USD M a year; discounted, with holding and new capacity), "
+            "China's share of imports by value per material (%), stock cover (days of demand)",
+    "periods": "Periods: cost in USD (a year, the period, holding, new capacity, discounted)",
+    "stocks": "Stocks: level at the end of each period (t), net put or release (t/yr), "
+              "days of cover",
+    "stock_prices": "Stock prices in each period's money: one more t of initial stock, of "
+                    "reserve floor, of stock capacity (USD/t)",
+    "expansions": "New capacity: t/yr added by each decision and the first period it serves",
+    "expansion_prices": "New capacity prices: USD per t/yr its cost must fall before the plan "
+                        "builds it (reduced cost), break-even cost, value of a higher maximum",
     "purchases": "Purchases by stage and supplier (t; landed USD/t = price + freight + duty + "
                  "levy)",
     "production": "Domestic production (t of main output)",

@@ -546,26 +546,38 @@ def _per_period(result: Result, table) -> list[dict]:
             for row in table(result.at(period))]
 
 
+def period_rows(result: Result) -> list[dict]:
+    """One row per period: its zone status and cost — one year's (undiscounted, without
+    holding), the period's, holding and expansions decided in it apart, and discounted
+    (years × discount factor; these sum to ``objective_usd``)."""
+    return [{"period": period, "order": int(p["order"]), "years": p["years"],
+             "discount_factor": p["discount_factor"],
+             "zone": result.period_data[period].zone.value,
+             "cost_usd_per_yr": _clean(p["cost_usd_per_yr"], 2),
+             "cost_usd": _clean(p["cost_usd"], 2), "holding_usd": _clean(p["holding_usd"], 2),
+             "expansion_usd": _clean(p["expansion_usd"], 2),
+             "discounted_cost_usd": _clean(p["discounted_cost_usd"], 2)}
+            for period, p in result.periods.iterrows()]
+
+
 def path_rows(result: Result) -> list[dict]:
-    """One row per period: its cost (a year's, the period's, discounted with holding and
-    expansions), China's share of imports by value per material, each stock's days of
-    cover."""
+    """The path at a glance, one row per period: cost (USD M a year, and discounted with
+    holding and expansions), China's share of imports by value per material (%), each
+    stock's cover (days of that period's demand)."""
     rows = []
     for period, p in result.periods.iterrows():
         seen = result.at(period)
-        china = {r["name"]: r["share_by_value"] for r in import_shares(seen)
-                 if r["level"] == "material" and r["country"] == "CN"}
-        materials = dict.fromkeys(s.material for s in seen.data.stages if s.material)
-        row = {"period": period, "order": int(p["order"]), "years": p["years"],
-               "discount_factor": p["discount_factor"], "zone": seen.data.zone.value,
-               "cost_usd_per_yr": _clean(p["cost_usd_per_yr"], 2),
-               "cost_usd": _clean(p["cost_usd"], 2), "holding_usd": _clean(p["holding_usd"], 2),
-               "expansion_usd": _clean(p["expansion_usd"], 2),
-               "discounted_cost_usd": _clean(p["discounted_cost_usd"], 2)}
-        row |= {f"cn_share_{m}": china.get(m, 0.0) for m in materials}
-        stocks = base(seen.stocks) if len(seen.stocks) else pd.DataFrame()
-        row |= {f"days_of_cover_{stage}": _clean(s.days_of_cover, 1)
-                for stage, s in stocks.iterrows() if not math.isnan(s.days_of_cover)}
+        by_material = [r for r in import_shares(seen) if r["level"] == "material"]
+        china = {r["name"]: r["share_by_value"] for r in by_material if r["country"] == "CN"}
+        row = {"period": period, "zone": seen.data.zone.value,
+               "USD M/yr": _clean(p["cost_usd_per_yr"] / 1e6, 2),
+               "discounted USD M": _clean(p["discounted_cost_usd"] / 1e6, 2)}
+        row |= {f"CN % {m}": _clean(100 * china.get(m, 0.0), 1)
+                for m in dict.fromkeys(r["name"] for r in by_material)}
+        if len(seen.stocks):
+            row |= {f"days {stage}": _clean(s.days_of_cover, 1)
+                    for stage, s in base(seen.stocks).iterrows()
+                    if not math.isnan(s.days_of_cover)}
         rows.append(row)
     return rows
 
@@ -634,7 +646,8 @@ def expansion_prices(result: Result) -> list[dict]:
 
 def path_tables(result: Result) -> dict[str, list[dict]]:
     """The report tables of a plan over time (CSV files / Excel sheets)."""
-    tables = {"summary": summary(result), "path": path_rows(result)}
+    tables = {"summary": summary(result), "path": path_rows(result),
+              "periods": period_rows(result)}
     for name, table in _PERIOD_TABLES.items():
         tables[name] = _per_period(result, table)
     tables |= {"stocks": stock_rows(result), "stock_prices": stock_prices(result),
@@ -670,7 +683,7 @@ def path_json(result: Result) -> dict:
         "status": result.status, "message": result.message, "dataset": result.data.name,
         "zone": first.data.zone.value,   # in the first period; each period's in "periods"
         "objective_usd": _clean(result.objective_usd, 6),
-        "periods": tables["path"],
+        "periods": tables["periods"], "path": tables["path"],
         "totals": path_totals(result),
         "purchases": tables["purchases"], "production": tables["production"],
         **({"flows": tables["process_flows"]} if result.data.process_flows else {}),
