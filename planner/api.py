@@ -110,19 +110,24 @@ def _inputs(data: Inputs | Dataset | str | Path | Mapping) -> Inputs:
 
 def prepare(data: Dataset, scenario: str | None = None,
             caps: list[CapOverride] | None = None,
-            zone: str | None = None) -> tuple[Dataset, list[Problem]]:
-    """The dataset a run solves: ``scenario``'s rows, then ``caps``, then ``zone``.
-    Raises ``InputError`` on an unknown scenario, zone, group or stage; returns the
-    warnings."""
+            zone: str | None = None, period: str | None = None
+            ) -> tuple[Dataset, list[Problem]]:
+    """The dataset a run solves: ``scenario``'s rows, then ``caps`` (over time: in
+    ``period`` only, or in every period), then ``zone``. Raises ``InputError`` on an
+    unknown scenario, zone, group, stage or period; returns the warnings."""
     if zone is not None and zone not in ZONES:
         raise InputError([Problem("zone", "joined or observer", value=str(zone))])
+    if period is not None and period not in {p.period for p in data.periods}:
+        known = ", ".join(p.period for p in data.periods) or "none: the dataset has no periods"
+        raise InputError([Problem("period", f"a period id from periods ({known})",
+                                  value=str(period))])
     if scenario:
         data = apply_scenario(data, scenario)
     overrides = caps or []
     problems = target_problems(data, [(c.group, c.stage) for c in overrides])
     if errors(problems):
         raise InputError(errors(problems))
-    data = apply_caps(data, overrides)
+    data = apply_caps(data, overrides, period)
     if zone:
         data = override(data, ScenarioStep("--zone", "zone", "", zone, "command line: --zone"))
     return data, problems
@@ -253,19 +258,20 @@ class Plan:
 
 def solve(data: Inputs | Dataset | str | Path | Mapping, scenario: str | None = None,
           caps: Mapping[str, float] | None = None, zone: str | None = None,
-          time_limit: float | None = None) -> Plan:
+          time_limit: float | None = None, period: str | None = None) -> Plan:
     """Solve a dataset (from ``load``, or anything ``load`` takes) under a scenario, caps
     (``{"GROUP:STAGE": max_share}``, direct and volume, like ``--cap``) and a zone
     status; the plan, its shadow prices, or the diagnosis of why none exists."""
     if time_limit is not None and not time_limit > 0:
         raise InputError([Problem("time_limit", "seconds > 0", value=str(time_limit))])
     inputs = _inputs(data)
-    dataset, found = prepare(inputs.dataset, scenario, _cap_overrides(caps or {}), zone)
+    dataset, found = prepare(inputs.dataset, scenario, _cap_overrides(caps or {}), zone, period)
     for problem in found:
         warnings.warn(str(problem), stacklevel=2)
     result = labelled(solve_plan(dataset, time_limit=time_limit, context=True))
     manifest = build_manifest("planner.solve", {"scenario": scenario, "caps": dict(caps or {}),
-                                                "zone": zone, "time_limit": time_limit},
+                                                "zone": zone, "period": period,
+                                                "time_limit": time_limit},
                               list(inputs.digests), result.residuals)
     return Plan(result, manifest, [*inputs.warnings, *found])
 
@@ -323,22 +329,23 @@ class Sweep:
 
 def sweep(data: Inputs | Dataset | str | Path | Mapping, cap: str, exact: bool = False,
           start: float | None = None, end: float | None = None, steps: int = 11,
-          scope: str = "direct", basis: str = "volume", scenario: str | None = None) -> Sweep:
+          scope: str = "direct", basis: str = "volume", scenario: str | None = None,
+          period: str | None = None) -> Sweep:
     """Optimal cost against the max share of ``cap`` (``"CN:magnet"``): the exact curve
     piece by piece, or a grid of ``steps`` points from ``start`` to ``end``."""
     inputs = _inputs(data)
-    dataset, _ = prepare(inputs.dataset, scenario)
+    dataset, _ = prepare(inputs.dataset, scenario, period=period)
     group, colon, stage = str(cap).partition(":")
     problems = _sweep_problems(colon, group, stage, exact, start, end, steps, scope, basis)
     problems += target_problems(dataset, [(group, stage)]) if not problems else []
     if errors(problems):
         raise InputError(errors(problems))
-    target = CapTarget(group, stage, Scope(scope), Basis(basis))
+    target = CapTarget(group, stage, Scope(scope), Basis(basis), period)
     out = sweep_json(cap_sweep(dataset, [target], exact, start, end, steps, lambda *_: None))
     out["manifest"] = build_manifest(
         "planner.sweep", {"cap": cap, "exact": exact, "from": start, "to": end,
                           "steps": steps, "scope": scope, "basis": basis,
-                          "scenario": scenario}, list(inputs.digests),
+                          "scenario": scenario, "period": period}, list(inputs.digests),
         SWEEP_VERIFICATION)
     return Sweep(out, _frame(out["points"]), _frame(out.get("segments", [])),
                  _frame(out.get("breakpoints", [])), out.get("tightest_feasible_cap"))

@@ -50,6 +50,11 @@ def load(path) -> tuple[Dataset, list[Problem]]:
     return validate(read_inputs(path))
 
 
+PERIOD_OPTION = click.option(
+    "--period", metavar="PERIOD", help="Over time: apply --cap in this period only "
+    "(default: in every period).")
+
+
 def parse_cap(_ctx, _param, values: tuple[str, ...]) -> list[CapOverride]:
     """``GROUP:STAGE=SHARE`` → CapOverride; a usage error otherwise."""
     caps = []
@@ -81,6 +86,7 @@ def main() -> None:
               help="Set the max share (direct, volume) of a group at a stage; repeatable.")
 @click.option("--zone", type=click.Choice(["joined", "observer"]),
               help="Buyer's trade-zone status (overrides settings and scenario).")
+@PERIOD_OPTION
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
               default="table", show_default=True, help="Output format.")
 @click.option("--output", type=click.Path(path_type=Path),
@@ -88,17 +94,18 @@ def main() -> None:
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True),
               help="Stop the solver after this many seconds.")
 @click.option("--debug", is_flag=True, help="Show a traceback for unexpected errors.")
-def solve(inputs, scenario, caps, zone, fmt, output, time_limit, debug) -> None:
+def solve(inputs, scenario, caps, zone, period, fmt, output, time_limit, debug) -> None:
     """Solve the sourcing plan and report the mix and its shadow prices."""
     inputs = inputs or default_inputs()
     with _Guard(debug, fmt):
         output_check(fmt, output, inputs)
-        data, digests = _prepare(inputs, scenario, caps, zone)
+        data, digests = _prepare(inputs, scenario, caps, zone, period)
         result = labelled(solve_plan(data, time_limit=time_limit, context=True))
         manifest = build_manifest("solve", {
             "inputs": inputs, "scenario": scenario,
             "caps": [f"{c.group}:{c.stage}={c.share:g}" for c in caps],
-            "zone": zone, "format": fmt, "output": output, "time_limit": time_limit},
+            "zone": zone, "period": period, "format": fmt, "output": output,
+            "time_limit": time_limit},
             digests, result.residuals)
         emit(fmt, output, lambda: as_json(result), lambda: report_tables(result), manifest)
         click.echo(outcome_line(result), err=True)
@@ -213,6 +220,7 @@ def parse_target(_ctx, _param, values: tuple[str, ...]) -> list[tuple[str, str]]
               help="Sweep the capacity factor of a group's offers at a stage.")
 @click.option("--zone", "zone_sweep", is_flag=True, help="Compare observer and joined.")
 @click.option("--scenario", help="Sweep within a named scenario of the dataset.")
+@PERIOD_OPTION
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
               default="table", show_default=True, help="Output format.")
 @click.option("--output", type=click.Path(path_type=Path),
@@ -221,7 +229,7 @@ def parse_target(_ctx, _param, values: tuple[str, ...]) -> list[tuple[str, str]]
               help="Also draw the sweep (.png or .svg).")
 @click.option("--debug", is_flag=True, help="Show a traceback for unexpected errors.")
 def sweep(inputs, targets, scope, basis, exact, start, end, steps, benchmark, capacity_factor,
-          zone_sweep, scenario, fmt, output, plot, debug) -> None:
+          zone_sweep, scenario, period, fmt, output, plot, debug) -> None:
     """Optimal cost against a cap (exact curve or grid), or against a parameter."""
     inputs = inputs or default_inputs()
     with _Guard(debug, fmt):
@@ -230,14 +238,16 @@ def sweep(inputs, targets, scope, basis, exact, start, end, steps, benchmark, ca
         output_check(fmt, output, inputs)
         if plot is not None:
             plot_check(plot, inputs)
-        data, digests = _prepare(inputs, scenario, [], None)
+        if period is not None and mode != "cap":
+            raise click.UsageError("--period chooses the period of a swept --cap")
+        data, digests = _prepare(inputs, scenario, [], None, period)
         with LazyProgress("solving", None if exact else (steps or 11)) as progress:
             if mode == "cap":
                 check_targets(data, targets)
                 if any(lim.max_cost_usd_per_pp is not None for lim in data.limits):
                     click.echo("note: soft limits in the dataset are held hard during a cap "
                                "sweep", err=True)
-                result = cap_sweep(data, [cap_target(data, g, s, scope, basis)
+                result = cap_sweep(data, [cap_target(data, g, s, scope, basis, period)
                                           for g, s in targets], exact, start, end,
                                    steps or 11, progress)
             else:
@@ -258,7 +268,8 @@ def sweep(inputs, targets, scope, basis, exact, start, end, steps, benchmark, ca
             "inputs": inputs, "cap": [f"{g}:{s}" for g, s in targets], "scope": scope,
             "basis": basis, "exact": exact, "from": start, "to": end, "steps": steps,
             "benchmark": benchmark, "capacity_factor": capacity_factor, "zone": zone_sweep,
-            "scenario": scenario, "format": fmt, "output": output, "plot": plot}, digests,
+            "scenario": scenario, "period": period, "format": fmt, "output": output,
+            "plot": plot}, digests,
             SWEEP_VERIFICATION)
         emit(fmt, output, lambda: out, lambda: sweep_tables(out), manifest)
         if plot is not None:
@@ -271,7 +282,7 @@ def sweep(inputs, targets, scope, basis, exact, start, end, steps, benchmark, ca
 
 
 def cap_target(data: Dataset, group: str, stage: str, scope: str | None,
-               basis: str | None) -> CapTarget:
+               basis: str | None, period: str | None = None) -> CapTarget:
     """The cap to sweep: scope and basis as given, else as the dataset's one max-share
     limit for exactly this group and stage, else direct and volume."""
     limits = [lim for lim in data.limits if (lim.group, lim.stage) == (group, stage)
@@ -280,7 +291,8 @@ def cap_target(data: Dataset, group: str, stage: str, scope: str | None,
     found = limits[0] if len(limits) == 1 else None
     return CapTarget(group, stage,
                      Scope(scope) if scope else (found.scope if found else Scope.DIRECT),
-                     Basis(basis) if basis else (found.basis if found else Basis.VOLUME))
+                     Basis(basis) if basis else (found.basis if found else Basis.VOLUME),
+                     period)
 
 
 def _sweep_mode(targets, exact, start, end, steps, benchmark, capacity_factor,
@@ -353,13 +365,13 @@ def convert(inputs, output) -> None:
 
 
 def _prepare(inputs: Path, scenario: str | None, caps: list[CapOverride],
-             zone: str | None) -> tuple[Dataset, list[dict]]:
+             zone: str | None, period: str | None = None) -> tuple[Dataset, list[dict]]:
     """The dataset to solve, with the digests of the input files as they were read."""
     data, found = load(inputs)
     digests = input_digests(inputs)
     for problem in found:
         click.echo(str(problem), err=True)
-    data, found = prepare(data, scenario, caps, zone)
+    data, found = prepare(data, scenario, caps, zone, period)
     for problem in found:
         click.echo(str(problem), err=True)
     return data, digests

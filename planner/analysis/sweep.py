@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from planner.analysis.scenarios import apply_step, set_share
-from planner.models.build import create_model, share_columns
+from planner.io.problems import InputError, Problem
+from planner.models.build import share_columns
 from planner.models.data import Basis, Bound, Dataset, ScenarioStep, Scope
 from planner.models.highs import (
     HighsSolver,
@@ -33,6 +34,7 @@ from planner.models.highs import (
     compile_lp,
     solution_residuals,
 )
+from planner.models.horizon import create_horizon
 from planner.solving.diagnosis import extreme_share
 from planner.solving.engine import RESIDUAL_TOLERANCE
 from planner.solving.sensitivity import SharePiece, basis_share_interval
@@ -57,11 +59,13 @@ class CapTarget:
     stage: str
     scope: Scope = Scope.DIRECT
     basis: Basis = Basis.VOLUME
+    period: str | None = None   # over time: the cap of that period only (None: of every one)
 
     def as_dict(self) -> dict:
         """SPEC §5 ``cap`` object."""
         return {"group": self.group, "stage": self.stage, "scope": self.scope.value,
-                "basis": self.basis.value}
+                "basis": self.basis.value,
+                **({"period": self.period} if self.period is not None else {})}
 
 
 @dataclass(frozen=True)
@@ -83,14 +87,15 @@ class Segment:
     piece: SharePiece
     used: frozenset[str]            # offers and processes with tonnes > 0
     full: frozenset[str]            # offers and processes at capacity
+    weight: float = 1.0             # a one-period cap's rates in that period's money
 
     def as_dict(self) -> dict:
         """SPEC §5 segment, with the slope (USD per pp tighter) at both ends."""
         return {"cap_from": self.cap_from, "cap_to": self.cap_to,
                 "objective_from": self.piece.cost_at(self.cap_from),
                 "objective_to": self.piece.cost_at(self.cap_to),
-                "usd_per_pp_from": -self.piece.rate_at(self.cap_from) / 100,
-                "usd_per_pp_to": -self.piece.rate_at(self.cap_to) / 100,
+                "usd_per_pp_from": -self.piece.rate_at(self.cap_from) / 100 / self.weight,
+                "usd_per_pp_to": -self.piece.rate_at(self.cap_to) / 100 / self.weight,
                 "formula": {"anchor_cap": self.piece.share, "anchor_objective": self.piece.cost,
                             "rate_usd_per_share": self.piece.rate, "u": self.piece.u_k}}
 
@@ -113,8 +118,10 @@ class Curve:
                         "leave": sorted(before.used - after.used),
                         "capacity_full": sorted(after.full - before.full),
                         "capacity_freed": sorted(before.full - after.full),
-                        "usd_per_pp_above": -before.piece.rate_at(before.cap_to) / 100,
-                        "usd_per_pp_below": -after.piece.rate_at(after.cap_from) / 100})
+                        "usd_per_pp_above": -before.piece.rate_at(before.cap_to) / 100
+                        / before.weight,
+                        "usd_per_pp_below": -after.piece.rate_at(after.cap_from) / 100
+                        / after.weight})
         return out
 
 
@@ -122,27 +129,44 @@ class CapSweep:
     """One built model and HiGHS instance whose cap coefficient(s) a sweep moves."""
 
     def __init__(self, data: Dataset, targets: list[CapTarget], time_limit: float | None = None):
-        for t in targets:   # make sure each cap is a row of the model
+        for t in targets:   # make sure each cap is a row of the model (in every period)
             data = set_share(data, t.group, t.stage, "max_share", 1.0, "sweep", t.scope, t.basis)
         self.data, self.targets = data, targets
-        self.built = create_model(data)
-        self.lp = compile_lp(self.built.model)
+        self.horizon = create_horizon(data)
+        self.lp = compile_lp(self.horizon.model)
         self.solver = HighsSolver(self.lp, time_limit=time_limit)
-        m = self.built.model
         columns = self.lp.column_of()
-        placed = share_columns(self.built, self.lp)
+        linked = self.horizon.linked
+        periods = [(p.period.period, p.weight, built)
+                   for p, built in zip(self.horizon.periods, self.horizon.slices, strict=True)]
+        placed = {period: share_columns(built, self.lp) for period, _, built in periods}
         # soft limits are held hard during a sweep
-        self.solver.set_col_bounds([p.excess for p in placed if p.excess is not None], 0.0, 0.0)
+        self.solver.set_col_bounds([p.excess for rows in placed.values() for p in rows
+                                    if p.excess is not None], 0.0, 0.0)
         self.rows: list[list[tuple[int, int, int]]] = []   # per target: (row, T col, G col)
+        self.weights: list[float] = []   # a one-period cap's rate is in that period's money
         for t in targets:
-            self.rows.append([(p.lp_row, p.total, p.group) for p in placed
+            self.rows.append([(p.lp_row, p.total, p.group) for period, _, _ in periods
+                              if t.period in (None, period) for p in placed[period]
                               if p.share_row.bound is Bound.MAX and p.share_row.stage == t.stage
                               and p.share_row.limit.key == (t.group, t.stage, t.basis, t.scope)])
+            self.weights.append(next(w for period, w, _ in periods if period == t.period)
+                                if t.period is not None else 1.0)
         self.solves = 0
         self.observer = None    # called with each Point as it is solved (progress display)
-        self._offer_cols = [(o.offer, columns.get(id(m.buy[o.offer]))) for o in data.offers]
-        self._process_cols = [(p.process, columns.get(id(m.make[p.process])))
-                              for p in data.processes]
+
+        def name(item: str, period: str) -> str:
+            return f"{item} ({period})" if linked else item
+
+        self._offer_cols = [(name(o.offer, period), columns.get(id(built.model.buy[o.offer])))
+                            for period, _, built in periods for o in built.data.offers]
+        self._process_cols = [(name(p.process, period),
+                               columns.get(id(built.model.make[p.process])))
+                              for period, _, built in periods for p in built.data.processes]
+        self._capacity = {name(o.offer, period): o.capacity_t
+                          for period, _, built in periods for o in built.data.offers}
+        self._capacity |= {name(p.process, period): p.capacity_t
+                           for period, _, built in periods for p in built.data.processes}
 
     # -- one point ---------------------------------------------------------------------
     def solve_at(self, caps: tuple[float, ...]) -> tuple[Point, LpSolution]:
@@ -166,7 +190,7 @@ class CapSweep:
         if max(solution_residuals(self.lp, solution).values()) > RESIDUAL_TOLERANCE:
             return Point(value, SolveStatus.ERROR.value, None)
         rate = sum(-float(solution.row_dual[row]) * float(solution.col_value[total]) / 100
-                   for row, total, _ in self.rows[0])
+                   for row, total, _ in self.rows[0]) / self.weights[0]
         return Point(value, "optimal", float(solution.objective), rate + 0.0)
 
     def default_range(self, k: int) -> tuple[float, float, float | None]:
@@ -200,8 +224,10 @@ class CapSweep:
         """The exact curve from ``start`` (default: the share the group has when the
         cap does not bind) down to ``end`` (default: the tightest feasible cap)."""
         if len(self.rows[0]) != 1:
-            raise ValueError("an exact curve needs one cap row: a country, tag, zone or "
-                             "non-zone, not each")
+            raise InputError([Problem("--cap", "one cap row for an exact curve: a country, "
+                                      "tag, zone or non-zone, not each; over periods, the "
+                                      "cap of one period (--period)", column="GROUP:STAGE",
+                                      value=f"{self.targets[0].group}:{self.targets[0].stage}")])
         tightest = self.tightest_feasible()
         curve = Curve(tightest_feasible_cap=tightest)
         if tightest is None:   # no plan even without the cap
@@ -219,8 +245,9 @@ class CapSweep:
             if low <= floor + 1e-12 and _pole_near(piece, floor):
                 floor = low = self._lowest_solvable(floor, curve)
             if upper - low > 1e-12:   # a basis optimal at one point only adds no piece
-                curve.segments.append(Segment(upper, low, piece, *self._plan_sets(piece,
-                                                                                  upper, low)))
+                curve.segments.append(Segment(upper, low, piece,
+                                              *self._plan_sets(piece, upper, low),
+                                              weight=self.weights[0]))
             if low <= floor + 1e-12:
                 break
             upper, piece = low, self._piece(max(low - STEP, floor), curve)
@@ -257,9 +284,7 @@ class CapSweep:
         """Offers/processes used, and those at capacity, inside the segment (at its
         midpoint, moved there along the basis: the solved point may be an end)."""
         x = piece.columns_at(self._solution.col_value, (upper + low) / 2)
-        data = self.data
-        capacity = {o.offer: o.capacity_t for o in data.offers}
-        capacity |= {p.process: p.capacity_t for p in data.processes}
+        capacity = self._capacity
         used, full = set(), set()
         for name, col in self._offer_cols + self._process_cols:
             value = 0.0 if col is None else float(x[col])

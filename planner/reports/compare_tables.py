@@ -32,6 +32,8 @@ def scenario_column(outcome: ScenarioOutcome, first_cost: float | None) -> dict:
     cost = out["objective_usd"]
     column["change_usd"] = None if first_cost is None else round(cost - first_cost, 2)
     column["levy_usd"] = out["totals"]["levy_usd"]
+    if "periods" in out:
+        return column | _path_column(out)
     column["cost_by_stage_usd"] = {r["stage"]: r["total_usd"] for r in out["cost_by_stage"]}
     column["cn_share"] = {r["stage"]: r["cn_after"] for r in out["concentration"]}
     column["cn_embedded_share"] = {r["stage"]: r["embedded_share"]
@@ -60,6 +62,39 @@ def scenario_column(outcome: ScenarioOutcome, first_cost: float | None) -> dict:
     return column
 
 
+def _path_column(out: dict) -> dict:
+    """A plan over time's metrics, per period: a year's cost, China's share of imports
+    by value per material, each stock's days of cover, demand left unmet, binding
+    limits; the top suppliers by spend over the whole path (undiscounted)."""
+    path: dict[str, dict] = {row["period"]: {"cost_usd_per_yr": row["cost_usd_per_yr"],
+                                             "cn_import_share_by_value": {},
+                                             "days_of_cover": {}, "unmet_t": {}}
+                             for row in out["periods"]}
+    years = {row["period"]: row["years"] for row in out["periods"]}
+    for row in out["import_shares"]:
+        if row["level"] == "material" and row["country"] == "CN":
+            path[row["period"]]["cn_import_share_by_value"][row["name"]] = row["share_by_value"]
+    for row in out["stocks"]:
+        path[row["period"]]["days_of_cover"][row["stage"]] = row["days_of_cover"]
+    for row in out["cost_by_stage"]:
+        if row.get("shortage_t", 0.0) > 0:
+            path[row["period"]]["unmet_t"][row["stage"]] = row["shortage_t"]
+    spend: dict[str, float] = {}
+    for row in out["purchases"]:
+        key = f"{row['supplier']} ({row['country']})"
+        spend[key] = spend.get(key, 0.0) + row["cost_usd"] * years[row["period"]]
+    total = sum(spend.values()) or 1.0
+    top = sorted(spend.items(), key=lambda item: -item[1])[:TOP_SUPPLIERS]
+    return {"path": path,
+            "top_suppliers": [{"supplier": s, "share_of_cost": round(v / total, 4)}
+                              for s, v in top],
+            "binding_limits": [
+                {"limit": f"{r['period']} {r['group']}:{r['stage']} {r['bound']} "
+                          f"{r['limit']:g}", "usd_per_pp": r["usd_per_pp"],
+                 "whole_cost_usd": r["whole_cost_usd"]}
+                for r in out["shadow_prices"]["limits"] if r["binding"]]}
+
+
 def comparison(outcomes: list[ScenarioOutcome]) -> dict:
     """The JSON object of ``planner compare``."""
     first = outcomes[0].result
@@ -81,6 +116,9 @@ def comparison_rows(report: dict, stages: list[str]) -> list[dict]:
             row("of which zone levy (USD)", lambda c: c.get("levy_usd"))]
     if any("penalty_usd" in c for c in columns):
         rows.append(row("soft-limit penalties, not paid (USD)", lambda c: c.get("penalty_usd")))
+    if any("path" in c for c in columns):
+        rows += _path_rows(columns, row)
+        stages = []   # a path's rows are per period
     rows += [row(f"cost {s} (USD)", lambda c, s=s: c.get("cost_by_stage_usd", {}).get(s))
              for s in stages]
     rows += [row(f"China share {s}", lambda c, s=s: c.get("cn_share", {}).get(s))
@@ -103,6 +141,32 @@ def comparison_rows(report: dict, stages: list[str]) -> list[dict]:
         f"{_usd(b['whole_cost_usd'], 'not measured')}"
         for b in c.get("binding_limits", []))))
     rows.append(row("why infeasible", lambda c: c.get("diagnosis", "")))
+    return rows
+
+
+def _path_rows(columns: list[dict], row) -> list[dict]:
+    """Rows per period: a year's cost, China's share of imports by value per material,
+    days of cover of each stock, demand left unmet."""
+    periods = list(dict.fromkeys(p for c in columns for p in c.get("path", {})))
+
+    def at(c: dict, period: str, key: str, name: str | None = None):
+        values = c.get("path", {}).get(period, {})
+        return values.get(key) if name is None else values.get(key, {}).get(name)
+
+    rows = []
+    for period in periods:
+        seen = [c["path"][period] for c in columns if period in c.get("path", {})]
+        rows.append(row(f"{period}: cost a year (USD)",
+                        lambda c, p=period: at(c, p, "cost_usd_per_yr")))
+        for m in dict.fromkeys(m for v in seen for m in v["cn_import_share_by_value"]):
+            rows.append(row(f"{period}: China share of imports by value, {m}",
+                            lambda c, p=period, m=m: at(c, p, "cn_import_share_by_value", m)))
+        for s in dict.fromkeys(s for v in seen for s in v["days_of_cover"]):
+            rows.append(row(f"{period}: days of cover, {s}",
+                            lambda c, p=period, s=s: at(c, p, "days_of_cover", s)))
+        if any(v["unmet_t"] for v in seen):
+            rows.append(row(f"{period}: demand left unmet (t)", lambda c, p=period: "; ".join(
+                f"{s} {t:,.1f}" for s, t in (at(c, p, "unmet_t") or {}).items())))
     return rows
 
 

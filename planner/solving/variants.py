@@ -22,6 +22,7 @@ from planner.models.costs import landed_costs
 from planner.models.data import Basis, Dataset
 from planner.models.groups import closed_offers, share_rows
 from planner.models.highs import INF, HighsSolver
+from planner.models.periods import over_time
 from planner.solving.diagnosis import unreachable_demand
 from planner.solving.engine import PlanResult, finish, start
 
@@ -37,8 +38,9 @@ class VariantSolver:
     def solve(self, data: Dataset, sensitivity: bool = True) -> PlanResult:
         """Solve ``data``: plan and verification, shadow prices unless ``sensitivity``
         is off, or a diagnosis."""
-        if unreachable_demand(data):
-            return finish(start(data, self.time_limit)[0], None, self.time_limit)
+        if unreachable_demand(data) or over_time(data):   # a plan over time: built anew
+            result, solver = start(data, self.time_limit)
+            return finish(result, solver, self.time_limit, sensitivity)
         key = structure(data)
         if key in self.models:
             last, solver = self.models[key]
