@@ -153,7 +153,8 @@ class _Generator:
         if k.embedded:
             data = _Embedder(random.Random(f"embedded-{self.seed}")).embed(data)
         if k.periods:
-            data = _Planner(random.Random(f"periods-{self.seed}")).extend(data)
+            data = _Planner(random.Random(f"periods-{self.seed}"),
+                            random.Random(f"periods-origin-{self.seed}")).extend(data)
         return data
 
     def processes(self, names: list[str], base: dict[str, float]) -> list[Process]:
@@ -636,10 +637,14 @@ class _Embedder:
 
 class _Planner:
     """Periods, period_values, stocks and expansions (SPEC §2, §3a), drawn from their own
-    random stream on top of the dataset (no stocks where a limit has embedded scope)."""
+    random stream on top of the dataset. A second stream (``more``) draws what came later,
+    so the first stream's tables stay as they were: stocks where a limit has embedded
+    scope (mostly at a stage processes draw from: their origins are tracked), a stock's
+    ``initial_origin``, and ``stock_floor_days`` rows in ``period_values``."""
 
-    def __init__(self, rng: random.Random):
+    def __init__(self, rng: random.Random, more: random.Random | None = None):
         self.rng = rng
+        self.more = more
 
     def chance(self, p: float) -> bool:
         return self.rng.random() < p
@@ -666,8 +671,54 @@ class _Planner:
         values = self.period_values(data, periods)
         embedded = any(lim.scope is Scope.EMBEDDED for lim in data.limits)
         stocks = [] if embedded else self.stocks(data)
+        if self.more is not None:
+            later = _Planner(self.more)
+            if embedded:
+                stocks = later.embedded_stocks(data)
+            stocks = [later.initial_origin(data, st) for st in stocks]
+            values = later.floor_days(values, stocks, periods)
         return replace(data, periods=tuple(periods), period_values=tuple(values),
                        stocks=tuple(stocks), expansions=tuple(expansions))
+
+    def embedded_stocks(self, data: Dataset) -> list[Stock]:
+        """Stocks beside embedded limits: mostly one at a stage processes draw from (its
+        puts, releases and levels split by origin), sometimes at any stage."""
+        inputs, _outputs = _recipes(data)
+        drawn = sorted(set().union(*inputs.values())) if inputs else []
+        if not self.chance(0.8):
+            return []
+        if drawn and self.chance(0.8):
+            pool = [s for s in data.stages if s.stage in drawn]
+        else:
+            pool = list(data.stages)
+        return self.stocks(data, pool, always=True)
+
+    def initial_origin(self, data: Dataset, stock: Stock) -> Stock:
+        """Sometimes an initial origin: a country that sells at the stage, one of the
+        content origins, the buyer, or ``XX`` written out."""
+        if not self.chance(0.5):
+            return stock
+        here = {o.country for o in data.offers if o.stage == stock.stage}
+        here |= {r.origin_country for r in data.content}
+        choice = self.rng.choice([*sorted(here), *sorted(here), data.buyer, "XX"])
+        return replace(stock, initial_origin=choice)
+
+    def floor_days(self, values: list[ScenarioStep], stocks: list[Stock],
+                   periods: list[Period]) -> list[ScenarioStep]:
+        """Sometimes a ``stock_floor_days`` row (a stock's stage or ``*``) for one period,
+        anywhere among that period's rows (before or after its demand_factor)."""
+        if not stocks or not self.chance(0.45):
+            return values
+        rng = self.rng
+        rows = list(values)
+        for _ in range(rng.choice((1, 1, 2))):
+            period = rng.choice(periods).period
+            target = "*" if self.chance(0.4) else rng.choice(stocks).stage
+            at = [i for i, r in enumerate(rows) if r.scenario == period]
+            where = rng.choice([*at, at[-1] + 1]) if at else len(rows)
+            rows.insert(where, ScenarioStep(period, "stock_floor_days", target,
+                                            str(self.uniform(5.0, 90.0, 1))))
+        return [replace(r, origin=f"period_values row {i + 2}") for i, r in enumerate(rows)]
 
     def price(self, data: Dataset, stage: str) -> float:
         prices = sorted(o.price_usd_per_t for o in data.offers if o.stage == stage)
@@ -710,11 +761,13 @@ class _Planner:
                                          f"period_values row {len(rows) + 2}"))
         return rows
 
-    def stocks(self, data: Dataset) -> list[Stock]:
+    def stocks(self, data: Dataset, pool: list[Stage] | None = None,
+               always: bool = False) -> list[Stock]:
         rng = self.rng
-        if not self.chance(0.75):
+        if not always and not self.chance(0.75):
             return []
-        stages = rng.sample(list(data.stages), min(len(data.stages), rng.choice((1, 1, 2))))
+        pool = list(data.stages) if pool is None else pool
+        stages = rng.sample(pool, min(len(pool), rng.choice((1, 1, 2))))
         result = []
         for s in stages:
             scale = max(s.demand_t, 20.0)
@@ -816,9 +869,10 @@ def write_csv(data: Dataset, folder: Path) -> None:
         "period_values": (["period", "setting", "target", "value"],
                           [[r.scenario, r.setting, r.target, r.value]
                            for r in data.period_values]),
-        "stocks": (["stage", "initial_t", "capacity_t", "holding_usd_per_t_yr", "min_t"],
-                   [[s.stage, s.initial_t, s.capacity_t, s.holding_usd_per_t_yr, s.min_t]
-                    for s in data.stocks]),
+        "stocks": (["stage", "initial_t", "capacity_t", "holding_usd_per_t_yr", "min_t",
+                    "initial_origin"],
+                   [[s.stage, s.initial_t, s.capacity_t, s.holding_usd_per_t_yr, s.min_t,
+                     s.initial_origin] for s in data.stocks]),
         "expansions": (["expansion", "target", "usd_per_t_yr", "max_t_yr", "lead_periods",
                         "from_period"],
                        [[e.expansion, e.target, e.usd_per_t_yr, e.max_t_yr, e.lead_periods,

@@ -99,7 +99,8 @@ RETRY_PARAMETERS = (GLOP_PARAMETERS.replace("use_preprocessing: false",
                                             "use_preprocessing: true")
                     + " use_dual_simplex: true")
 RETRY_FEASIBLE = 1e-9
-PHYSICS = ("unmet", "members_only", "draw", "custody", "stock")
+PHYSICS = ("unmet", "members_only", "draw", "custody", "stock", "stock_split",
+           "stock_origin", "expansion_min")
 
 
 # ---------------------------------------------------------------- landed cost (SPEC §3)
@@ -319,16 +320,20 @@ def build(data: Dataset, rhs: Mapping[tuple, float] | None = None,
 
 
 def _period_block(lp, data: Dataset, rhs: Mapping[tuple, float],
-                  share: Mapping[tuple, float], sigma: dict[tuple, float]) -> None:
+                  share: Mapping[tuple, float], sigma: dict[tuple, float],
+                  track: bool | None = None) -> None:
     """The columns and rows of SPEC §3 for one period's data (``lp``: the matrix, or a
-    ``_Scoped`` view of it that tags every key with the period)."""
+    ``_Scoped`` view of it that tags every key with the period). ``track``: split flows
+    by origin (the split and ``custody`` rows) even without an embedded limit in this
+    period's data (None: only with one)."""
     offers, processes = list(data.offers), list(data.processes)
     recipe = recipes(data)
     cost = landed_cost(data)
     shut = closed(data)
     short = [s for s in data.stages if s.shortage_usd_per_t is not None]
     embedded = any(limit.scope.value == "embedded" for limit in data.limits)
-    reach = origins_by_stage(data) if embedded else {}
+    track = embedded if track is None else (track or embedded)
+    reach = origins_by_stage(data) if track else {}
 
     for o in offers:
         lp.column(("x", o.offer), cost[o.offer])
@@ -374,9 +379,10 @@ def _period_block(lp, data: Dataset, rhs: Mapping[tuple, float],
     for key, terms, bound in share_rows(data, cost, weights, share, sigma):
         lp.row(key, terms, 0.0 if bound == "min" else -math.inf,
                math.inf if bound == "min" else 0.0)
-    if embedded:
+    if track:
         mix = content_mix(data)
         custody_rows(data, recipe, reach, mix, lp)
+    if embedded:
         for key, terms, bound in embedded_rows(data, cost, weights, recipe, reach, mix,
                                                share, sigma):
             lp.row(key, terms, 0.0 if bound == "min" else -math.inf,
@@ -431,6 +437,8 @@ def apply_step(data: Dataset, step: ScenarioStep) -> Dataset:
                                 min_t=o.min_t if cap is None else min(o.min_t, cap))
             offers.append(o)
         return replace(data, offers=tuple(offers))
+    if setting == "stock_floor_days":
+        return _floor_days(data, target, float(value))
     if setting == "benchmark":
         return replace(data, benchmarks={**data.benchmarks, target: float(value)})
     if setting == "demand_factor":
@@ -441,11 +449,28 @@ def apply_step(data: Dataset, step: ScenarioStep) -> Dataset:
     raise ValueError(f"unknown setting {setting!r}")
 
 
+DAYS_PER_YEAR = 365.0
+
+
+def _floor_days(data: Dataset, stage: str, days: float) -> Dataset:
+    """``stock_floor_days``: the reserve floor of the stock of ``stage`` (``*``: every
+    stock) is ``days`` of the stage's demand in ``data``: demand_t × days / 365."""
+    demand = {s.stage: s.demand_t for s in data.stages}
+    return replace(data, stocks=tuple(
+        replace(st, min_t=demand[st.stage] * days / DAYS_PER_YEAR)
+        if stage in ("*", st.stage) else st for st in data.stocks))
+
+
 def period_dataset(data: Dataset, period: str) -> Dataset:
     """The base dataset with the ``period_values`` rows of ``period`` applied in row
-    order (SPEC §2: for that period only)."""
-    for step in data.period_values:
-        if step.scenario == period:
+    order (SPEC §2: for that period only); ``stock_floor_days`` rows last, so a floor
+    in days is of that period's demand (whatever the row order)."""
+    steps = [step for step in data.period_values if step.scenario == period]
+    for step in steps:
+        if step.setting.strip() != "stock_floor_days":
+            data = apply_step(data, step)
+    for step in steps:
+        if step.setting.strip() == "stock_floor_days":
             data = apply_step(data, step)
     return data
 
@@ -490,13 +515,34 @@ def build_periods(data: Dataset, rhs: Mapping[tuple, float] | None = None,
 
     balance[s,t] gains rel − put; the capacity row of a target in τ gains −a[e,t] for
     every t with position(τ) − position(t) ≥ lead; I costs holding × years × df,
-    a costs usd_per_t_yr × df. Stocks at stages split by origin (embedded limits) are
-    not written (NotImplementedError)."""
+    a costs usd_per_t_yr × df. The floor of period t is that period's ``min_t``
+    (``stock_floor_days``: days of that period's demand).
+
+    Origins (SPEC §3a "a stock keeps its material's origin"): once any period has an
+    embedded limit, every period splits flows by origin (``custody`` rows in each), and
+    a stock at a stage processes draw from splits by origin c ∈ origins(s) (which holds
+    ``initial_origin`` when initial_t > 0):
+
+        ("L", c, s, t), ("put_o", c, s, t), ("rel_o", c, s, t)   ≥ 0
+        ("stock_split", "put"|"rel", s, t)   Σ_c put_o − put = 0 (rel_o − rel likewise)
+        ("stock_origin", c, s, t)   L[c,s,t] − L[c,s,t−1] − years·(put_o − rel_o)
+                                      = initial_t (first t, c = initial_origin) or 0
+        ("custody", c, s, t)        gains + put_o − rel_o (draws + put ≤ arrivals + release)
+
+    Moving the right-hand side of ("stock", s, first) moves the ``stock_origin`` row of
+    the initial origin with it (one more t of initial stock, of that origin).
+    ("expansion_min", e, t): a[e,t] ≥ rhs, written only when ``rhs`` names it (the
+    finite difference of an expansion's reduced cost)."""
     rhs, share = dict(rhs or {}), dict(share or {})
     periods = periods_of(data)
     position = {p.period: i for i, p in enumerate(periods)}
-    if data.stocks and any(lim.scope.value == "embedded" for lim in data.limits):
-        raise NotImplementedError("stocks with embedded limits")
+    locals_ = {t.period: period_dataset(data, t.period) for t in periods}
+    track = any(lim.scope.value == "embedded" for t in periods
+                for lim in locals_[t.period].limits)
+    recipe = recipes(data)
+    drawn = {stage for r in recipe.values() for stage in r.inputs}
+    reach = origins_by_stage(data) if track else {}
+    split = [st for st in data.stocks if track and st.stage in drawn]
     lp = _Matrix(set(drop), None if keep is None else set(keep))
     targets = {o.offer: "capacity" for o in data.offers}
     targets.update({p.process: "process_capacity" for p in data.processes})
@@ -507,6 +553,10 @@ def build_periods(data: Dataset, rhs: Mapping[tuple, float] | None = None,
                       st.holding_usd_per_t_yr * t.years * t.discount_factor)
             lp.column(("put", st.stage, t.period), 0.0)
             lp.column(("rel", st.stage, t.period), 0.0)
+        for st in split:
+            for c in reach[st.stage]:
+                for kind in ("L", "put_o", "rel_o"):
+                    lp.column((kind, c, st.stage, t.period), 0.0)
     for e in data.expansions:
         first = position[e.from_period] if e.from_period else 0
         for t in periods[first:]:
@@ -518,6 +568,11 @@ def build_periods(data: Dataset, rhs: Mapping[tuple, float] | None = None,
         for st in data.stocks:
             extra[("demand", st.stage)] = [(("rel", st.stage, tau.period), 1.0),
                                            (("put", st.stage, tau.period), -1.0)]
+        for st in split:
+            for c in reach[st.stage]:
+                extra[("custody", c, st.stage)] = [
+                    (("put_o", c, st.stage, tau.period), 1.0),
+                    (("rel_o", c, st.stage, tau.period), -1.0)]
         for e in data.expansions:
             row = (targets[e.target], e.target)
             extra.setdefault(row, [])
@@ -525,11 +580,16 @@ def build_periods(data: Dataset, rhs: Mapping[tuple, float] | None = None,
                 if (("a", e.expansion, t.period) in lp.columns
                         and position[tau.period] - position[t.period] >= e.lead_periods):
                     extra[row].append((("a", e.expansion, t.period), -1.0))
-        local = period_dataset(data, tau.period)
+        local = locals_[tau.period]
         view = _Scoped(lp, tau.period, tau.years * tau.discount_factor, extra)
         mine: dict[tuple, float] = {}
         local_rhs = _local(rhs, tau.period)
-        _period_block(view, local, local_rhs, _local(share, tau.period), mine)
+        before = len(lp.keys)
+        _period_block(view, local, local_rhs, _local(share, tau.period), mine, track)
+        if split:     # every split stock's custody rows were written (and took its terms)
+            written = set(lp.keys[before:])
+            assert all(("custody", c, st.stage, tau.period) in written
+                       for st in split for c in reach[st.stage]), "custody rows missing"
         sigma.update({(*k, tau.period): v for k, v in mine.items()})
         for s in local.stages:
             demands[s.stage, tau.period] = local_rhs.get(("demand", s.stage), s.demand_t)
@@ -544,12 +604,33 @@ def build_periods(data: Dataset, rhs: Mapping[tuple, float] | None = None,
             key = ("stock", st.stage, t.period)
             level = rhs.get(key, st.initial_t if i == 0 else 0.0)
             lp.row(key, terms, level, level)
+            floor = next(k.min_t for k in locals_[t.period].stocks if k.stage == st.stage)
             key = ("stock_floor", st.stage, t.period)
-            lp.row(key, [(("I", st.stage, t.period), 1.0)], rhs.get(key, st.min_t), math.inf)
+            lp.row(key, [(("I", st.stage, t.period), 1.0)], rhs.get(key, floor), math.inf)
             if st.capacity_t is not None:
                 key = ("stock_capacity", st.stage, t.period)
                 lp.row(key, [(("I", st.stage, t.period), 1.0)], -math.inf,
                        rhs.get(key, st.capacity_t))
+    for st in split:
+        initial = rhs.get(("stock", st.stage, periods[0].period), st.initial_t)
+        for i, t in enumerate(periods):
+            for side in ("put", "rel"):
+                lp.row(("stock_split", side, st.stage, t.period),
+                       [((f"{side}_o", c, st.stage, t.period), 1.0) for c in reach[st.stage]]
+                       + [((side, st.stage, t.period), -1.0)], 0.0, 0.0)
+            for c in reach[st.stage]:
+                terms = [(("L", c, st.stage, t.period), 1.0),
+                         (("put_o", c, st.stage, t.period), -t.years),
+                         (("rel_o", c, st.stage, t.period), t.years)]
+                if i:
+                    terms.append((("L", c, st.stage, periods[i - 1].period), -1.0))
+                key = ("stock_origin", c, st.stage, t.period)
+                level = initial if (i == 0 and c == st.initial_origin) else 0.0
+                level = rhs.get(key, level)
+                lp.row(key, terms, level, level)
+    for key, value in rhs.items():
+        if key[0] == "expansion_min":
+            lp.row(key, [(("a", key[1], key[2]), 1.0)], value, math.inf)
     for e in data.expansions:
         if e.max_t_yr is not None:
             key = ("expansion_max", e.expansion)
@@ -558,7 +639,6 @@ def build_periods(data: Dataset, rhs: Mapping[tuple, float] | None = None,
                    -math.inf, rhs.get(key, e.max_t_yr))
     # sizes of columns a plan may leave out (u, the split), for scaling violations
     free_ref, free_factor = [], []
-    recipe = recipes(data)
     for key in lp.columns:
         if key[0] == "u":
             free_ref.append(-1)
@@ -567,6 +647,9 @@ def build_periods(data: Dataset, rhs: Mapping[tuple, float] | None = None,
             _, _, process, stage, period = key
             free_ref.append(lp.columns[("z", process, period)])
             free_factor.append(recipe[process].inputs[stage])
+        elif key[0] == "L":
+            free_ref.append(lp.columns[("I", key[2], key[3])])
+            free_factor.append(1.0)
         else:
             free_ref.append(-1)
             free_factor.append(0.0)
@@ -696,7 +779,8 @@ def fraction(group: str, offer, mix: Mapping[str, Mapping[str, float]], data: Da
 
 def origins_by_stage(data: Dataset) -> dict[str, list[str]]:
     """Stage → every origin country whose material can reach it (``each`` in embedded
-    scope, and the origins split at every stage): its offers' origins, and whatever
+    scope, and the origins split at every stage): its offers' origins, the origin of its
+    stock's initial holding (``initial_origin``, when ``initial_t`` > 0), and whatever
     reaches an input stage of a process that outputs into it (a fixed point over the
     process graph, so no stage order is assumed)."""
     mix = content_mix(data)
@@ -704,6 +788,9 @@ def origins_by_stage(data: Dataset) -> dict[str, list[str]]:
     found: dict[str, set[str]] = {s.stage: set() for s in data.stages}
     for o in data.offers:
         found[o.stage] |= set(mix[o.offer])
+    for st in data.stocks:               # SPEC §3a: a stock keeps its material's origin
+        if st.initial_t > 0:
+            found[st.stage].add(st.initial_origin)
     changed = True
     while changed:
         changed = False
