@@ -305,9 +305,14 @@ def stock_flow(h, s, t):
     .. math:: I_{s,t} - I_{s,t-1} - y_t\,(p_{s,t} - r_{s,t}) = \begin{cases}
               I^0_s & t \text{ first} \\ 0 & \text{otherwise}\end{cases}
 
-    Its dual, for the first period, is the value of one more t of initial stock.
+    Its dual, for the first period, is the value of one more t of initial stock. A stock
+    split by origin (``stock_origin_flow``) is instead the sum of its origins' parts,
+    :math:`I_{s,t} = \sum_c L_{c,s,t}`, which move by the same rule.
     Inputs: stocks.initial_t; periods.years, order.
     """
+    if s in h.split_stocks:
+        return linear([(1.0, h.stock_level[s, t])]
+                      + [(-1.0, h.stock_origin_level[c, s, t]) for c in h.split_stocks[s]]) == 0
     block, years = h.period[t], h.periods[t].period.years
     terms = [(1.0, h.stock_level[s, t]), (-years, block.stock_put[s]),
              (years, block.stock_release[s])]
@@ -347,7 +352,8 @@ def stock_origin_flow(h, c, s, t):
               I^0_s\,[c = c^0_s] & t \text{ first} \\ 0 & \text{otherwise}\end{cases}
 
     c⁰_s is the origin of the initial stock (unknown: ``XX``); the parts sum to the
-    level I[s,t] because the puts and releases do.
+    level I[s,t] (``stock_flow``), and the dual of c⁰_s's row in the first period is the
+    value of one more t of initial stock.
     Inputs: stocks.initial_t, initial_origin; periods.years.
     """
     block, years = h.period[t], h.periods[t].period.years

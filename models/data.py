@@ -216,6 +216,12 @@ class Stock:
     min_t: float = 0.0
     origin: str = ""
     initial_origin: str = UNKNOWN_ORIGIN
+    floor_days: float | None = None   # a setting stock_floor_days in force: the floor is
+                                      # that many days of the period's own demand
+
+    def floor_t(self, demand_t: float) -> float:
+        """The reserve floor (t) where the stage's demand is ``demand_t`` t/yr."""
+        return self.min_t if self.floor_days is None else demand_t * self.floor_days / 365.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,7 +47,10 @@ def create_horizon(data: Dataset) -> HorizonModel:
     h.periods = {p.period.period: p for p in periods}
     h.previous = dict(zip(ids, [None, *ids[:-1]], strict=True))
     h.stock = {s.stage: s for s in data.stocks}
-    h.floor = {(s.stage, p.period.period): s.min_t for p in periods for s in p.data.stocks}
+    h.floor = {(s.stage, p.period.period): s.floor_t(demand[s.stage])
+               for p in periods
+               for demand in [{k.stage: k.demand_t for k in p.data.stages}]
+               for s in p.data.stocks}
     h.expansion = {e.expansion: e for e in data.expansions}
     h.PERIODS = pyo.Set(initialize=ids, ordered=True)
     h.EXPANSION_DECISIONS = pyo.Set(dimen=2, initialize=[
@@ -72,6 +75,10 @@ def create_horizon(data: Dataset) -> HorizonModel:
     h.ORIGIN_STOCK_LEVELS = pyo.Set(dimen=3, initialize=[
         (c, s, p.period.period) for p, built in zip(periods, slices, strict=True)
         for c, s in built.model.ORIGIN_STOCKS])
+    h.split_stocks = {}   # stage -> origins its stock is split by (embedded scope)
+    for c, s, t in h.ORIGIN_STOCK_LEVELS:
+        if t == ids[0]:
+            h.split_stocks.setdefault(s, []).append(c)
     h.stock_origin_level = pyo.Var(h.ORIGIN_STOCK_LEVELS, domain=pyo.NonNegativeReals,
                                    doc="L[c,s,t], origin-c part of the stock of s at the "
                                        "end of t (embedded scope)")

@@ -22,7 +22,6 @@ from .data import (
 )
 from .groups import in_group
 
-DAYS_PER_YEAR = 365.0
 SHARE_SETTINGS = ("max_share", "min_share", "embedded_max_share", "embedded_min_share")
 
 
@@ -86,10 +85,10 @@ def _stage_setting(data: Dataset, setting: str, stage: str, value: float) -> Dat
 
 def _floor_days(data: Dataset, stage: str, days: float) -> Dataset:
     """The reserve floor of the stock of ``stage`` (``*``: every stock) set to ``days``
-    of the stage's demand: min_t = demand_t × days / 365 (in a period: its demand)."""
-    demand = {s.stage: s.demand_t for s in data.stages}
-    stocks = tuple(replace(k, min_t=demand[k.stage] * days / DAYS_PER_YEAR)
-                   if stage in (ALL_STAGES, k.stage) else k for k in data.stocks)
+    of the stage's demand, the demand as the period's settings leave it, whatever their
+    order (``Stock.floor_t``)."""
+    stocks = tuple(replace(k, floor_days=days) if stage in (ALL_STAGES, k.stage) else k
+                   for k in data.stocks)
     return replace(data, stocks=stocks)
 
 

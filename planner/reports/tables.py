@@ -617,7 +617,8 @@ def stock_rows(result: Result) -> list[dict]:
 def stock_prices(result: Result) -> list[dict]:
     """SPEC §5 ``shadow_prices.stocks``, in each period's own money."""
     return [{"stage": key[2], "period": key[0], "branch": key[1],
-             "initial_usd_per_t": _clean(s.initial_usd_per_t),
+             "initial_usd_per_t": (None if math.isnan(s.initial_usd_per_t)
+                                   else _clean(s.initial_usd_per_t)),
              "floor_usd_per_t": _clean(s.floor_usd_per_t),
              "capacity_usd_per_t": _clean(s.capacity_usd_per_t)}
             for key, s in result.stocks.iterrows()]

@@ -416,8 +416,9 @@ def _analyse(result: PlanResult, solver: HighsSolver) -> None:
             for con in component.values()]
     if result.linked:
         h = result.horizon.model
-        rows += [result.lp_row(con) for component in (h.stock_flow, h.stock_floor,
-                                                      h.stock_capacity, h.expansion_limit)
+        rows += [result.lp_row(con) for component in (h.stock_flow, h.stock_origin_flow,
+                                                      h.stock_floor, h.stock_capacity,
+                                                      h.expansion_limit)
                  for con in component.values()]
     result.row_rates.update(analysis.row_rates(rows))
     result.row_rates.update(_unmet_demand_rates(result))

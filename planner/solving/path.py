@@ -66,12 +66,22 @@ def _stocks(plan: PlanResult, h) -> pd.DataFrame:
                 "floor_t": h.floor[stage, t],
                 "capacity_t": math.nan if stock.capacity_t is None else stock.capacity_t,
                 "holding_usd": stock.holding_usd_per_t_yr * view.years * level,
-                "initial_usd_per_t": -_rate_up(plan, h.stock_flow[stage, first.period])
-                / first.weight,
+                "initial_usd_per_t": _initial_value(plan, h, stage, first),
                 "floor_usd_per_t": _rate_up(plan, h.stock_floor[stage, t]) / view.weight,
                 "capacity_usd_per_t": (-_rate_up(plan, capacity) / view.weight
                                        if capacity is not None else 0.0)})
     return _indexed(records, "stage")
+
+
+def _initial_value(plan: PlanResult, h, stage: str, first: PlanResult) -> float:
+    """One more t of initial stock: minus the rate of the first period's flow row that
+    holds it (the initial origin's, for a stock split by origin), in that period's
+    money. NaN for a split stock whose initial origin is none of its origins (no initial
+    stock): a first tonne would add an origin, not move a row."""
+    row = (_declared(h.stock_origin_flow, (h.stock[stage].initial_origin, stage,
+                                           first.period))
+           if stage in h.split_stocks else h.stock_flow[stage, first.period])
+    return math.nan if row is None else -_rate_up(plan, row) / first.weight
 
 
 def _expansions(plan: PlanResult, h) -> pd.DataFrame:
