@@ -2,7 +2,9 @@
 folder, to check the calibration and the planner's results by hand (scipy's HiGHS, not Pyomo).
 
 Not the product: no embedded scope, no value-basis limits (not used by the scenarios checked),
-no periods.  Scenario settings: zone, zone_member, max_share, min_share, capacity_factor,
+no periods: with a periods table it solves the first period (scenario rows with a blank period
+or the first period's id; period_values of the first period are not read -- the shipped
+dataset has none).  Scenario settings: zone, zone_member, max_share, min_share, capacity_factor,
 price_factor, benchmark, demand_factor (embedded_* rows are reported as skipped).
 
 Run from the repository root (DATASET defaults to inputs/):
@@ -62,6 +64,7 @@ class Data:
     zone: str = "observer"
     scenarios: pd.DataFrame = None
     skipped: list = field(default_factory=list)
+    first_period: str = ""          # the dataset's first period (periods.csv); "" without one
 
 
 def load(folder: Path) -> Data:
@@ -93,9 +96,14 @@ def load(folder: Path) -> Data:
                    basis=(r.basis or "volume"), scope=(r.scope or "direct"))
               for r in _read(folder, "limits").itertuples()]
     settings = {r.key: r.value for r in _read(folder, "settings").itertuples()}
+    periods = _read(folder, "periods")
+    first = (min(periods.itertuples(), key=lambda r: int(r.order)).period
+             if not periods.empty else "")
+    # The first period is the base dataset plus its period_values (none in the shipped data);
+    # stocks hold their floor and expansions start later, so the first period is SPEC §3.
     return Data(stages, offers, countries, processes, flows, tariffs, benchmarks, limits,
                 settings.get("buyer", "KR"), settings.get("zone", "observer"),
-                _read(folder, "scenarios"))
+                _read(folder, "scenarios"), first_period=first)
 
 
 def in_group(d: Data, country: str, group: str) -> bool:
@@ -118,6 +126,9 @@ def apply_scenario(d: Data, name: str) -> Data:
     rows = d.scenarios[d.scenarios.scenario == name]
     if rows.empty and name not in ("base",):
         raise SystemExit(f"unknown scenario {name}")
+    if "period" in rows.columns:
+        # one period only: the first period's rows (blank period = every period)
+        rows = rows[(rows.period == "") | (rows.period == d.first_period)]
     for r in rows.itertuples():
         s, t, v = r.setting, r.target, r.value
         if s == "zone":
