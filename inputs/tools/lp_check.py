@@ -129,6 +129,40 @@ def apply_scenario(d: Data, name: str) -> Data:
     if "period" in rows.columns:
         # one period only: the first period's rows (blank period = every period)
         rows = rows[(rows.period == "") | (rows.period == d.first_period)]
+    return _apply_rows(d, rows)
+
+
+def period_data(d: Data, folder: Path, period: str, scenario: str | None = None) -> Data:
+    """A rough one-period view of ``period`` (a cross-check, not SPEC §3a): the base data with
+    that period's period_values, the scenario's rows for it, and every expansion usable by then
+    at its full max_t_yr (its one-off cost ignored); stocks held at their floor (not modelled)."""
+    import copy
+    d = copy.deepcopy(d)
+    pv = _read(folder, "period_values")
+    if not pv.empty:
+        d = _apply_rows(d, pv[pv.period == period])
+    if scenario:
+        rows = d.scenarios[d.scenarios.scenario == scenario]
+        if "period" in rows.columns:
+            rows = rows[(rows.period == "") | (rows.period == period)]
+        d = _apply_rows(d, rows)
+    order = {r.period: int(r.order) for r in _read(folder, "periods").itertuples()}
+    for e in _read(folder, "expansions").itertuples():
+        start = order[e.from_period or min(order, key=order.get)] + int(e.lead_periods or 0)
+        if order[period] < start:
+            continue
+        add = float(e.max_t_yr)
+        for o in d.offers:
+            if o["offer"] == e.target:
+                o["cap"] += add
+        for q in d.processes:
+            if q["process"] == e.target:
+                q["cap"] += add
+    return d
+
+
+def _apply_rows(d: Data, rows: pd.DataFrame) -> Data:
+    """Apply scenario-style rows (setting, target, value) to ``d`` in order."""
     for r in rows.itertuples():
         s, t, v = r.setting, r.target, r.value
         if s == "zone":
@@ -366,8 +400,14 @@ def main() -> None:
     ap.add_argument("--scenario", action="append")
     ap.add_argument("--all", action="store_true")
     ap.add_argument("-q", action="store_true")
+    ap.add_argument("--period", help="a rough one-period view of this period (see period_data)")
     a = ap.parse_args()
     d = load(Path(a.dataset))
+    if a.period:
+        for nm in [None, *(a.scenario or [])]:
+            report(solve(period_data(d, Path(a.dataset), a.period, nm)),
+                   f"{nm or 'baseline'} @ {a.period}", not a.q)
+        return
     names = a.scenario or []
     if a.all:
         names = list(dict.fromkeys(d.scenarios.scenario))
