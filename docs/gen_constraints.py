@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import planner.models as models
-from planner.models import build, constraints
+from planner.models import build, constraints, horizon
 
 PAGE = Path(__file__).with_name("constraints.md")
 SOURCE = "../models/constraints.py"
@@ -41,10 +41,19 @@ class Component:
 
 
 def components() -> list[Component]:
-    """Every ``m.<name> = pyo.Objective|Constraint(..., rule=rules.<rule>)``, in order."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(build.create_model)))
+    """Every ``m.<name> = pyo.Objective|Constraint(..., rule=rules.<rule>)``, in order:
+    a period's model (``build.populate``), then the links over time
+    (``horizon.create_horizon``)."""
     found = []
-    for node in tree.body[0].body:
+    for function in (build.populate, horizon.create_horizon):
+        found += _declared(function)
+    return found
+
+
+def _declared(function) -> list[Component]:
+    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    found = []
+    for node in ast.walk(tree):
         if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
             continue
         call, target = node.value, node.targets[0]
@@ -54,8 +63,8 @@ def components() -> list[Component]:
             continue
         index = call.args[0].attr if call.args and isinstance(call.args[0], ast.Attribute) \
             else None
-        found.append(Component(target.attr, kind, rule.attr, index))
-    return found
+        found.append((node.lineno, Component(target.attr, kind, rule.attr, index)))
+    return [component for _, component in sorted(found, key=lambda pair: pair[0])]
 
 
 def signature(component: Component) -> str:
@@ -125,7 +134,9 @@ def render() -> str:
         "models/constraints.py; do not edit by hand: run `make docs`. -->",
         "",
         "One section per objective or constraint family of the sourcing LP, in the",
-        "order `create_model` ([models/build.py](../models/build.py)) builds them. Each",
+        "order `populate` ([models/build.py](../models/build.py)) builds one period's model,",
+        "then the rules that link periods over time (`create_horizon`,",
+        "[models/horizon.py](../models/horizon.py): on the top model, each period a block). Each",
         "is one rule in [models/constraints.py](../models/constraints.py); its",
         "sentence, formula and input columns below are that rule's docstring.",
         "The model in words, landed costs and the reading of each family:",

@@ -8,7 +8,7 @@ with its formula.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -69,11 +69,20 @@ def create_model(data: Dataset, reference_totals: Mapping[int, float] | None = N
     stage total T_ref its penalty per percentage point is converted with (default 1;
     ``planner.engine`` re-solves until T_ref is the plan's own total).
     """
+    return populate(pyo.ConcreteModel(name=data.name or "sourcing"), data, reference_totals)
+
+
+def populate(m: pyo.Block, data: Dataset, reference_totals: Mapping[int, float] | None = None,
+             stocked: Sequence[str] = (), added: Mapping[tuple[str, str], list] | None = None,
+             objective: bool = True) -> SourcingModel:
+    """Put the one-period model of ``data`` on ``m`` (a model, or one period's block of a
+    plan over time: ``stocked`` stages get put and release variables in their balance,
+    ``added`` maps ("offer"|"process", id) to the expansion variables usable there, and
+    the caller weighs the period's cost terms into its own objective)."""
     landed = landed_costs(data)
     rows = share_rows(data)
     index = _chain_index(data, landed, rows)
-    m = pyo.ConcreteModel(name=data.name or "sourcing")
-    m.index = index
+    m.chain = index
 
     closed = closed_offers(data)
     m.STAGES = pyo.Set(initialize=[s.stage for s in data.stages], ordered=True)
@@ -101,6 +110,8 @@ def create_model(data: Dataset, reference_totals: Mapping[int, float] | None = N
         if index.origins_at else [])
     m.ORIGIN_POOLS = pyo.Set(dimen=2, initialize=[
         (c, s) for s in index.processes_from for c in index.origins_at.get(s, [])])
+    m.STOCKED = pyo.Set(initialize=list(stocked), ordered=True)
+    m.added = dict(added or {})
 
     attach_records(m, data, landed, rows)
     totals = reference_totals or {}
@@ -121,6 +132,10 @@ def create_model(data: Dataset, reference_totals: Mapping[int, float] | None = N
                             doc="v[c,p,s], t of stage s drawn by process p whose origin is c")
     m.excess = pyo.Var(m.SOFT_ROWS, domain=pyo.NonNegativeReals,
                        doc="e[i], allowance bought beyond soft share row i (t or USD)")
+    m.stock_put = pyo.Var(m.STOCKED, domain=pyo.NonNegativeReals,
+                          doc="p[s], t/yr bought or made and put into the stock of s")
+    m.stock_release = pyo.Var(m.STOCKED, domain=pyo.NonNegativeReals,
+                              doc="r[s], t/yr released from the stock of s")
 
     for o in closed:
         m.buy[o].setub(0.0)  # members only, and the buyer is an observer
@@ -128,7 +143,8 @@ def create_model(data: Dataset, reference_totals: Mapping[int, float] | None = N
     m.buy_var = dict(m.buy.items())
     m.make_var = dict(m.make.items())
 
-    m.total_cost = pyo.Objective(rule=rules.total_landed_cost, sense=pyo.minimize)
+    if objective:
+        m.total_cost = pyo.Objective(rule=rules.total_landed_cost, sense=pyo.minimize)
     m.balance = pyo.Constraint(m.STAGES, rule=rules.demand_balance)
     m.capacity = pyo.Constraint(m.CAPPED_OFFERS, rule=rules.offer_capacity)
     m.minimum = pyo.Constraint(m.MIN_OFFERS, rule=rules.offer_minimum)

@@ -1,7 +1,7 @@
 """Objective and constraint rules of the sourcing LP, one function per family.
 
 Each rule reads the index sets and coefficients ``build.create_model`` puts on
-the model (``m.index``, ``m.offer``, ``m.process``, ``m.demand``, ``m.landed``,
+the model (``m.chain``, ``m.offer``, ``m.process``, ``m.demand``, ``m.landed``,
 ``m.rows``) and the plain-dict views ``m.buy_var`` / ``m.make_var`` of the
 variables (a dict lookup is several times cheaper than indexing a Pyomo Var).
 
@@ -35,10 +35,15 @@ def total_landed_cost(m):
     settings.zone; processes.cost_usd_per_t; stages.shortage_usd_per_t;
     limits.max_cost_usd_per_pp.
     """
-    return linear([(m.landed[o], var) for o, var in m.buy_var.items()]
-                  + [(m.process[p].cost_usd_per_t, var) for p, var in m.make_var.items()]
-                  + [(m.shortage[s], m.short[s]) for s in m.SHORT_STAGES]
-                  + [(m.penalty[i], m.excess[i]) for i in m.SOFT_ROWS])
+    return linear(_yearly_cost_terms(m))
+
+
+def _yearly_cost_terms(m) -> list:
+    """The terms of ``total_landed_cost``: one year's cost of one period (USD/yr)."""
+    return ([(m.landed[o], var) for o, var in m.buy_var.items()]
+            + [(m.process[p].cost_usd_per_t, var) for p, var in m.make_var.items()]
+            + [(m.shortage[s], m.short[s]) for s in m.SHORT_STAGES]
+            + [(m.penalty[i], m.excess[i]) for i in m.SOFT_ROWS])
 
 
 def demand_balance(m, s):
@@ -49,29 +54,40 @@ def demand_balance(m, s):
 
     out[p, to(p)] = 1 and in[p, from(p)] = 1/yield; ``process_flows`` adds further
     inputs and co-products. 0 ≤ u_s ≤ d_s exists only where the stage has a shortage
-    price. Supply beyond demand (a co-product nobody needs) is allowed.
+    price. Supply beyond demand (a co-product nobody needs) is allowed. Over time
+    (SPEC §3a) a stock of s adds its release r_s and takes its put p_s (t/yr):
+    :math:`\ldots + r_s - p_s + u_s \ge d_s`.
     Inputs: stages.demand_t, shortage_usd_per_t; offers.stage; processes.from_stage,
-    to_stage, yield; process_flows.
+    to_stage, yield; process_flows; stocks.stage.
     """
-    idx, buy, make = m.index, m.buy_var, m.make_var
+    idx, buy, make = m.chain, m.buy_var, m.make_var
     terms = [(1.0, buy[o]) for o in idx.offers_at.get(s, [])]
     terms += [(idx.flows.outputs[p][s], make[p]) for p in idx.processes_into.get(s, [])]
     terms += [(-idx.flows.inputs[p][s], make[p]) for p in idx.processes_from.get(s, [])]
     if s in m.SHORT_STAGES:
         terms.append((1.0, m.short[s]))
+    if s in m.STOCKED:
+        terms += [(1.0, m.stock_release[s]), (-1.0, m.stock_put[s])]
     if not terms:  # nothing supplies the stage: the engine reports positive demand first
         return pyo.Constraint.Skip
     return linear(terms) >= m.demand[s]
 
 
 def offer_capacity(m, o):
-    r"""An offer sells at most its capacity.
+    r"""An offer sells at most its capacity, plus capacity added by expansions usable here.
 
-    .. math:: x_o \le \text{cap}_o \quad \forall o \text{ with a capacity}
+    .. math:: x_o \le \text{cap}_o + \sum_{(e,t') \text{ usable}} a_{e,t'}
+              \quad \forall o \text{ with a capacity}
 
-    Inputs: offers.capacity_t (blank = unlimited, no row).
+    Inputs: offers.capacity_t (blank = unlimited, no row); expansions.
     """
-    return m.buy_var[o] <= m.offer[o].capacity_t
+    return _with_additions(m, m.buy_var[o], ("offer", o)) <= m.offer[o].capacity_t
+
+
+def _with_additions(m, var, target):
+    """``var`` less the expansion capacity usable at ``target`` in this period."""
+    added = m.added.get(target, [])
+    return linear([(1.0, var)] + [(-1.0, a) for a in added]) if added else var
 
 
 def offer_minimum(m, o):
@@ -85,13 +101,14 @@ def offer_minimum(m, o):
 
 
 def process_capacity(m, p):
-    r"""A domestic process makes at most its capacity.
+    r"""A domestic process makes at most its capacity, plus usable expansions.
 
-    .. math:: z_p \le \text{cap}_p \quad \forall p \text{ with a capacity}
+    .. math:: z_p \le \text{cap}_p + \sum_{(e,t') \text{ usable}} a_{e,t'}
+              \quad \forall p \text{ with a capacity}
 
-    Inputs: processes.capacity_t (blank = unlimited, no row).
+    Inputs: processes.capacity_t (blank = unlimited, no row); expansions.
     """
-    return m.make_var[p] <= m.process[p].capacity_t
+    return _with_additions(m, m.make_var[p], ("process", p)) <= m.process[p].capacity_t
 
 
 def supply_total_definition(m, s, b):
@@ -105,7 +122,7 @@ def supply_total_definition(m, s, b):
     the stage's median offer price (co-product).
     Inputs: limits.stage, basis; offers; processes; process_flows; stages.value_usd_per_t.
     """
-    idx, buy = m.index, m.buy_var
+    idx, buy = m.chain, m.buy_var
     terms = [(idx.weight[(b, o)], buy[o]) for o in idx.offers_at.get(s, [])]
     terms += _domestic_output(m, s, b)
     return linear([*terms, (-1.0, m.supply_total[s, b])]) == 0
@@ -113,7 +130,7 @@ def supply_total_definition(m, s, b):
 
 def _domestic_output(m, s, b) -> list:
     """Terms of Σ_p w_{p,s}·out[p,s]·z_p: domestic output into stage s, weighted."""
-    idx, make = m.index, m.make_var
+    idx, make = m.chain, m.make_var
     return [(idx.output_weight[(b, p, s)] * idx.flows.outputs[p][s], make[p])
             for p in idx.processes_into.get(s, [])]
 
@@ -137,7 +154,7 @@ def group_supply_definition(m, g, s, b, scope):
     Inputs: limits.group, scope; countries.zone_member, groups; offers.country;
     content; settings.buyer; process_flows.
     """
-    idx, buy = m.index, m.buy_var
+    idx, buy = m.chain, m.buy_var
     key = (g, s, b, scope)
     if scope == Scope.EMBEDDED:
         terms = []
@@ -157,7 +174,7 @@ def group_supply_definition(m, g, s, b, scope):
 def _origin_output(m, c, p, s) -> list:
     """Terms of the origin-c part of process p's output into stage s (t):
     out[p,s]/I_p · Σ_s' v[c,p,s']."""
-    idx = m.index
+    idx = m.chain
     ratio = idx.flows.outputs[p][s] / idx.flows.input_total(p)
     return [(ratio, m.origin_draw[c, p, source]) for source in idx.flows.inputs[p]
             if (c, p, source) in m.origin_draw]
@@ -171,8 +188,8 @@ def origin_draw_total(m, p, s):
 
     Inputs: processes.yield; process_flows; limits with scope embedded.
     """
-    draws = [(1.0, m.origin_draw[c, p, s]) for c in m.index.origins_at.get(s, [])]
-    return linear([*draws, (-m.index.flows.inputs[p][s], m.make_var[p])]) == 0
+    draws = [(1.0, m.origin_draw[c, p, s]) for c in m.chain.origins_at.get(s, [])]
+    return linear([*draws, (-m.chain.flows.inputs[p][s], m.make_var[p])]) == 0
 
 
 def origin_outflow(m, c, s):
@@ -187,7 +204,7 @@ def origin_outflow(m, c, s):
     for every origin country c that can reach a stage s that processes draw from.
     Inputs: content; offers; processes; process_flows.
     """
-    idx = m.index
+    idx = m.chain
     outflow = [(1.0, m.origin_draw[c, p, s]) for p in idx.processes_from[s]]
     arriving = [(phi, m.buy_var[o]) for o, phi in idx.origin_offers.get((c, s), [])]
     for p in idx.processes_into.get(s, []):
@@ -233,3 +250,82 @@ def _share_terms(m, i, excess_sign: float) -> list:
 
 
 
+
+
+# -- over time (SPEC §3a): rules of the model that links the periods' blocks ----------
+# ``h`` is the top model: ``h.period[t]`` is period t's block (the rules above), and
+# ``h.periods`` maps t to its ``PeriodData`` (position, years, discount factor).
+
+
+def discounted_cost(h):
+    r"""Each period's yearly cost weighed by years × discount factor, holding, expansions.
+
+    .. math:: \min \sum_t y_t \delta_t C_t + \sum_{s,t} h_s\, y_t \delta_t\, I_{s,t}
+              + \sum_{e,t} k_e\, \delta_t\, a_{e,t}
+
+    C_t is period t's ``total_landed_cost`` (USD/yr); y_t years, δ_t discount factor;
+    h_s holding cost per t and year; k_e one-off cost per t/yr of new capacity.
+    Inputs: periods.years, discount_factor; stocks.holding_usd_per_t_yr;
+    expansions.usd_per_t_yr.
+    """
+    terms = []
+    for t, period in h.periods.items():
+        weight = period.weight
+        terms += [(weight * coef, var) for coef, var in _yearly_cost_terms(h.period[t])]
+    terms += [(h.stock[s].holding_usd_per_t_yr * h.periods[t].weight, h.stock_level[s, t])
+              for s, t in h.STOCK_LEVELS if h.stock[s].holding_usd_per_t_yr]
+    terms += [(h.expansion[e].usd_per_t_yr * h.periods[t].period.discount_factor,
+               h.expand[e, t]) for e, t in h.EXPANSION_DECISIONS
+              if h.expansion[e].usd_per_t_yr]
+    return linear(terms)
+
+
+def stock_flow(h, s, t):
+    r"""A stock's level moves by what is put in and released over the period's years.
+
+    .. math:: I_{s,t} - I_{s,t-1} - y_t\,(p_{s,t} - r_{s,t}) = \begin{cases}
+              I^0_s & t \text{ first} \\ 0 & \text{otherwise}\end{cases}
+
+    Its dual, for the first period, is the value of one more t of initial stock.
+    Inputs: stocks.initial_t; periods.years, order.
+    """
+    block, years = h.period[t], h.periods[t].period.years
+    terms = [(1.0, h.stock_level[s, t]), (-years, block.stock_put[s]),
+             (years, block.stock_release[s])]
+    previous = h.previous[t]
+    if previous is not None:
+        terms.append((-1.0, h.stock_level[s, previous]))
+        return linear(terms) == 0
+    return linear(terms) == h.stock[s].initial_t
+
+
+def stock_floor(h, s, t):
+    r"""The reserve floor is held at the end of every period.
+
+    .. math:: I_{s,t} \ge \underline{I}_s \quad \forall s, t
+
+    Its dual is the cost of one more t of floor at the end of t.
+    Inputs: stocks.min_t.
+    """
+    return h.stock_level[s, t] >= h.stock[s].min_t
+
+
+def stock_capacity(h, s, t):
+    r"""A stock holds at most its capacity.
+
+    .. math:: I_{s,t} \le \overline{I}_s \quad \forall s \text{ with a capacity}, t
+
+    Inputs: stocks.capacity_t (blank = unlimited, no row).
+    """
+    return h.stock_level[s, t] <= h.stock[s].capacity_t
+
+
+def expansion_limit(h, e):
+    r"""An expansion adds at most its maximum over all the periods it is decided in.
+
+    .. math:: \sum_t a_{e,t} \le \overline{a}_e \quad \forall e \text{ with a maximum}
+
+    Inputs: expansions.max_t_yr (blank = unlimited, no row).
+    """
+    return linear([(1.0, h.expand[e, t]) for f, t in h.EXPANSION_DECISIONS if f == e]
+                  ) <= h.expansion[e].max_t_yr

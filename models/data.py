@@ -172,13 +172,15 @@ class ContentShare:
 
 @dataclass(frozen=True, slots=True)
 class ScenarioStep:
-    """One row of a scenario: a setting applied to a target with a value."""
+    """One row of a scenario: a setting applied to a target with a value, in every
+    period or only in ``period``."""
 
     scenario: str
     setting: str
     target: str
     value: str
     origin: str = ""
+    period: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +247,8 @@ class Dataset:
     period_values: tuple[ScenarioStep, ...] = ()   # ``scenario`` holds the period id
     stocks: tuple[Stock, ...] = ()
     expansions: tuple[Expansion, ...] = ()
+    overrides: tuple[ScenarioStep, ...] = ()   # over time: scenario rows and flags applied
+                                               # to every period after its period_values
     buyer: str = "KR"
     zone: ZoneStatus = ZoneStatus.OBSERVER
     name: str = ""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 from importlib.resources import files
 from pathlib import Path
@@ -29,6 +29,7 @@ from planner.analysis.scenarios import (
     apply_caps,
     apply_scenario,
     cap_override,
+    override,
     target_problems,
 )
 from planner.analysis.sweep import VERIFICATION as SWEEP_VERIFICATION
@@ -36,7 +37,7 @@ from planner.analysis.sweep import CapTarget, cap_sweep
 from planner.io.problems import InputError, Problem, errors
 from planner.io.read import read_inputs
 from planner.io.validate import validate
-from planner.models.data import Basis, Dataset, Scope, ZoneStatus
+from planner.models.data import Basis, Dataset, ScenarioStep, Scope
 from planner.reports.compare_tables import comparison, comparison_rows
 from planner.reports.manifest import build_manifest, input_digests
 from planner.reports.sweep_tables import sweep_json
@@ -123,7 +124,7 @@ def prepare(data: Dataset, scenario: str | None = None,
         raise InputError(errors(problems))
     data = apply_caps(data, overrides)
     if zone:
-        data = replace(data, zone=ZoneStatus(zone))
+        data = override(data, ScenarioStep("--zone", "zone", "", zone, "command line: --zone"))
     return data, problems
 
 

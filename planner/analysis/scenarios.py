@@ -10,19 +10,14 @@ from dataclasses import dataclass, replace
 from difflib import get_close_matches
 
 from planner.io.problems import InputError, Problem, Severity
-from planner.io.validate import SHARE_SETTINGS, scenario_step_problems
-from planner.models.data import (
-    ALL_STAGES,
-    Basis,
-    Country,
-    Dataset,
-    Limit,
-    Offer,
-    ScenarioStep,
-    Scope,
-    ZoneStatus,
-)
-from planner.models.groups import in_group, is_country_code
+from planner.io.validate import scenario_step_problems
+from planner.models.data import Dataset, ScenarioStep
+from planner.models.groups import is_country_code
+from planner.models.settings import apply_setting, set_share, set_zone_member
+
+__all__ = ["CapOverride", "apply_caps", "apply_scenario", "apply_step", "cap_override",
+           "override", "scenario_names", "set_share", "set_zone_member", "stage_problems",
+           "target_problems"]
 
 
 @dataclass(frozen=True)
@@ -72,94 +67,36 @@ def apply_scenario(data: Dataset, name: str) -> Dataset:
 
 
 def apply_step(data: Dataset, step: ScenarioStep) -> Dataset:
-    """Apply one scenario row."""
+    """Apply one scenario row (checked first). Over time (a ``periods`` table) the row
+    becomes an override of every period's data (or of ``step.period``'s), applied after
+    that period's ``period_values``."""
     stages = {s.stage for s in data.stages}
     tags = {t for c in data.countries for t in c.groups}
     problems = scenario_step_problems(step.setting, step.target, step.value, stages, tags)
+    if step.period is not None and step.period not in {p.period for p in data.periods}:
+        problems.append(("period", "a period id from periods ("
+                         + (", ".join(p.period for p in data.periods) or "none defined") + ")"))
     if problems:
-        raise InputError([Problem("scenarios", expected, column=column, value=step.value
-                                  if column == "value" else step.target)
+        shown = {"value": step.value, "period": step.period}
+        raise InputError([Problem("scenarios", expected, column=column,
+                                  value=shown.get(column, step.target))
                           for column, expected in problems])
-    setting = step.setting
-    if setting == "zone":
-        return replace(data, zone=ZoneStatus(step.value))
-    if setting == "zone_member":
-        return set_zone_member(data, step.target, step.value.strip().lower() == "true")
-    value = float(step.value)
-    if setting in ("benchmark", "demand_factor"):
-        return _stage_setting(data, setting, step.target, value)
-    group, _, stage = step.target.partition(":")
-    if setting in SHARE_SETTINGS:
-        scope = Scope.EMBEDDED if setting.startswith("embedded_") else Scope.DIRECT
-        return set_share(data, group, stage, setting.removeprefix("embedded_"), value,
-                         step.origin, scope)
-    return _scale_offers(data, setting, group, stage, value)
+    return override(data, step)
 
 
-def set_zone_member(data: Dataset, country: str, member: bool) -> Dataset:
-    """The dataset with ``country`` in the zone (or out of it): a wider or narrower zone.
-    A country not listed in ``countries`` is added with that membership."""
-    listed = [c.country for c in data.countries]
-    if country in listed:
-        countries = tuple(replace(c, zone_member=member) if c.country == country else c
-                          for c in data.countries)
-    else:
-        countries = (*data.countries, Country(country, zone_member=member))
-    return replace(data, countries=countries)
+def override(data: Dataset, step: ScenarioStep) -> Dataset:
+    """A checked setting applied now, or, over time, kept for every period's data."""
+    if data.periods:
+        return replace(data, overrides=(*data.overrides, step))
+    return apply_setting(data, step)
 
 
-def apply_caps(data: Dataset, caps: list[CapOverride]) -> Dataset:
-    """Apply ``--cap`` overrides in order."""
+def apply_caps(data: Dataset, caps: list[CapOverride], period: str | None = None) -> Dataset:
+    """Apply ``--cap`` overrides in order (over time: in every period, or in ``period``)."""
     for cap in caps:
-        data = set_share(data, cap.group, cap.stage, "max_share", cap.share, cap.text)
+        data = override(data, ScenarioStep("--cap", "max_share", f"{cap.group}:{cap.stage}",
+                                           repr(cap.share), cap.text, period))
     return data
-
-
-def set_share(data: Dataset, group: str, stage: str, which: str, share: float,
-              origin: str, scope: Scope = Scope.DIRECT, basis: Basis = Basis.VOLUME
-              ) -> Dataset:
-    """Replace ``which`` (max_share/min_share) of the limit of ``basis`` and ``scope``
-    for exactly this group and stage, or add such a limit; other limits still apply."""
-    key = (group, stage, basis, scope)
-    limits = list(data.limits)
-    for i, limit in enumerate(limits):
-        if limit.key == key:
-            limits[i] = replace(limit, origin=f"{limit.origin}, {origin}".lstrip(", "),
-                                **{which: share})
-            break
-    else:
-        limits.append(Limit(group, stage, basis=basis, scope=scope, origin=origin,
-                            **{which: share}))
-    return replace(data, limits=tuple(limits))
-
-
-def _stage_setting(data: Dataset, setting: str, stage: str, value: float) -> Dataset:
-    if setting == "benchmark":
-        return replace(data, benchmarks={**data.benchmarks, stage: value})
-    stages = tuple(replace(s, demand_t=s.demand_t * value) if s.stage == stage else s
-                   for s in data.stages)
-    return replace(data, stages=stages)
-
-
-def _scale_offers(data: Dataset, setting: str, group: str, stage: str,
-                  factor: float) -> Dataset:
-    countries = {c.country: c for c in data.countries}
-
-    def targeted(offer: Offer) -> bool:
-        return ((stage == ALL_STAGES or offer.stage == stage)
-                and (group == ALL_STAGES or in_group(group, offer.country, countries)))
-
-    offers = tuple(_scaled(o, setting, factor) if targeted(o) else o for o in data.offers)
-    return replace(data, offers=offers)
-
-
-def _scaled(offer: Offer, setting: str, factor: float) -> Offer:
-    if setting == "price_factor":
-        return replace(offer, price_usd_per_t=offer.price_usd_per_t * factor)
-    if offer.capacity_t is None:  # unlimited stays unlimited
-        return offer
-    capacity = offer.capacity_t * factor
-    return replace(offer, capacity_t=capacity, min_t=min(offer.min_t, capacity))
 
 
 def stage_problems(data: Dataset, stages: list[str], flag: str,

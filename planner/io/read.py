@@ -174,10 +174,8 @@ def _table_names(names: list[str], kind: str, location: str,
             continue
         table = stem.strip().lower()
         if table in PLANNED:
-            problems.append(Problem(where(name), f"no {table} table: periods, stocks, "
-                                    "expansions and disruptions (SPEC §3a, §3b) are not built "
-                                    "in this version; remove it to solve one period without "
-                                    "it"))
+            problems.append(Problem(where(name), f"no {table} table: it is not built in this "
+                                    "version; remove it to plan without it"))
         if table not in wanted:
             continue
         if name == f"{table}{suffix}" and table in found:  # a crafted workbook can

@@ -183,10 +183,48 @@ SCENARIOS = Table("scenarios", False, (
         doc="what the row changes"),
     Column("target", Kind.TEXT, "", doc="GROUP:STAGE or STAGE, by setting"),
     Column("value", Kind.TEXT, doc="new value or factor"),
+    Column("period", Kind.TEXT, "", doc="a period id: the row applies in that period only "
+                                        "(blank: every period)"),
 ), doc="named variations of the base dataset, applied in row order")
+
+PERIODS = Table("periods", False, (
+    Column("period", Kind.ID, doc="period id"),
+    Column("order", Kind.INT, doc="earliest first; unique"),
+    Column("years", Kind.NUMBER, 1.0, minimum=0.0, strict_minimum=True,
+           doc="length; flows are t per year within it"),
+    Column("discount_factor", Kind.NUMBER, 1.0, minimum=0.0, strict_minimum=True, maximum=1.0,
+           doc="weight of the period's costs in the objective, in (0, 1]"),
+), key=("period",), doc="periods of a plan over time (none: one period)")
+
+PERIOD_VALUES = Table("period_values", False, (
+    Column("period", Kind.ID, doc="period id from periods"),
+    *SCENARIOS.columns[1:4],
+), doc="settings (as in scenarios) applied to the base dataset in one period only")
+
+STOCKS = Table("stocks", False, (
+    Column("stage", Kind.STAGE, doc="stage whose product is stocked"),
+    _nonneg("initial_t", 0.0, "t held at the start of the first period"),
+    Column("capacity_t", Kind.NUMBER, None, minimum=0.0, strict_minimum=True,
+           doc="most t held; blank = unlimited"),
+    _nonneg("holding_usd_per_t_yr", 0.0, "cost of holding one t for a year, USD"),
+    _nonneg("min_t", 0.0, "reserve floor: t held at the end of every period"),
+), key=("stage",), doc="strategic stocks")
+
+EXPANSIONS = Table("expansions", False, (
+    Column("expansion", Kind.ID, doc="expansion id"),
+    Column("target", Kind.ID, doc="an offer or process id with a capacity"),
+    _nonneg("usd_per_t_yr", doc="one-off cost of one t/yr of added capacity, USD"),
+    Column("max_t_yr", Kind.NUMBER, None, minimum=0.0, strict_minimum=True,
+           doc="most t/yr added in all; blank = unlimited"),
+    Column("lead_periods", Kind.INT, 0, minimum=0.0,
+           doc="periods between the decision and first use"),
+    Column("from_period", Kind.TEXT, "", doc="first period it can be decided (blank: the "
+                                             "first)"),
+), key=("expansion",), doc="new capacity for offers and processes")
 
 # SPEC tables this version does not model yet: refused, never silently ignored.
 PLANNED = ("periods", "period_values", "stocks", "expansions", "disruptions")
 
 TABLES: tuple[Table, ...] = (STAGES, OFFERS, COUNTRIES, PROCESSES, PROCESS_FLOWS, TARIFFS,
-                             BENCHMARKS, LIMITS, CONTENT, SETTINGS, SCENARIOS)
+                             BENCHMARKS, LIMITS, CONTENT, SETTINGS, SCENARIOS, PERIODS,
+                             PERIOD_VALUES, STOCKS, EXPANSIONS)

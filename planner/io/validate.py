@@ -36,18 +36,22 @@ from planner.models.data import (
     ContentShare,
     Country,
     Dataset,
+    Expansion,
     Limit,
     Offer,
+    Period,
     Process,
     ProcessFlow,
     Role,
     ScenarioStep,
     Scope,
     Stage,
+    Stock,
     TariffRule,
     ZoneStatus,
 )
 from planner.models.groups import is_country_code
+from planner.models.settings import SHARE_SETTINGS
 
 CONTENT_TOLERANCE = 1e-6
 MAGNITUDE_LIMIT = 1e12  # USD/t or t: far above any real price or tonnage
@@ -375,20 +379,24 @@ class Validator:
         self._check_settings()
         self._check_scenarios(stages, tags, countries,
                               groups_known and "stages" not in self.broken)
+        self._check_periods(stages, tags)
+        self._check_stocks()
+        self._check_expansions()
 
     def _check_stage_refs(self, stages: set[str]) -> None:
         known = ", ".join(sorted(stages)) or "none defined"
         allowed = stages | {ALL_STAGES}
         for name, columns in (("offers", ("stage",)), ("processes", ("from_stage", "to_stage")),
                               ("process_flows", ("stage",)), ("tariffs", ("stage",)),
-                              ("benchmarks", ("stage",)), ("limits", ("stage",))):
+                              ("benchmarks", ("stage",)), ("limits", ("stage",)),
+                              ("stocks", ("stage",))):
             table = self.tables[name]
             found: list[tuple[int, int, str, str]] = []
             for k, column in enumerate(columns):
                 values, ok = table.values(column), table.ok(column)
                 for i in np.flatnonzero(ok & ~_isin(values, allowed)).tolist():
                     found.append((i, k, column, f"a stage from stages ({known})"))
-                if name in ("offers", "processes", "process_flows", "benchmarks"):
+                if name in ("offers", "processes", "process_flows", "benchmarks", "stocks"):
                     for i in np.flatnonzero(ok & (values == ALL_STAGES)).tolist():
                         found.append((i, k, column, f"a stage from stages ({known}); * is not "
                                       "allowed here"))
@@ -542,6 +550,85 @@ class Validator:
                 self.problem(scenarios.source, expected, number, column, row[column])
 
 
+    def _periods_known(self) -> tuple[set[str], str]:
+        """Period ids, and how a message lists them."""
+        periods = _valid(self.tables["periods"], "period")
+        return periods, f"a period id from periods ({', '.join(sorted(periods)) or 'none defined'})"
+
+    def _check_periods(self, stages: set[str], tags: set[str]) -> None:
+        """Period orders are unique; period_values and scenario rows name known periods;
+        each period_values row is a valid setting (as a scenario row)."""
+        periods = self.tables["periods"]
+        ok = periods.ok("order")
+        first: dict[int, int] = {}
+        for i, number, order in periods.records("order"):
+            if ok[i] and order in first:
+                self.problem(periods.source, f"a unique order (also on row {first[order]})",
+                             number, "order", order)
+            elif ok[i]:
+                first[order] = number
+        if "periods" in self.broken:
+            return
+        known, expected = self._periods_known()
+        values = self.tables["period_values"]
+        ok = values.ok("period", "setting", "target", "value")
+        for i, number, period, setting, target, value in values.records(
+                "period", "setting", "target", "value"):
+            if not ok[i]:
+                continue
+            if period not in known:
+                self.problem(values.source, expected, number, "period", period)
+            row = {"setting": setting, "target": target, "value": value}
+            for column, wrong in scenario_step_problems(setting, target, value, stages, tags):
+                self.problem(values.source, wrong, number, column, row[column])
+        scenarios = self.tables["scenarios"]
+        ok = scenarios.ok("period")
+        for i, number, period in scenarios.records("period"):
+            if ok[i] and period and period not in known:
+                self.problem(scenarios.source, expected + " or blank (every period)", number,
+                             "period", period)
+
+    def _check_stocks(self) -> None:
+        stocks = self.tables["stocks"]
+        capacity = stocks.values("capacity_t")
+        for column in ("min_t", "initial_t"):
+            amount = stocks.values(column)
+            with np.errstate(invalid="ignore"):
+                wrong = stocks.ok("capacity_t", column) & ~np.isnan(capacity) & (amount > capacity)
+            for i in np.flatnonzero(wrong).tolist():
+                self.problem(stocks.source, f"{column} ≤ capacity_t ({capacity[i]:g})",
+                             stocks.numbers[i], column, amount[i])
+
+    def _check_expansions(self) -> None:
+        """A target is one offer or process that has a capacity; from_period is a period."""
+        expansions = self.tables["expansions"]
+        capacities = {}
+        for name, key in (("offers", "offer"), ("processes", "process")):
+            table = self.tables[name]
+            ok = table.ok(key, "capacity_t")
+            capacities[name] = {k: c for i, _, k, c in table.records(key, "capacity_t")
+                                if ok[i]}
+        known, expected = self._periods_known()
+        ok_target, ok_from = expansions.ok("target"), expansions.ok("from_period")
+        for i, number, target, start in expansions.records("target", "from_period"):
+            if ok_from[i] and start and start not in known:
+                self.problem(expansions.source, expected + " or blank (the first)", number,
+                             "from_period", start)
+            if not ok_target[i] or {"offers", "processes"} & self.broken:
+                continue
+            holders = [name for name in ("offers", "processes") if target in capacities[name]]
+            if not holders:
+                self.problem(expansions.source, "an offer id from offers or a process id from "
+                             "processes", number, "target", target)
+            elif len(holders) > 1:
+                self.problem(expansions.source, "an id that is an offer or a process, not both "
+                             "(rename one)", number, "target", target)
+            elif math.isnan(capacities[holders[0]][target]):
+                self.problem(expansions.source, f"a target with a capacity_t (its capacity in "
+                             f"{holders[0]} is blank: unlimited, nothing to expand; set it, 0 "
+                             "for a plant not yet open)", number, "target", target)
+
+
 def _empty_table(spec: Table, source: str) -> TypedTable:
     """A table without rows (absent, unreadable or broken), typed."""
     return TypedTable(spec.name, source, _frame(spec, np.zeros(0, dtype=np.int64),
@@ -629,6 +716,8 @@ def _checked_numbers(column: Column, numbers: np.ndarray) -> tuple[np.ndarray, n
         failed = ~np.isfinite(numbers) | (np.abs(numbers) > MAGNITUDE_LIMIT)
         if column.kind is Kind.INT:
             failed |= numbers != np.trunc(numbers)
+            if column.minimum is not None:
+                failed |= numbers < column.minimum
             return np.where(failed, 0, numbers).astype(np.int64), failed
         low, high = column.minimum, column.maximum
         if low is not None:
@@ -637,8 +726,6 @@ def _checked_numbers(column: Column, numbers: np.ndarray) -> tuple[np.ndarray, n
             failed |= numbers > high
     return numbers, failed
 
-
-SHARE_SETTINGS = ("max_share", "min_share", "embedded_max_share", "embedded_min_share")
 
 
 def scenario_step_problems(setting: str, target: str, value: str, stages: set[str],
@@ -717,6 +804,7 @@ def _convert(column: Column, value: str | int | float | bool) -> object:
     if kind is Kind.INT:
         if number != int(number):
             raise ValueError(" (not a whole number)")
+        _check_range(column, number)
         return int(number)
     _check_range(column, number)
     return number
@@ -911,8 +999,19 @@ def to_dataset(tables: Tables) -> Dataset:
                          "scope", "max_cost_usd_per_pp")),
         content=tuple(ContentShare(*r) for r in columns("content", "offer", "origin",
                                                         "share")),
-        scenarios=tuple(ScenarioStep(*r) for r in columns(
-            "scenarios", "scenario", "setting", "target", "value")),
+        scenarios=tuple(ScenarioStep(scenario, setting, target, value, origin, period or None)
+                        for scenario, setting, target, value, period, origin in columns(
+                            "scenarios", "scenario", "setting", "target", "value", "period")),
+        periods=tuple(sorted((Period(*r) for r in columns(
+            "periods", "period", "order", "years", "discount_factor")), key=lambda p: p.order)),
+        period_values=tuple(ScenarioStep(*r) for r in columns(
+            "period_values", "period", "setting", "target", "value")),
+        stocks=tuple(Stock(*r) for r in columns(
+            "stocks", "stage", "initial_t", "capacity_t", "holding_usd_per_t_yr", "min_t")),
+        expansions=tuple(Expansion(name, target, cost, most, lead, start or None, origin)
+                         for name, target, cost, most, lead, start, origin in columns(
+                             "expansions", "expansion", "target", "usd_per_t_yr", "max_t_yr",
+                             "lead_periods", "from_period")),
         buyer=settings.get("buyer", "KR"),
         zone=ZoneStatus(settings.get("zone", ZoneStatus.OBSERVER)),
         name=settings.get("name", ""),
