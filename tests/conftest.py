@@ -89,3 +89,32 @@ def write_rows(folder: Path, table: str, rows: list[list[str]]) -> None:
     """Write ``rows`` (header included) to ``folder/table.csv``."""
     with (folder / f"{table}.csv").open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle, lineterminator="\n").writerows(rows)
+
+
+FIRST_YEAR = "2025"   # the default dataset's first period: its base tables, no period_values
+OVER_TIME = ("periods.csv", "period_values.csv", "stocks.csv", "expansions.csv")
+
+
+def write_first_year(folder: Path) -> Path:
+    """The shipped dataset as one year (2025): its CSV tables without the tables of plans
+    over time, and the scenario rows that hold in every period or in 2025 (others
+    dropped). The single-year model on the calibration year, for tests of one-period
+    mechanics on real data."""
+    from planner.api import default_inputs
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in default_inputs().glob("*.csv"):
+        if path.name in OVER_TIME:
+            continue
+        if path.name == "scenarios.csv":
+            with path.open(newline="", encoding="utf-8") as handle:
+                rows = [r for r in csv.DictReader(handle) if r["period"] in ("", FIRST_YEAR)]
+            with (folder / path.name).open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle, lineterminator="\n")
+                writer.writerow(["scenario", "setting", "target", "value"])
+                writer.writerows([r["scenario"], r["setting"], r["target"], r["value"]]
+                                 for r in rows)
+            continue
+        (folder / path.name).write_bytes(path.read_bytes())
+    return folder
+

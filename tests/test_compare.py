@@ -12,19 +12,22 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import write_first_year
 from plan_json import as_json
 from planner.models.data import Basis, Limit, ZoneStatus
 
 from planner.analysis.scenarios import apply_scenario, scenario_names
-from planner.cli import default_inputs, load, main
+from planner.cli import load, main
 from planner.solving.engine import solve_plan
 from planner.solving.variants import VariantSolver, structure
 
+ONE_YEAR = write_first_year(Path(tempfile.mkdtemp(prefix="korea-2025-")))  # one-year mechanics
 TINY = Path(__file__).parent / "data" / "tiny-chain"
 
 
@@ -121,7 +124,7 @@ def unique_rates(out: dict) -> dict[tuple, float]:
 def test_reused_model_gives_the_same_answers_as_fresh_solves(dataset):
     """Every scenario, in the order ``compare`` takes them (infeasible ones included):
     status, cost and every unique rate equal a solve from scratch."""
-    data, _ = load(TINY if dataset == "tiny" else default_inputs())
+    data, _ = load(TINY if dataset == "tiny" else ONE_YEAR)
     pairs, reused = fresh_and_reused(data, ["base", *scenario_names(data)])
     assert reused >= 4          # most scenarios only change numbers
     for name, fresh, again in pairs:
@@ -147,7 +150,7 @@ def test_a_new_structure_is_built_not_reused():
 
 
 def test_compare_reports_embedded_china_share_and_scope_of_limits():
-    result = CliRunner().invoke(main, ["compare", "--inputs", str(default_inputs()),
+    result = CliRunner().invoke(main, ["compare", "--inputs", str(ONE_YEAR),
                                        "--format", "json", "base", "eu-style-65"])
     columns = {c["scenario"]: c for c in json.loads(result.stdout)["columns"]}
     eu = columns["eu-style-65"]

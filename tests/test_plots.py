@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import struct
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import write_first_year
 
-from planner.cli import default_inputs, main
+from planner.cli import main
 from planner.reports.plots import exact_curve, sweep_kind
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -26,8 +28,14 @@ KINDS = {
 }
 
 
+ONE_YEAR = write_first_year(Path(tempfile.mkdtemp(prefix="korea-2025-")))  # one-year data
+
+
 def sweep(*args: str) -> tuple[int, dict]:
-    result = CliRunner().invoke(main, ["sweep", "--format", "json", *map(str, args)])
+    """`planner sweep --format json` (on the shipped data as one year unless --inputs)."""
+    inputs = [] if "--inputs" in args else ["--inputs", str(ONE_YEAR)]
+    result = CliRunner().invoke(main, ["sweep", "--format", "json", *inputs,
+                                       *map(str, args)])
     assert "Traceback" not in result.output, result.output
     return result.exit_code, json.loads(result.stdout) if result.exit_code in (0, 1) else {}
 
@@ -77,8 +85,7 @@ def test_exact_chart_marks_where_no_plan_exists(tmp_path):
     """Without the shortage prices, caps below the tightest feasible one have no plan,
     and the chart says from where."""
     folder = tmp_path / "data"
-    CliRunner().invoke(main, ["convert", "--inputs", str(default_inputs()), "--output",
-                              str(folder)])
+    write_first_year(folder)
     stages = folder / "stages.csv"
     lines = stages.read_text().splitlines()
     column = lines[0].split(",").index("shortage_usd_per_t")

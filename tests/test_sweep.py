@@ -15,20 +15,23 @@ from __future__ import annotations
 import json
 import math
 import random
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import write_first_year
 from generator import random_dataset
 from planner.models.data import Basis, Scope, ZoneStatus
 
 from planner.analysis.scenarios import set_share
 from planner.analysis.sweep import CapSweep, CapTarget, cap_sweep, parameter_sweep
-from planner.cli import default_inputs, load, main
+from planner.cli import load, main
 from planner.solving.engine import solve_plan
 
+ONE_YEAR = write_first_year(Path(tempfile.mkdtemp(prefix="korea-2025-")))  # one-year mechanics
 TINY = Path(__file__).parent / "data" / "tiny-chain"
 REL = 1e-6
 
@@ -98,14 +101,14 @@ def test_hand_solved_tiny_chain_curve():
     ("non-zone", "magnet", Scope.DIRECT, Basis.VOLUME),
 ])
 def test_default_dataset_curves_equal_re_solves(group, stage, scope, basis):
-    data, _ = load(default_inputs())
+    data, _ = load(ONE_YEAR)
     curve, checked = check_curve_against_re_solves(data, CapTarget(group, stage, scope, basis))
     assert checked >= 4
 
 
 def test_default_dataset_magnet_curve_needs_few_solves():
     """Breakpoints + 2 solves at most (one per piece, plus the flat start)."""
-    data, _ = load(default_inputs())
+    data, _ = load(ONE_YEAR)
     sweep = CapSweep(data, [CapTarget("CN", "magnet")])
     curve = sweep.exact()
     assert len(curve.segments) >= 5
@@ -138,7 +141,7 @@ def test_grid_equals_re_solves_and_marks_infeasible_points():
     """Magnet demand has a shortage price in the shipped dataset, so no cap is infeasible
     there (leaving demand unmet keeps China's share down): without it, caps below the
     tightest feasible one are."""
-    data, _ = load(default_inputs())
+    data, _ = load(ONE_YEAR)
     data = replace(data, stages=tuple(replace(s, shortage_usd_per_t=None)
                                       for s in data.stages))
     target = CapTarget("CN", "magnet")
@@ -154,7 +157,7 @@ def test_grid_equals_re_solves_and_marks_infeasible_points():
 
 
 def test_two_cap_grid_equals_re_solves():
-    data, _ = load(default_inputs())
+    data, _ = load(ONE_YEAR)
     magnet, metal = CapTarget("CN", "magnet"), CapTarget("CN", "ndpr-metal")
     result = cap_sweep(data, [magnet, metal], False, 0.9, 0.5, 3)
     assert len(result.points) == 9
@@ -252,7 +255,7 @@ def test_cap_takes_scope_and_basis_from_the_dataset_limit(tmp_path: Path):
     """``--cap CN:magnet`` on a dataset whose only CN:magnet cap is embedded and by
     value sweeps that cap; ``--scope`` / ``--basis`` override it."""
     folder = tmp_path / "data"
-    CliRunner().invoke(main, ["convert", "--inputs", str(default_inputs()), "--output",
+    CliRunner().invoke(main, ["convert", "--inputs", str(ONE_YEAR), "--output",
                               str(folder)])
     (folder / "limits.csv").write_text("group,stage,max_share,basis,scope\n"
                                        "CN,magnet,0.8,value,embedded\n", encoding="utf-8")
@@ -269,9 +272,11 @@ def test_solve_at_a_breakpoint_reports_the_tighter_side_and_its_range(solve):
     """At a breakpoint of the exact curve, ``solve`` says the rate is not unique, heads
     with the rate of the segment below (tighter) and gives that segment's range; the
     looser rate is the segment above's."""
-    data, _ = load(default_inputs())
+    data, _ = load(ONE_YEAR)
     curve = CapSweep(data, [CapTarget("CN", "magnet")]).exact()
-    for above, below in zip(curve.segments, curve.segments[1:], strict=False):
+    segments = curve.segments
+    for above, below, after in zip(segments, segments[1:], [*segments[2:], None],
+                                   strict=False):
         tighter = -below.piece.rate_at(below.cap_from) / 100
         looser = -above.piece.rate_at(above.cap_to) / 100
         if abs(tighter - looser) <= 1e-6 * tighter:
@@ -282,4 +287,10 @@ def test_solve_at_a_breakpoint_reports_the_tighter_side_and_its_range(solve):
         assert row["usd_per_pp"] == pytest.approx(tighter, rel=1e-9)
         assert row["usd_per_pp_looser"] == pytest.approx(looser, rel=1e-9)
         assert row["valid_to"] == pytest.approx(above.cap_to, abs=1e-9)
-        assert below.cap_to - 1e-9 <= row["valid_from"] < row["valid_to"]
+        assert row["valid_from"] < row["valid_to"]
+        # the range ends where the rate changes: at the segment's end, or beyond it
+        # where the next basis keeps the same rate there
+        same_rate_beyond = after is not None and -after.piece.rate_at(
+            after.cap_from) / 100 == pytest.approx(-below.piece.rate_at(below.cap_to) / 100,
+                                                   rel=1e-7)
+        assert below.cap_to - 1e-9 <= row["valid_from"] or same_rate_beyond

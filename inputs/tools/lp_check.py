@@ -2,7 +2,9 @@
 folder, to check the calibration and the planner's results by hand (scipy's HiGHS, not Pyomo).
 
 Not the product: no embedded scope, no value-basis limits (not used by the scenarios checked),
-no periods.  Scenario settings: zone, zone_member, max_share, min_share, capacity_factor,
+no periods: with a periods table it solves the first period (scenario rows with a blank period
+or the first period's id; period_values of the first period are not read -- the shipped
+dataset has none).  Scenario settings: zone, zone_member, max_share, min_share, capacity_factor,
 price_factor, benchmark, demand_factor (embedded_* rows are reported as skipped).
 
 Run from the repository root (DATASET defaults to inputs/):
@@ -62,6 +64,7 @@ class Data:
     zone: str = "observer"
     scenarios: pd.DataFrame = None
     skipped: list = field(default_factory=list)
+    first_period: str = ""          # the dataset's first period (periods.csv); "" without one
 
 
 def load(folder: Path) -> Data:
@@ -93,9 +96,14 @@ def load(folder: Path) -> Data:
                    basis=(r.basis or "volume"), scope=(r.scope or "direct"))
               for r in _read(folder, "limits").itertuples()]
     settings = {r.key: r.value for r in _read(folder, "settings").itertuples()}
+    periods = _read(folder, "periods")
+    first = (min(periods.itertuples(), key=lambda r: int(r.order)).period
+             if not periods.empty else "")
+    # The first period is the base dataset plus its period_values (none in the shipped data);
+    # stocks hold their floor and expansions start later, so the first period is SPEC §3.
     return Data(stages, offers, countries, processes, flows, tariffs, benchmarks, limits,
                 settings.get("buyer", "KR"), settings.get("zone", "observer"),
-                _read(folder, "scenarios"))
+                _read(folder, "scenarios"), first_period=first)
 
 
 def in_group(d: Data, country: str, group: str) -> bool:
@@ -118,6 +126,43 @@ def apply_scenario(d: Data, name: str) -> Data:
     rows = d.scenarios[d.scenarios.scenario == name]
     if rows.empty and name not in ("base",):
         raise SystemExit(f"unknown scenario {name}")
+    if "period" in rows.columns:
+        # one period only: the first period's rows (blank period = every period)
+        rows = rows[(rows.period == "") | (rows.period == d.first_period)]
+    return _apply_rows(d, rows)
+
+
+def period_data(d: Data, folder: Path, period: str, scenario: str | None = None) -> Data:
+    """A rough one-period view of ``period`` (a cross-check, not SPEC §3a): the base data with
+    that period's period_values, the scenario's rows for it, and every expansion usable by then
+    at its full max_t_yr (its one-off cost ignored); stocks held at their floor (not modelled)."""
+    import copy
+    d = copy.deepcopy(d)
+    pv = _read(folder, "period_values")
+    if not pv.empty:
+        d = _apply_rows(d, pv[pv.period == period])
+    if scenario:
+        rows = d.scenarios[d.scenarios.scenario == scenario]
+        if "period" in rows.columns:
+            rows = rows[(rows.period == "") | (rows.period == period)]
+        d = _apply_rows(d, rows)
+    order = {r.period: int(r.order) for r in _read(folder, "periods").itertuples()}
+    for e in _read(folder, "expansions").itertuples():
+        start = order[e.from_period or min(order, key=order.get)] + int(e.lead_periods or 0)
+        if order[period] < start:
+            continue
+        add = float(e.max_t_yr)
+        for o in d.offers:
+            if o["offer"] == e.target:
+                o["cap"] += add
+        for q in d.processes:
+            if q["process"] == e.target:
+                q["cap"] += add
+    return d
+
+
+def _apply_rows(d: Data, rows: pd.DataFrame) -> Data:
+    """Apply scenario-style rows (setting, target, value) to ``d`` in order."""
     for r in rows.itertuples():
         s, t, v = r.setting, r.target, r.value
         if s == "zone":
@@ -355,8 +400,14 @@ def main() -> None:
     ap.add_argument("--scenario", action="append")
     ap.add_argument("--all", action="store_true")
     ap.add_argument("-q", action="store_true")
+    ap.add_argument("--period", help="a rough one-period view of this period (see period_data)")
     a = ap.parse_args()
     d = load(Path(a.dataset))
+    if a.period:
+        for nm in [None, *(a.scenario or [])]:
+            report(solve(period_data(d, Path(a.dataset), a.period, nm)),
+                   f"{nm or 'baseline'} @ {a.period}", not a.q)
+        return
     names = a.scenario or []
     if a.all:
         names = list(dict.fromkeys(d.scenarios.scenario))

@@ -181,6 +181,160 @@ F_MAGNET = round(1 + MAG_PASS / (MAGNET_CN + MAG_PREMIUM_LOW), 2)
 F_CUT = 0.25
 
 
+# ----------------------------------------------------------------------------------------
+# Over time (SPEC §3a, §5a): periods 2025-2030, demand path, capacity pipeline, strategic stock
+# ----------------------------------------------------------------------------------------
+YEARS = tuple(range(2025, 2031))
+FIRST_YEAR = YEARS[0]
+# Real discount rate: Korea's social discount rate for public investment, 4.5 % (MOEF's
+# preliminary-feasibility (예타) reform of 11 Aug 2017, cut from 5.5 %; the rate KDI's PIMAC
+# applies in its preliminary feasibility studies; Newsis / Hankyoreh 2017-08-11).  Applied to
+# the dataset's constant 2024 prices, so read as a real rate.  factor = (1 + r)^-(year - 2025).
+DISCOUNT_RATE = 0.045
+
+
+def discount_factor(year: int) -> float:
+    """(1 + r)^-(year - 2025), rounded to 4 decimals."""
+    return round((1 + DISCOUNT_RATE) ** -(year - FIRST_YEAR), 4)
+
+
+# Demand growth.  Adamas Intelligence, "Rare Earth Magnet Market Outlook to 2040" (Q3 2024):
+# global NdFeB magnet demand +8.7 %/yr (CAGR) 2024-2040, "translating to comparable demand
+# growth for the critical rare earth elements (didymium, dysprosium and terbium)".  Cross-checks:
+# IEA GCMO 2024, magnet-REE demand 93 kt (2023) -> 131 kt (2030, APS) = +5.0 %/yr [D]; KITA,
+# magnet demand 119,200 t (2020) -> 387,000 t (2030) = +12.5 %/yr [D] (F §5c, F2 §5).  Korea-
+# specific forecasts: [NF].  ASSUMPTION: Korea's demand grows with world demand, at every NdPr and
+# Dy/Tb stage (they are magnet feed: the stages' demand is set from the magnet recipe, §3).
+MAGNET_GROWTH = 0.087
+GROWTH_CHECKS = {"IEA APS 2023-2030": (131 / 93) ** (1 / 7) - 1,
+                 "KITA 2020-2030": (387_000 / 119_200) ** (1 / 10) - 1}
+GROWTH_STAGES = ("ndpr-oxide", "ndpr-metal", "dytb-oxide", "dytb-metal", "magnet")
+# Ce/La (catalysts, polishing, glass, NiMH): no sourced forecast ([NF]); flat (ASSUMPTION).
+
+
+def demand_factor(year: int) -> float:
+    """Demand relative to 2025 at the magnet-feed stages: 1.087^(year - 2025)."""
+    return round((1 + MAGNET_GROWTH) ** (year - FIRST_YEAR), 4)
+
+
+# Korea's share of new capacity outside Korea: ASSUMPTION 11 %, Korea's share of China's magnet
+# exports in 2023 (F2 §2a [D]: 11.3 %, rounded as in §3) -- Korea's weight as a buyer in the
+# traded magnet market, carried over to new ex-China plants whose output is not tied up.
+KOREA_SHARE = 0.11
+# AUD/USD from a same-day conversion in the press: US$288 M = A$443 M (DoD grant to Lynas,
+# theozpost.com, Nov 2025) -> 0.650 [D].  KRW/USD: KRW 300 bn = US$220 M (just-auto) [D].
+AUD_USD = round(288 / 443, 3)
+# KSM Metals (ASM): A$55 M raised to double the Korean Metals Plant's NdFeB alloy capacity to
+# 3,600 t/yr (+1,800 t), commissioning late 2026 (ASM FY2025 report, via rareearthexchanges.com
+# p=14289).  NdPr content of alloy 0.31 (F §6, as in §5 (b)).
+KSM_PHASE2_ALLOY = 1_800
+KSM_PHASE2_NDPR = round(KSM_PHASE2_ALLOY * 0.31)                 # 558 t NdPr metal / yr
+KSM_CAPEX_PER_T = round(55e6 * AUD_USD / KSM_PHASE2_NDPR, -2)   # USD per t/yr of NdPr metal
+# POSCO International + Star Group US magnet plant: KRW 300 bn (US$220 M) for 3,000 t/yr, later
+# 5,000 (just-auto; EconoTimes, Oct 2023); replaced by an MoU with ReElement (Sep 2025) for an
+# integrated US complex.  No date, no final investment decision.
+POSCO_US_CAPEX_PER_T = round(220e6 / 3_000, -2)                # 73,300 USD per t/yr
+
+
+def rows_periods() -> list[tuple]:
+    """Periods 2025..2030: id, order, years, discount factor."""
+    return [(str(y), i + 1, 1, fmt(discount_factor(y))) for i, y in enumerate(YEARS)]
+
+
+def rows_period_values() -> list[tuple]:
+    """Per period after the first: demand growth at the magnet-feed stages, and China's capacity
+    open to Korea growing with it (the 2 x baseline headroom of §4 kept, year by year).  No rows
+    for 2025: the first period is the calibrated baseline."""
+    rows = []
+    for y in YEARS[1:]:
+        f = demand_factor(y)
+        for s in GROWTH_STAGES:
+            rows.append((str(y), "demand_factor", s, f))
+        for s in GROWTH_STAGES:
+            rows.append((str(y), "capacity_factor", f"CN:{s}", f))
+    return rows
+
+
+def rows_stocks() -> list[tuple]:
+    """Korea's strategic stock (KOMIR) at the NdPr and Dy/Tb oxide and metal stages.
+
+    initial = 60 days of 2025 demand (Gunsan holds about 60 days of domestic demand of critical
+    minerals, F3 §4 [S]); floor = initial (today's stock held in normal times); capacity = 3 x
+    initial (to be tripled by 2031, F3 §4 [S]); holding 1 % of the stage's FOB value a year
+    (ASSUMPTION: storage, insurance, handling; the cost of the money tied up is charged by the
+    discounting itself)."""
+    demand = {r["stage"]: float(r["demand_t"]) for r in rows_stages()}
+    value = {r["stage"]: float(r["value_usd_per_t"] or 0) for r in rows_stages()}
+    rows = []
+    for s in RESERVE_STAGES:
+        initial = round(demand[s] * STOCK_DAYS_TODAY / 365, 3)
+        rows.append((s, fmt(initial), fmt(round(initial * STOCK_CAPACITY_MULT, 3)),
+                     fmt(round(STOCK_HOLDING * value[s])), fmt(initial)))
+    return rows
+
+
+STOCK_DAYS_TODAY = 60          # F3 §4 [S]; MOTIE: 51 days (13 minerals), IEA: 54 days
+STOCK_DAYS_TARGET = 100        # F §5d [R] (IEA policy database; MOTIE: by 2031)
+STOCK_CAPACITY_MULT = 3        # "to be tripled by 2031" (F3 §4 [S])
+STOCK_HOLDING = 0.01           # ASSUMPTION, share of FOB value per year
+
+
+# Offers that exist only once a plant in the pipeline opens (capacity 0 today).
+PIPELINE_OFFERS = (
+    # offer, stage, supplier, country, price
+    ("US-MAGNET-EVAC", "magnet", "e-VAC Magnetics (VAC; Sumter, South Carolina)", "US",
+     MAGNET_CN + MAG_PREMIUM_HIGH),
+    ("US-MAGNET-JSLINK", "magnet", "JS Link America (Columbus, Georgia; announced)", "US",
+     MAGNET_CN + MAG_PREMIUM_HIGH),
+    ("US-MAGNET-POSCO", "magnet", "POSCO International (US magnet plant; MoU, no site)", "US",
+     MAGNET_CN + MAG_PREMIUM_HIGH),
+)
+
+
+def rows_expansions() -> list[tuple]:
+    """The capacity pipeline outside China, dated: (expansion, target, usd_per_t_yr, max_t_yr,
+    lead_periods, from_period).  max_t_yr is the part open to Korea; usd_per_t_yr is 0 where the
+    plant is financed by its owner and a contract is enough, the capital cost per t/yr where the
+    project still needs the money (then the buyer funds what it secures)."""
+    k = KOREA_SHARE
+    return [
+        # Neo Narva phase 2: 2,000 -> 5,000 t/yr; expansion to begin in 2027 (company, Sep 2025,
+        # via newsbytesapp; Argus 2465359).  Usable from 2028 (ASSUMPTION: a year to build).
+        ("neo-narva-phase2", "EE-MAGNET-NEO", 0, round(k * 3_000), 1, "2027"),
+        # e-VAC Sumter: 2,000 t/yr by 2026 (company release via REEx); first magnets shipped;
+        # operational "late fall 2025" (Fastmarkets 2023-12).  GM is the anchor customer.
+        ("evac-sumter", "US-MAGNET-EVAC", 0, round(k * 2_000), 0, "2026"),
+        # JS Link America, Columbus GA: 3,000 t/yr, commercial production late 2027 (company
+        # announcement, Project Blue, Sep 2025) -> usable from 2028.
+        ("jslink-georgia", "US-MAGNET-JSLINK", 0, round(k * 3_000), 0, "2028"),
+        # Lynas + JS Link, Kuantan: 3,000 t/yr (MoU Jul 2025; land bought, investment confirmed:
+        # Malaysia's PM, Oct 2025).  Start date [NF]: ASSUMPTION 2028, with JS Link's Georgia
+        # plant (late 2027) as the yardstick.
+        ("jslink-malaysia", "MY-MAGNET-JSLINK", 0, round(k * 3_000), 0, "2028"),
+        # POSCO International US plant: 3,000 t/yr first phase, KRW 300 bn; no date or FID:
+        # ASSUMPTION at the earliest 2029 (decided from 2026, 3 years to build: MP's Fort Worth
+        # plant took Apr 2022 -> late 2025).  Not yet financed: the buyer pays the capital cost.
+        ("posco-us", "US-MAGNET-POSCO", POSCO_US_CAPEX_PER_T, round(k * 3_000), 3, "2026"),
+        # Lynas Malaysia new heavy-RE plant: 5,000 t/yr of feed, ~5 % Dy and ~1 % Tb
+        # (rawmaterials.net, Oct 2025) -> ~300 t/yr Dy+Tb oxide [D]; "initial suite of separated
+        # HREs within two years" (Lynas, Oct 2025) -> usable from 2028.  Self-funded.
+        ("lynas-hre-malaysia", "MY-DYTB-LYNAS", 0, round(k * 5_000 * 0.06), 0, "2028"),
+        # Solvay La Rochelle: several hundred t in 2025 -> ~4,500 t/yr by 2030 (company target,
+        # 24brussels / De Tijd, Apr 2025), conditional on customer commitments.  2030 only.
+        ("solvay-2030", "FR-NDPR-SOLVAY", 0, round(k * (4_500 - 500)), 0, "2030"),
+        # KSM Metals phase 2 (Ochang, Korea): +1,800 t/yr NdFeB alloy = 558 t NdPr, late 2026,
+        # fully funded (A$55 M raise).  In Korea: all of it open.  Usable from 2027.
+        ("ksm-alloy-phase2", "KR-KSM-ALLOY-LINE", 0, KSM_PHASE2_NDPR, 0, "2027"),
+        # KSM's planned 72 t/yr Dy line (Argus 2211866, F3 §6): no date, no funding [NF].
+        # ASSUMPTION: at the earliest 2028 (decided from 2026, lead 2); capital cost per t/yr as
+        # ASM's phase 2 per t of NdPr metal.
+        ("ksm-dy-line", "KR-KSM-DYTB-METAL", KSM_CAPEX_PER_T, 72, 2, "2026"),
+        # JS Link, Yesan (Korea): 1,000 t/yr sintered NdFeB, pilot-scale production commissioned
+        # 2025 (Project Blue, Sep 2025) -> usable from 2026.
+        ("jslink-yesan", "KR-JSLINK-MAGNET", 0, 1_000, 0, "2026"),
+    ]
+
+
 def rows_offers(calib: dict[str, float]) -> list[dict]:
     """Offers.  `calib` holds the calibration settings (min_t) and China's capacities."""
     rows = []
@@ -258,6 +412,9 @@ def rows_offers(calib: dict[str, float]) -> list[dict]:
         MAGNET_CN + MAG_PREMIUM_HIGH, 100)
     add("MY-MAGNET-JSLINK", "magnet", "Lynas + JS Link magnet plant (MoU; not built)", "MY",
         MAGNET_CN + MAG_PREMIUM_LOW, 0)
+    # plants in the pipeline (closed today; opened by rows_expansions)
+    for offer, stage, supplier, country, price in PIPELINE_OFFERS:
+        add(offer, stage, supplier, country, price, 0)
     return rows
 
 
@@ -304,11 +461,18 @@ def rows_processes() -> tuple[list[dict], list[dict]]:
         dict(process="KR-STARGROUP-MAGNET", from_stage="ndpr-metal", to_stage="magnet",
              **{"yield": round(1 / NDPR_PER_MAGNET, 4)}, cost_usd_per_t=fmt(MAGNET_CONVERSION),
              capacity_t=1000),
+        # JS Link's Yesan plant: the same recipe and cost (ASSUMPTION); closed in 2025, opened by
+        # the `jslink-yesan` expansion from 2026
+        dict(process="KR-JSLINK-MAGNET", from_stage="ndpr-metal", to_stage="magnet",
+             **{"yield": round(1 / NDPR_PER_MAGNET, 4)}, cost_usd_per_t=fmt(MAGNET_CONVERSION),
+             capacity_t=0),
     ]
     flows = [
         dict(process="KR-SEPARATION", stage="dytb-oxide", role="output", t_per_t=SEP_DYTB),
         dict(process="KR-SEPARATION", stage="cela-oxide", role="output", t_per_t=SEP_CELA),
         dict(process="KR-STARGROUP-MAGNET", stage="dytb-metal", role="input",
+             t_per_t=DYTB_PER_MAGNET),
+        dict(process="KR-JSLINK-MAGNET", stage="dytb-metal", role="input",
              t_per_t=DYTB_PER_MAGNET),
     ]
     return processes, flows
@@ -377,9 +541,18 @@ def rows_scenarios() -> list[tuple]:
     rows.append(("retaliation-observer", "zone", "", "observer"))
     cut("retaliation-observer")
     prices_up("retaliation-observer")
-    rows.append(("target-2030", "max_share", "each:*", 0.5))
+    # Korea's target: no country above 50 % of any stage by 2030 (MOTIE 2023, F §5d [R]) -- a
+    # trajectory (scenarios.period): none in 2025, then a straight line from 90 % in 2026 to
+    # 50 % in 2030 (ASSUMPTION: MOTIE sets only the end point).  `target-2028` reaches 50 % two
+    # years earlier (80 %, 65 %, then 50 %), to price the two years.  The 2030 (last) row is 0.5,
+    # so a version that ignores `period` applies 0.5 everywhere, as before.
+    for y, cap in TARGET_2030.items():
+        rows.append(("target-2030", "max_share", "each:*", cap, y))
+    for y, cap in TARGET_2028.items():
+        rows.append(("target-2028", "max_share", "each:*", cap, y))
     rows.append(("joined-2030", "zone", "", "joined"))
-    rows.append(("joined-2030", "max_share", "each:*", 0.5))
+    for y, cap in TARGET_2030.items():
+        rows.append(("joined-2030", "max_share", "each:*", cap, y))
     rows.append(("cn-magnet-60", "max_share", "CN:magnet", 0.6))
     rows.append(("joined-low-floor", "zone", "", "joined"))
     rows.append(("joined-low-floor", "benchmark", "ndpr-oxide", LOW_NDPR_OXIDE))
@@ -392,13 +565,11 @@ def rows_scenarios() -> list[tuple]:
     rows.append(("dytb-stop", "capacity_factor", "CN:dytb-metal", 0))
     rows.append(("dytb-stop", "price_factor", "ex-cn:dytb-oxide", F_DYTB))
     rows.append(("dytb-stop", "price_factor", "ex-cn:dytb-metal", F_DYTB))
-    rows.append(("joined-retaliation-reserve", "zone", "", "joined"))
-    cut("joined-retaliation-reserve")
-    prices_up("joined-retaliation-reserve")
-    for s in RESERVE_STAGES:
-        rows.append(("joined-retaliation-reserve", "demand_factor", s, 0.726))
-    for s in RESERVE_STAGES:
-        rows.append(("reserve-build", "demand_factor", s, 1.274))
+    # KOMIR's 100-day target (F §5d [R]) reached by 2030: the reserve floor of every stock
+    # rises in a straight line from today's 60 days (ASSUMPTION: no dated path is published;
+    # the Gunsan/Saemangeum capacity, 3x today's holding, holds 100 days of 2030 demand)
+    for y, days in RESERVE_100_DAYS.items():
+        rows.append(("reserve-100-days", "stock_floor_days", "*", days, y))
     rows.append(("eu-style-65", "embedded_max_share", "each:*", 0.65))
     rows.append(("joined-eu-style-65", "zone", "", "joined"))
     rows.append(("joined-eu-style-65", "embedded_max_share", "each:*", 0.65))
@@ -407,7 +578,15 @@ def rows_scenarios() -> list[tuple]:
     rows.append(("wider-zone", "zone", "", "joined"))
     for country in WIDER_ZONE:
         rows.append(("wider-zone", "zone_member", country, "true"))
+    # Korea observes in 2025-2026 and joins the zone from 2027 (a what-if: no date is sourced)
+    for y in YEARS[2:]:
+        rows.append(("joined-2027", "zone", "", "joined", str(y)))
     return rows
+
+
+RESERVE_100_DAYS = {"2026": 68, "2027": 76, "2028": 84, "2029": 92, "2030": 100}
+TARGET_2030 = {"2026": 0.9, "2027": 0.8, "2028": 0.7, "2029": 0.6, "2030": 0.5}
+TARGET_2028 = {"2026": 0.8, "2027": 0.65, "2028": 0.5, "2029": 0.5, "2030": 0.5}
 
 
 def write(name: str, header: list[str], rows: list) -> None:
@@ -439,9 +618,17 @@ def write_all(calib: dict[str, float]) -> None:
     write("content", ["offer", "origin", "share"], CONTENT)
     write("settings", ["key", "value"], [("buyer", "KR"), ("zone", "observer"),
                                          ("name", NAME)])
-    write("scenarios", ["scenario", "setting", "target", "value"],
-          [(a, b, c, fmt(d) if isinstance(d, (int, float)) else d) for a, b, c, d in
-           rows_scenarios()])
+    write("scenarios", ["scenario", "setting", "target", "value", "period"],
+          [(r[0], r[1], r[2], fmt(r[3]) if isinstance(r[3], (int, float)) else r[3],
+            r[4] if len(r) > 4 else "") for r in rows_scenarios()])
+    write("periods", ["period", "order", "years", "discount_factor"], rows_periods())
+    write("period_values", ["period", "setting", "target", "value"],
+          [(a, b, c, fmt(d)) for a, b, c, d in rows_period_values()])
+    write("stocks", ["stage", "initial_t", "capacity_t", "holding_usd_per_t_yr", "min_t"],
+          rows_stocks())
+    write("expansions", ["expansion", "target", "usd_per_t_yr", "max_t_yr", "lead_periods",
+                         "from_period"],
+          [(e, t, fmt(c), fmt(m), lead, frm) for e, t, c, m, lead, frm in rows_expansions()])
 
 
 def derived() -> dict[str, float]:
@@ -457,7 +644,11 @@ def derived() -> dict[str, float]:
                 LOW_NDPR_METAL=LOW_NDPR_METAL, LOW_MAGNET=LOW_MAGNET, F_DYTB=F_DYTB,
                 CN_DEC25=CN_DEC25, F_NDPR=F_NDPR, F_NDPR_VS_CN=F_NDPR_VS_CN,
                 F_DYTB_VS_CN=F_DYTB_VS_CN, SEP25_CN=SEP25_CN, EXCN=EXCN, MAG_PASS=MAG_PASS,
-                F_MAGNET=F_MAGNET,
+                F_MAGNET=F_MAGNET, AUD_USD=AUD_USD, KSM_CAPEX_PER_T=KSM_CAPEX_PER_T,
+                POSCO_US_CAPEX_PER_T=POSCO_US_CAPEX_PER_T,
+                **{f"GROWTH {k}": v for k, v in GROWTH_CHECKS.items()},
+                **{f"DF {y}": discount_factor(y) for y in YEARS},
+                **{f"DEMAND_FACTOR {y}": demand_factor(y) for y in YEARS},
                 CHINA_METAL_MARGIN=NDPR_METAL - NDPR_OXIDE / METAL_YIELD)
 
 

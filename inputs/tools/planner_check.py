@@ -2,7 +2,8 @@
 dataset in inputs/ (`wider-zone` included: zone joined, zone_member MY and PH true), plus
 `wider-zone-retaliation` (`wider-zone` then `joined-retaliation`, in a temporary copy of the
 dataset: it is not a shipped scenario); report cost, China's share by value of imports
-per material group (Σ landed × tonnes over purchases from outside Korea), unmet demand and
+per material group (with periods: the first period's, compared with the check LP, then one line
+per period) (Σ landed × tonnes over purchases from outside Korea), unmet demand and
 domestic production, and compare with the independent LP (lp_check.py).
 
 Run from the repository root (the full results go to build/planner_results.json):
@@ -44,12 +45,27 @@ def run(inputs: Path, scenario: str | None) -> tuple[int, dict]:
                               "stdout": p.stdout[-500:]}
 
 
-def shares(j: dict, buyer: str = "KR") -> dict:
-    """China's share by value of imports per material group, from the planner's purchases."""
+def first_period(j: dict) -> str | None:
+    """The first period's id of a solve over periods (None for a one-period dataset)."""
+    rows = j.get("periods") or []
+    return min(rows, key=lambda r: r["order"])["period"] if rows else None
+
+
+def in_period(row: dict, period: str | None) -> bool:
+    """Whether a report row belongs to ``period`` (every row when there are no periods)."""
+    return period is None or str(row.get("period")) == period
+
+
+def shares(j: dict, buyer: str = "KR", period: str | None = None) -> dict:
+    """China's share by value of imports per material group, from the planner's purchases
+    (with periods: those of ``period``, by default the first)."""
+    period = period or first_period(j)
     out = {}
     for name, stages in GROUPS.items():
         tot = cn = 0.0
         for p in j.get("purchases", []):
+            if not in_period(p, period):
+                continue
             if p["stage"] in stages and p["country"] != buyer:
                 v = p["tonnes"] * p["landed_usd_per_t"]
                 tot += v
@@ -58,10 +74,60 @@ def shares(j: dict, buyer: str = "KR") -> dict:
     return out
 
 
-def unmet(j: dict) -> dict:
-    """Unmet demand per stage, t (the planner's cost_by_stage rows)."""
-    return {r["stage"]: round(r["shortage_t"], 2) for r in j.get("cost_by_stage", [])
-            if isinstance(r, dict) and r.get("shortage_t", 0) > 1e-6}
+def unmet(j: dict, period: str | None = None) -> dict:
+    """Unmet demand per stage, t/yr (the planner's cost_by_stage rows; with periods, keyed
+    "stage@period" over every period unless ``period`` is given)."""
+    out = {}
+    for r in j.get("cost_by_stage", []):
+        if not isinstance(r, dict) or r.get("shortage_t", 0) <= 1e-6:
+            continue
+        if period is not None and not in_period(r, period):
+            continue
+        key = r["stage"] if r.get("period") is None else f"{r['stage']}@{r['period']}"
+        out[key] = round(r["shortage_t"], 2)
+    return out
+
+
+def first_period_cost(j: dict) -> float | None:
+    """With periods: one year of the first period, undiscounted, without the stocks' holding
+    cost (which the one-period check LP does not have) -- comparable with lp_check's cost when
+    nothing couples the first period to later ones (no put into stock there)."""
+    period = first_period(j)
+    if period is None:
+        return j.get("objective_usd")
+    row = next(r for r in j["periods"] if r["period"] == period)
+    return row["cost_usd_per_yr"] - holding_cost(j, period)
+
+
+def holding_cost(j: dict, period: str) -> float:
+    """Holding cost of the stock levels at the end of ``period`` (USD per year), from the
+    dataset's stocks table and the planner's stock rows."""
+    import csv
+    path = DATASET / "stocks.csv"
+    if not path.exists():
+        return 0.0
+    rate = {r["stage"]: float(r["holding_usd_per_t_yr"] or 0)
+            for r in csv.DictReader(path.open())}
+    return sum(rate.get(r["stage"], 0.0) * r["level_t"] for r in j.get("stocks", [])
+               if in_period(r, period) and r.get("branch", "base") == "base")
+
+
+def by_period(j: dict) -> list[str]:
+    """One line per period: cost per year, China by value, unmet, stock puts, expansions."""
+    lines = []
+    for per in sorted(j.get("periods") or [], key=lambda r: r["order"]):
+        pid = per["period"]
+        sh = " / ".join(f"{v * 100:5.1f}" for v in shares(j, period=pid).values())
+        um = unmet(j, pid)
+        puts = {r["stage"]: round(r["put_t"] - r["release_t"], 2) for r in j.get("stocks", [])
+                if in_period(r, pid) and abs(r["put_t"] - r["release_t"]) > 1e-6}
+        added = {e["expansion"]: round(e["added_t_yr"], 1) for e in j.get("expansions", [])
+                 if in_period(e, pid) and e["added_t_yr"] > 1e-6}
+        lines.append(f"{pid}: {per['cost_usd_per_yr'] / 1e6:8.2f} M/yr  CN {sh} %"
+                     + (f"  unmet {um}" if um else "") + (f"  stock net put {puts}" if puts
+                                                          else "")
+                     + (f"  added {added}" if added else ""))
+    return lines
 
 
 def with_combined(folder: Path) -> Path:
@@ -102,11 +168,17 @@ def check(inputs: Path, scen: str | None, label: str) -> dict:
     prod = {p["process"]: round(p["tonnes"], 1) for p in j.get("production", [])
             if p.get("tonnes", 0) > 1e-6}
     totals = j.get("totals", {}) or {}
+    fp = first_period(j)
+    if fp is not None:
+        prod = {p["process"]: round(p["tonnes"], 1) for p in j.get("production", [])
+                if p.get("tonnes", 0) > 1e-6 and in_period(p, fp)}
     return dict(label=label, exit=code, status=j.get("status"),
                 levy=totals.get("levy_usd"), shortage_usd=totals.get("shortage_usd"),
-                cost=j.get("objective_usd"), ref=ref.cost if ref.status == "optimal" else None,
-                ref_skipped=ref.data.skipped, shares=s, unmet=unmet(j), prod=prod,
-                diagnosis=j.get("diagnosis"), err=j.get("stderr"))
+                cost=first_period_cost(j) if j.get("status") == "optimal" else None,
+                objective=j.get("objective_usd"),
+                ref=ref.cost if ref.status == "optimal" else None,
+                ref_skipped=ref.data.skipped, shares=s, unmet=unmet(j, fp), prod=prod,
+                periods=by_period(j), diagnosis=j.get("diagnosis"), err=j.get("stderr"))
 
 
 def print_row(r: dict) -> None:
@@ -123,6 +195,10 @@ def print_row(r: dict) -> None:
         print(f"{'':34s}unmet t: {r['unmet']}  (shortage cost {r['shortage_usd'] / 1e6:,.1f} M)")
     if r["prod"]:
         print(f"{'':34s}production: {r['prod']}")
+    if r.get("periods"):
+        print(f"{'':34s}objective (all periods, discounted): {r['objective'] / 1e6:,.1f} M")
+        for line in r["periods"]:
+            print(f"{'':36s}{line}")
     if r["err"]:
         print(f"{'':34s}error: {r['err']}")
     if r["status"] not in ("optimal", None) and r["diagnosis"]:

@@ -495,7 +495,9 @@ def summary(result: Result) -> list[dict]:
             {"key": "message", "value": result.message}]
     if result.optimal and len(result.periods):   # over time: the path table has the rest
         return [*rows, {"key": "objective_usd", "value": _clean(result.objective_usd, 2)},
-                {"key": "periods", "value": ", ".join(result.periods.index)}]
+                {"key": "periods", "value": ", ".join(result.periods.index)},
+                *({"key": key, "value": value} for key, value in path_totals(result).items()
+                  if key != "total_usd")]
     if result.optimal:
         rows.append({"key": "objective_usd", "value": _clean(result.objective_usd, 2)})
         rows += [{"key": key, "value": value}
@@ -665,13 +667,19 @@ def _process_capacity_prices(result: Result) -> list[dict]:
     return [r for r in capacity_prices(result) if r["kind"] == "process"]
 
 
+def _direct_and_embedded(result: Result) -> list[dict]:
+    return direct_and_embedded(result, shares(result))
+
+
 _PERIOD_TABLES = {
     "purchases": purchases, "production": production, "process_flows": process_flows,
-    "cost_by_stage": cost_by_stage, "shares": shares, "demand_prices": demand_prices,
+    "cost_by_stage": cost_by_stage, "shares": shares,
+    "direct_and_embedded": _direct_and_embedded, "demand_prices": demand_prices,
     "capacity_prices": _offer_capacity_prices,
     "process_capacity_prices": _process_capacity_prices,
     "minimum_prices": minimum_prices, "limit_prices": limit_prices,
-    "reduced_costs": reduced_costs, "import_shares": import_shares}
+    "reduced_costs": reduced_costs, "concentration": concentration,
+    "import_shares": import_shares}
 
 
 def path_json(result: Result) -> dict:
@@ -689,10 +697,8 @@ def path_json(result: Result) -> dict:
         "purchases": tables["purchases"], "production": tables["production"],
         **({"flows": tables["process_flows"]} if result.data.process_flows else {}),
         "cost_by_stage": tables["cost_by_stage"], "shares": tables["shares"],
-        "direct_and_embedded": _per_period(
-            result, lambda r: direct_and_embedded(r, shares(r))),
-        "import_shares": tables["import_shares"],
-        "concentration": _per_period(result, concentration),
+        "direct_and_embedded": tables["direct_and_embedded"],
+        "import_shares": tables["import_shares"], "concentration": tables["concentration"],
         "stocks": tables["stocks"], "expansions": tables["expansions"],
         "shadow_prices": {
             "demand": tables["demand_prices"], "capacity": tables["capacity_prices"],

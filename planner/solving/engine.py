@@ -11,6 +11,7 @@ from functools import cached_property
 
 import numpy as np
 
+from planner.io.problems import InputError, Problem
 from planner.models.build import (
     ShareColumns,
     SourcingModel,
@@ -193,6 +194,12 @@ def start(data: Dataset, time_limit: float | None,
           ) -> tuple[PlanResult, HighsSolver | None]:
     """First solve of ``data``: on a new model, or warm on ``loaded`` (a built model,
     its LP and solver that already hold ``data``'s numbers, see ``planner.solving.variants``)."""
+    if over_time(data) and any(limit.max_cost_usd_per_pp is not None
+                               for period in period_datasets(data) for limit in period.data.limits):
+        raise InputError([Problem("limits", "no max_cost_usd_per_pp over periods: soft limits "
+                                  "are not built for plans over time in this version (each "
+                                  "period's penalty needs its own stage total); make the "
+                                  "limit hard or solve one period", column="max_cost_usd_per_pp")])
     missing = unreachable(data)
     if missing:
         return PlanResult(SolveStatus.INFEASIBLE, "no feasible plan", data,

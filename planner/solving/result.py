@@ -98,6 +98,7 @@ class Result:
     stocks: pd.DataFrame = field(default_factory=pd.DataFrame)
     expansions: pd.DataFrame = field(default_factory=pd.DataFrame)
     period_data: dict[str, Dataset] = field(default_factory=dict)  # each period's dataset
+    _views: dict[str, Result] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def over_time(self) -> bool:
@@ -106,12 +107,19 @@ class Result:
 
     def at(self, period: str) -> Result:
         """The result seen from one period: its frames' rows of ``period``, relabelled
-        as the base period, and that period's dataset (so one-period reports read it)."""
+        as the base period, and that period's dataset (so one-period reports read it).
+        Kept once made: reports ask for each period's view table by table."""
+        if period not in self._views:
+            self._views[period] = self._view(period)
+        return self._views[period]
+
+    def _view(self, period: str) -> Result:
         frames = {name: _one_period(getattr(self, name), period) for name in PERIOD_FRAMES}
         yearly = (float(self.periods.loc[period, "cost_usd_per_yr"]) if len(self.periods)
                   else self.objective_usd)
         return replace(self, data=self.period_data.get(period, self.data), **frames,
-                       objective_usd=yearly, penalty_usd=0.0, other_zone_objective_usd=None)
+                       objective_usd=yearly, penalty_usd=0.0, other_zone_objective_usd=None,
+                       _views={})
 
     @property
     def optimal(self) -> bool:
