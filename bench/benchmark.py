@@ -8,7 +8,12 @@ separate processes (so peak memory is each one's own):
   raw:     the same LP matrix (exported by the planner run as .npz) passed to
            a fresh highspy.Highs and solved with the same options
 
-Usage: python bench/benchmark.py [--offers N ...] [--repeat R]
+With ``--periods N`` the dataset is a plan over time (SPEC §2, §3a): N yearly
+periods (discount factor 0.96^k), a demand path and a tightening cap on China's
+share of magnets (period_values), stocks of oxide and magnets, and five
+expansions of processes and offers with a lead of 1-2 periods.
+
+Usage: python bench/benchmark.py [--offers N ...] [--periods N] [--repeat R]
 The figure of merit is the ratio planner / raw (time and peak RSS), measured in
 the same run on the same machine.
 """
@@ -28,8 +33,10 @@ from pathlib import Path
 STAGES = ("ore", "oxide", "metal", "magnet")
 
 
-def generate(folder: Path, offers_per_stage: int, countries: int = 60, seed: int = 7) -> None:
-    """A synthetic chain: ``countries`` countries, many offers per stage, three processes."""
+def generate(folder: Path, offers_per_stage: int, countries: int = 60, seed: int = 7,
+             periods: int = 0) -> None:
+    """A synthetic chain: ``countries`` countries, many offers per stage, three processes;
+    with ``periods`` > 0 also that many yearly periods, their values, stocks and expansions."""
     rng = random.Random(seed)
     codes = [a + b for a in "ABCDEFGHIJ" for b in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
              if a + b not in ("KR",)][:countries - 1] + ["KR"]
@@ -71,13 +78,44 @@ def generate(folder: Path, offers_per_stage: int, countries: int = 60, seed: int
            ["CN", "magnet", "", 0.4, "value", "direct"],
            ["zone", "oxide", 0.3, "", "volume", "direct"]])
     write("settings", ["key", "value"], [["buyer", "KR"], ["zone", "joined"]])
+    if periods:
+        write_periods(write, periods, demand_t=1_000 * offers_per_stage // 20)
+
+
+def write_periods(write, periods: int, demand_t: float) -> None:
+    """Periods y2026.. (1 year each, discount 0.96^k); per period a demand growth of 3 % a
+    year on every stage (faster on magnets) and China's cap on magnets (direct, volume)
+    tightening from 50 % by 5 pp a year (floor 20 %); stocks of oxide and magnets (the
+    magnet floor above its initial stock: the plan must build it); expansions of the three
+    processes and of two offers, lead 1-2 periods, two of them decidable from the second
+    period only."""
+    ids = [f"y{2026 + k}" for k in range(periods)]
+    write("periods", ["period", "order", "years", "discount_factor"],
+          [[p, 2026 + k, 1, round(0.96 ** k, 6)] for k, p in enumerate(ids)])
+    growth = {"ore": 0.03, "oxide": 0.03, "metal": 0.03, "magnet": 0.05}
+    values = [[p, "demand_factor", s, round((1 + g) ** k, 6)]
+              for k, p in enumerate(ids) for s, g in growth.items()]
+    values += [[p, "max_share", "CN:magnet", round(max(0.5 - 0.05 * k, 0.2), 4)]
+               for k, p in enumerate(ids)]
+    write("period_values", ["period", "setting", "target", "value"], values)
+    write("stocks", ["stage", "initial_t", "capacity_t", "holding_usd_per_t_yr", "min_t"],
+          [["oxide", 0.2 * demand_t, 0.5 * demand_t, 1_200, 0.1 * demand_t],
+           ["magnet", 0.1 * demand_t, 0.4 * demand_t, 1_100, 0.15 * demand_t]])
+    later = ids[1] if len(ids) > 1 else ""
+    write("expansions", ["expansion", "target", "usd_per_t_yr", "max_t_yr", "lead_periods",
+                         "from_period"],
+          [["sep_plus", "kr_sep", 15_000, 5_000, 2, ""],
+           ["metal_plus", "kr_metal", 12_000, 3_000, 1, ""],
+           ["magnet_plus", "kr_magnet", 10_000, 4_000, 1, later],
+           ["oxide_mine", "oxide_1", 20_000, 500, 2, ""],
+           ["magnet_line", "magnet_3", 8_000, "", 1, later]])
 
 
 def run_planner(folder: Path, export: Path) -> dict:
     """Time each phase of the planner's pipeline; export the LP for the raw run."""
     import numpy as np
-    from planner.models.build import create_model
     from planner.models.highs import HighsSolver, compile_lp, solution_residuals
+    from planner.models.horizon import create_horizon
 
     from planner.io.read import read_dataset
     from planner.io.validate import validate
@@ -89,14 +127,16 @@ def run_planner(folder: Path, export: Path) -> dict:
     t0 = time.perf_counter()
     data, _ = validate(read_dataset(folder))
     t1 = time.perf_counter()
-    built = create_model(data)
+    horizon = create_horizon(data)   # the plain model of SPEC §3 for one period
     t2 = time.perf_counter()
-    lp = compile_lp(built.model)
+    lp = compile_lp(horizon.model)
     t3 = time.perf_counter()
     solver = HighsSolver(lp)
     solution = solver.solve()
     t4 = time.perf_counter()
-    result = PlanResult(solution.status, solution.message, data, built, lp, solution)
+    built = None if horizon.linked else horizon.slices[0]
+    result = PlanResult(solution.status, solution.message, data, built, lp, solution,
+                        horizon=horizon)
     result.residuals = solution_residuals(lp, solution)
     _analyse(result, solver)
     t5 = time.perf_counter()
@@ -155,6 +195,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--offers", type=int, nargs="+", default=[2_000, 20_000, 60_000],
                         help="offers per stage (4 stages)")
+    parser.add_argument("--periods", type=int, default=0,
+                        help="a plan over N yearly periods, with stocks and expansions "
+                             "(0: the one-period dataset, no periods table)")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -164,14 +207,14 @@ def main() -> None:
             Path(rest[0]))
         print(json.dumps(result))
         return
-    print("| offers | rows | cols | nnz | load | build | compile | solve | sens. | report | "
-          "planner total | raw highspy | time ratio | solve-only ratio | RSS planner / raw "
-          "(MB) | RSS ratio |")
-    print("|" + "---|" * 16)
+    print("| offers | periods | rows | cols | nnz | load | build | compile | solve | sens. | "
+          "report | planner total | raw highspy | time ratio | solve-only ratio | "
+          "RSS planner / raw (MB) | RSS ratio |")
+    print("|" + "---|" * 17)
     for n in args.offers:
         with tempfile.TemporaryDirectory() as tmp:
             folder, export = Path(tmp) / "data", Path(tmp) / "lp.npz"
-            generate(folder, n)
+            generate(folder, n, periods=args.periods)
             for _ in range(args.repeat):
                 planner = _child("planner", str(folder), str(export))
                 raw = _child("raw", str(export))
@@ -181,8 +224,9 @@ def main() -> None:
                 core = sum(pt[k] for k in ("load", "build", "compile", "solve", "report"))
                 total = sum(pt.values())
                 raw_total = sum(rt.values())
-                print(f"| {4 * n:,} | {planner['rows']:,} | {planner['cols']:,} | "
-                      f"{planner['nnz']:,} | " + " | ".join(f"{pt[k]:.2f}" for k in (
+                print(f"| {4 * n:,} | {args.periods or 1} | {planner['rows']:,} | "
+                      f"{planner['cols']:,} | {planner['nnz']:,} | "
+                      + " | ".join(f"{pt[k]:.2f}" for k in (
                           "load", "build", "compile", "solve", "verify_sensitivity",
                           "report")) +
                       f" | {total:.2f} | {raw_total:.2f} | {total / raw_total:.2f}× "
