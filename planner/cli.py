@@ -156,7 +156,10 @@ def check(inputs) -> None:
         click.echo(f"{inputs}: OK — {len(tables['stages'])} stages, "
                    f"{len(tables['offers'])} offers, {len(tables['processes'])} process(es), "
                    f"{len(tables['limits'])} limit(s), "
-                   f"{len(names)} scenarios" + (f" ({', '.join(names)})" if names else "")
+                   + "".join(f"{len(tables[name])} {label}, " for name, label in (
+                       ("periods", "period(s)"), ("stocks", "stock(s)"),
+                       ("expansions", "expansion(s)")) if len(tables[name]))
+                   + f"{len(names)} scenarios" + (f" ({', '.join(names)})" if names else "")
                    + (f", {len(warnings)} warning(s)" if warnings else ""))
 
 
