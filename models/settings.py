@@ -36,13 +36,13 @@ def apply_setting(data: Dataset, step: ScenarioStep) -> Dataset:
     if setting == "stock_floor_days":
         return _floor_days(data, step.target, value)
     if setting in ("benchmark", "demand_factor"):
-        return _stage_setting(data, setting, step.target, value)
+        return _stage_setting(data, setting, step.target, value, step.origin)
     group, _, stage = step.target.partition(":")
     if setting in SHARE_SETTINGS:
         scope = Scope.EMBEDDED if setting.startswith("embedded_") else Scope.DIRECT
         return set_share(data, group, stage, setting.removeprefix("embedded_"), value,
                          step.origin, scope)
-    return _scale_offers(data, setting, group, stage, value)
+    return _scale_offers(data, setting, group, stage, value, step.origin)
 
 
 def set_zone_member(data: Dataset, country: str, member: bool) -> Dataset:
@@ -75,11 +75,17 @@ def set_share(data: Dataset, group: str, stage: str, which: str, share: float,
     return replace(data, limits=tuple(limits))
 
 
-def _stage_setting(data: Dataset, setting: str, stage: str, value: float) -> Dataset:
+def _also(origin: str, step_origin: str) -> str:
+    """A record's origin with the setting that changed it (a diagnosis names both)."""
+    return f"{origin}, {step_origin}".strip(", ") if step_origin else origin
+
+
+def _stage_setting(data: Dataset, setting: str, stage: str, value: float,
+                   step_origin: str = "") -> Dataset:
     if setting == "benchmark":
         return replace(data, benchmarks={**data.benchmarks, stage: value})
-    stages = tuple(replace(s, demand_t=s.demand_t * value) if s.stage == stage else s
-                   for s in data.stages)
+    stages = tuple(replace(s, demand_t=s.demand_t * value, origin=_also(s.origin, step_origin))
+                   if s.stage == stage else s for s in data.stages)
     return replace(data, stages=stages)
 
 
@@ -93,14 +99,15 @@ def _floor_days(data: Dataset, stage: str, days: float) -> Dataset:
 
 
 def _scale_offers(data: Dataset, setting: str, group: str, stage: str,
-                  factor: float) -> Dataset:
+                  factor: float, step_origin: str = "") -> Dataset:
     countries = {c.country: c for c in data.countries}
 
     def targeted(offer: Offer) -> bool:
         return ((stage == ALL_STAGES or offer.stage == stage)
                 and (group == ALL_STAGES or in_group(group, offer.country, countries)))
 
-    offers = tuple(_scaled(o, setting, factor) if targeted(o) else o for o in data.offers)
+    offers = tuple(replace(_scaled(o, setting, factor), origin=_also(o.origin, step_origin))
+                   if targeted(o) else o for o in data.offers)
     return replace(data, offers=offers)
 
 
