@@ -34,7 +34,7 @@ def apply_setting(data: Dataset, step: ScenarioStep) -> Dataset:
         return set_zone_member(data, step.target, step.value.strip().lower() == "true")
     value = float(step.value)
     if setting == "stock_floor_days":
-        return _floor_days(data, step.target, value)
+        return _floor_days(data, step.target, value, step.origin)
     if setting in ("benchmark", "demand_factor"):
         return _stage_setting(data, setting, step.target, value, step.origin)
     group, _, stage = step.target.partition(":")
@@ -89,12 +89,12 @@ def _stage_setting(data: Dataset, setting: str, stage: str, value: float,
     return replace(data, stages=stages)
 
 
-def _floor_days(data: Dataset, stage: str, days: float) -> Dataset:
+def _floor_days(data: Dataset, stage: str, days: float, step_origin: str = "") -> Dataset:
     """The reserve floor of the stock of ``stage`` (``*``: every stock) set to ``days``
     of the stage's demand, the demand as the period's settings leave it, whatever their
     order (``Stock.floor_t``)."""
-    stocks = tuple(replace(k, floor_days=days) if stage in (ALL_STAGES, k.stage) else k
-                   for k in data.stocks)
+    stocks = tuple(replace(k, floor_days=days, origin=_also(k.origin, step_origin))
+                   if stage in (ALL_STAGES, k.stage) else k for k in data.stocks)
     return replace(data, stocks=stocks)
 
 

@@ -117,10 +117,10 @@ def prepare(data: Dataset, scenario: str | None = None,
     unknown scenario, zone, group, stage or period; returns the warnings."""
     if zone is not None and zone not in ZONES:
         raise InputError([Problem("zone", "joined or observer", value=str(zone))])
-    if period is not None and period not in {p.period for p in data.periods}:
-        known = ", ".join(p.period for p in data.periods) or "none: the dataset has no periods"
-        raise InputError([Problem("period", f"a period id from periods ({known})",
-                                  value=str(period))])
+    if period is not None and not caps:
+        raise InputError([Problem("period", "a cap to hold in that period (--cap / caps); "
+                                  "without one a period changes nothing", value=str(period))])
+    check_period(data, period)
     if scenario:
         data = apply_scenario(data, scenario)
     overrides = caps or []
@@ -131,6 +131,14 @@ def prepare(data: Dataset, scenario: str | None = None,
     if zone:
         data = override(data, ScenarioStep("--zone", "zone", "", zone, "command line: --zone"))
     return data, problems
+
+
+def check_period(data: Dataset, period: str | None) -> None:
+    """``InputError`` unless ``period`` is None or a period id of ``data``."""
+    if period is not None and period not in {p.period for p in data.periods}:
+        known = ", ".join(p.period for p in data.periods) or "none: the dataset has no periods"
+        raise InputError([Problem("period", f"a period id from periods ({known})",
+                                  value=str(period))])
 
 
 def _cap_overrides(caps: Mapping[str, float]) -> list[CapOverride]:
@@ -334,7 +342,8 @@ def sweep(data: Inputs | Dataset | str | Path | Mapping, cap: str, exact: bool =
     """Optimal cost against the max share of ``cap`` (``"CN:magnet"``): the exact curve
     piece by piece, or a grid of ``steps`` points from ``start`` to ``end``."""
     inputs = _inputs(data)
-    dataset, _ = prepare(inputs.dataset, scenario, period=period)
+    dataset, _ = prepare(inputs.dataset, scenario)
+    check_period(dataset, period)
     group, colon, stage = str(cap).partition(":")
     problems = _sweep_problems(colon, group, stage, exact, start, end, steps, scope, basis)
     problems += target_problems(dataset, [(group, stage)]) if not problems else []

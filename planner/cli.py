@@ -25,7 +25,7 @@ from planner.analysis.scenarios import (
 )
 from planner.analysis.sweep import VERIFICATION as SWEEP_VERIFICATION
 from planner.analysis.sweep import CapTarget, cap_sweep, linear_values, parameter_sweep
-from planner.api import default_inputs, prepare
+from planner.api import check_period, default_inputs, prepare
 from planner.io import write as writers
 from planner.io.problems import InputError, Problem, Severity, errors
 from planner.io.read import dataset_cells, read_dataset
@@ -243,7 +243,8 @@ def sweep(inputs, targets, scope, basis, exact, start, end, steps, benchmark, ca
             plot_check(plot, inputs)
         if period is not None and mode != "cap":
             raise click.UsageError("--period chooses the period of a swept --cap")
-        data, digests = _prepare(inputs, scenario, [], None, period)
+        data, digests = _prepare(inputs, scenario, [], None)
+        check_period(data, period)
         with LazyProgress("solving", None if exact else (steps or 11)) as progress:
             if mode == "cap":
                 check_targets(data, targets)

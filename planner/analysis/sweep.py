@@ -97,7 +97,8 @@ class Segment:
                 "usd_per_pp_from": -self.piece.rate_at(self.cap_from) / 100 / self.weight,
                 "usd_per_pp_to": -self.piece.rate_at(self.cap_to) / 100 / self.weight,
                 "formula": {"anchor_cap": self.piece.share, "anchor_objective": self.piece.cost,
-                            "rate_usd_per_share": self.piece.rate, "u": self.piece.u_k}}
+                            "rate_usd_per_share": self.piece.rate, "u": self.piece.u_k,
+                            "rate_weight": self.weight}}
 
 
 @dataclass

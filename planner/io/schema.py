@@ -52,7 +52,7 @@ class Column:
             return "one of " + ", ".join(self.choices)
         text = self.kind.value
         if self.minimum is not None and self.maximum is not None:
-            text += f" in [{self.minimum:g}, {self.maximum:g}]"
+            text += f" in {'(' if self.strict_minimum else '['}{self.minimum:g}, {self.maximum:g}]"
         elif self.minimum is not None:
             text += f" {'>' if self.strict_minimum else '≥'} {self.minimum:g}"
         return text

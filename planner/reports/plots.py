@@ -105,7 +105,8 @@ def exact_curve(out: dict, per_segment: int = 200) -> ExactCurve:
         d = f["anchor_cap"] - c
         caps.append(c)
         costs.append(f["anchor_objective"] - f["rate_usd_per_share"] * d / (1 + d * f["u"]))
-        rates.append(-f["rate_usd_per_share"] / (1 + d * f["u"]) ** 2 / 100)
+        rates.append(-f["rate_usd_per_share"] / (1 + d * f["u"]) ** 2 / 100
+                     / f.get("rate_weight", 1.0))   # a period's cap: in its own money
     return ExactCurve(np.concatenate(caps), np.concatenate(costs), np.concatenate(rates))
 
 

@@ -90,7 +90,8 @@ def diagnose(result: PlanResult, solver: HighsSolver) -> Diagnosis:
     start = [row for row in solver.iis().rows if row in inputs]
     rows = ConflictFilter(result.lp, list(inputs)).irreducible(start)
     conflicts = [_conflict(result, *inputs[row]) for row in rows]
-    limits = [_tightest(view, share_columns(view.built, result.lp)[key])
+    limits = [_tightest(view, share_columns(view.built, result.lp)[key],
+                        view.period if result.linked else None)
               for view, component, key in (inputs[row] for row in rows)
               if component in ("share_max", "share_min")]
     names = "; ".join(f"{c.kind} {c.name} ({c.detail})" for c in conflicts)
@@ -218,21 +219,23 @@ def _link_conflict(result: PlanResult, component: str, key) -> Conflict | None:
         return Conflict("expansion_limit", key, f"at most {expansion.max_t_yr:,g} t/yr added",
                         expansion.origin)
     stage, period = key
-    stock = h.stock[stage]
+    stock = next(s for s in h.periods[period].data.stocks if s.stage == stage)
     if component == "stock_floor":
         return Conflict("stock_floor", f"{stage} in {period}",
-                        f"reserve floor {stock.min_t:,g} t", stock.origin)
+                        f"reserve floor {h.floor[stage, period]:,g} t", stock.origin)
     if component == "stock_capacity":
         return Conflict("stock_capacity", f"{stage} in {period}",
                         f"stock capacity {stock.capacity_t:,g} t", stock.origin)
     return None
 
 
-def _tightest(view: PlanResult, placed: ShareColumns) -> TightestShare:
+def _tightest(view: PlanResult, placed: ShareColumns, period: str | None) -> TightestShare:
+    """The tightest feasible value of one limit (in ``period``, over time)."""
     share_row = placed.share_row
     sense = 1.0 if share_row.bound is Bound.MAX else -1.0
     value = extreme_share(view.lp, placed.lp_row, placed.group, placed.total, sense)
-    return TightestShare(share_row.group, share_row.stage, share_row.bound.value,
+    stage = share_row.stage if period is None else f"{share_row.stage} in {period}"
+    return TightestShare(share_row.group, stage, share_row.bound.value,
                          share_row.share, value, share_row.limit.origin)
 
 

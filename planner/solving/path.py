@@ -101,7 +101,7 @@ def _expansions(plan: PlanResult, h) -> pd.DataFrame:
             "usd_per_t_yr": expansion.usd_per_t_yr,
             "reduced_cost_usd_per_t_yr": float(reduced),
             "break_even_usd_per_t_yr": expansion.usd_per_t_yr - float(reduced),
-            "cost_usd": expansion.usd_per_t_yr * plan.value(var) * factors[t],
+            "cost_usd": expansion.usd_per_t_yr * plan.value(var),
             "max_t_yr": math.nan if expansion.max_t_yr is None else expansion.max_t_yr,
             "max_usd_per_t_yr": -_rate_up(plan, limit) if limit is not None else 0.0})
     return _indexed(records, "expansion")
@@ -109,8 +109,8 @@ def _expansions(plan: PlanResult, h) -> pd.DataFrame:
 
 def _periods(plan: PlanResult, h, stocks: pd.DataFrame, expansions: pd.DataFrame
              ) -> pd.DataFrame:
-    """One row per period: one year's cost, the period's, discounted with its holding
-    and the expansions decided in it (these sum to the objective)."""
+    """One row per period: one year's cost, the period's, its holding and the new capacity
+    decided in it (all undiscounted), and discounted (these sum to the objective)."""
     holding = stocks.groupby(level="period")["holding_usd"].sum() if len(stocks) else {}
     built = expansions.groupby(level="period")["cost_usd"].sum() if len(expansions) else {}
     records = []
@@ -124,8 +124,8 @@ def _periods(plan: PlanResult, h, stocks: pd.DataFrame, expansions: pd.DataFrame
             "holding_usd": held,
             "expansion_usd": float(built.get(view.period, 0.0)) if len(expansions) else 0.0,
             "discounted_cost_usd": view.weight * yearly
-            + held * period.period.discount_factor
-            + (float(built.get(view.period, 0.0)) if len(expansions) else 0.0)})
+            + (held + (float(built.get(view.period, 0.0)) if len(expansions) else 0.0))
+            * period.period.discount_factor})
     return pd.DataFrame(records).set_index("period")
 
 

@@ -276,8 +276,8 @@ def _limits(plan: PlanResult) -> pd.DataFrame:
             "valid_to": share_range.valid_to if share_range else math.nan,
             "range_down_from": down[0], "range_down_to": down[1],
             "range_up_from": up[0], "range_up_to": up[1],
-            "whole_cost_usd": (0.0 if share_range is None
-                               else _none_nan(plan.rule_costs.get(i)) / plan.weight),
+            "whole_cost_usd": (0.0 if share_range is None      # objective units: over
+                               else _none_nan(plan.rule_costs.get(i))),  # periods, present value
             "max_cost_usd_per_pp": row.penalty_usd_per_pp if soft else math.nan,
             "excess": plan.value(m.excess[i]) if soft else 0.0,
             "penalty_per_unit": m.penalty[i] if soft else 0.0})
