@@ -240,6 +240,20 @@ class Expansion:
 
 
 @dataclass(frozen=True, slots=True)
+class Disruption:
+    """A disruption (SPEC §3b): with ``probability`` it starts in ``period`` (None: the
+    only period) and lasts ``duration`` periods, with ``steps`` (scenario settings; their
+    ``scenario`` is the disruption id) in force while it lasts."""
+
+    disruption: str
+    probability: float
+    period: str | None
+    duration: int
+    steps: tuple[ScenarioStep, ...]
+    origin: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Dataset:
     """Everything one solve needs, after validation."""
 
@@ -259,6 +273,9 @@ class Dataset:
     expansions: tuple[Expansion, ...] = ()
     overrides: tuple[ScenarioStep, ...] = ()   # over time: scenario rows and flags applied
                                                # to every period after its period_values
+    disruptions: tuple[Disruption, ...] = ()
+    risk_weight: float = 0.0     # λ: weight of CVaR against expected cost (SPEC §3b)
+    cvar_alpha: float = 0.9      # α of CVaR
     buyer: str = "KR"
     zone: ZoneStatus = ZoneStatus.OBSERVER
     name: str = ""

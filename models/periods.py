@@ -16,17 +16,32 @@ from .settings import apply_setting
 BASE_PERIOD = Period("base", 0)
 
 
+BASE_BRANCH = "base"
+
+
 @dataclass(frozen=True)
 class PeriodData:
-    """One period: its position (0 first), its record and its one-period dataset."""
+    """One period of one branch (a node of the tree of SPEC §3b): its position (0 first),
+    its record, its one-period dataset, the branch it belongs to (``base`` for a period
+    the branches still share), the probability of the branches that pass through it, the
+    node before it, and whether a disruption is in force there (the floor is waived)."""
 
     position: int
     period: Period
     data: Dataset
+    branch: str = BASE_BRANCH
+    mass: float = 1.0
+    parent: tuple[str, str] | None = None
+    disrupted: bool = False
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(period, branch): the node's index in the model."""
+        return (self.period.period, self.branch)
 
     @property
     def weight(self) -> float:
-        """Years × discount_factor: what one year of its costs weighs in the objective."""
+        """Years × discount_factor: what one year of its costs weighs in a branch's cost."""
         return self.period.weight
 
 
@@ -56,6 +71,46 @@ def period_datasets(data: Dataset) -> list[PeriodData]:
         own = replace(own, periods=(), period_values=(), expansions=(), overrides=())
         found.append(PeriodData(position, period, own))
     return found
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A path through the tree: the base branch or one disruption's, with its probability."""
+
+    branch: str
+    probability: float
+    nodes: tuple[tuple[str, str], ...]   # node keys, first period first
+
+
+def tree(data: Dataset) -> tuple[list[PeriodData], list[Branch]]:
+    """Every node (base periods first, then each disruption's periods from its start) and
+    every branch (SPEC §3b). Without disruptions: the base periods and one branch."""
+    base = period_datasets(data)
+    periods = [p.period.period for p in base]
+    starts = {d.disruption: periods.index(d.period) if d.period else 0
+              for d in data.disruptions}
+    others = sum(d.probability for d in data.disruptions)
+    nodes = []
+    for p in base:   # shared by the base branch and every branch not yet started
+        mass = 1.0 - others + sum(d.probability for d in data.disruptions
+                                  if starts[d.disruption] > p.position)
+        parent = base[p.position - 1].key if p.position else None
+        nodes.append(replace(p, mass=mass, parent=parent))
+    branches = [Branch(BASE_BRANCH, 1.0 - others, tuple(p.key for p in base))]
+    for d in data.disruptions:
+        start, path = starts[d.disruption], [p.key for p in base[:starts[d.disruption]]]
+        for p in base[start:]:
+            active = p.position < start + d.duration
+            own = p.data
+            if active:
+                for step in d.steps:
+                    own = apply_setting(own, step)
+            node = replace(p, data=own, branch=d.disruption, mass=d.probability,
+                           parent=path[-1] if path else None, disrupted=active)
+            nodes.append(node)
+            path.append(node.key)
+        branches.append(Branch(d.disruption, d.probability, tuple(path)))
+    return nodes, branches
 
 
 def decision_positions(expansion: Expansion, periods: tuple[Period, ...]) -> list[int]:

@@ -171,7 +171,8 @@ CONTENT = Table("content", False, (
 ), key=("offer", "origin"), doc="upstream origin mix of offers")
 
 SETTINGS = Table("settings", False, (
-    Column("key", Kind.CHOICE, choices=("buyer", "zone", "name"), doc="setting name"),
+    Column("key", Kind.CHOICE, choices=("buyer", "zone", "name", "risk_weight", "cvar_alpha"),
+           doc="setting name"),
     Column("value", Kind.TEXT, doc="setting value"),
 ), key=("key",), doc="buyer, zone status, dataset name")
 
@@ -225,9 +226,19 @@ EXPANSIONS = Table("expansions", False, (
                                              "first)"),
 ), key=("expansion",), doc="new capacity for offers and processes")
 
+DISRUPTIONS = Table("disruptions", False, (
+    Column("disruption", Kind.ID, doc="disruption id (rows of one id describe one disruption)"),
+    Column("probability", Kind.NUMBER, minimum=0.0, strict_minimum=True, maximum=1.0,
+           doc="probability that it happens, in (0, 1]; the ids' sum at most 1"),
+    Column("period", Kind.TEXT, "", doc="the period it starts in (blank: the only period, "
+                                        "without a periods table)"),
+    Column("duration", Kind.INT, 1, minimum=1.0, doc="periods it lasts"),
+    *SCENARIOS.columns[1:4],
+), doc="disruption branches: settings in force while each lasts")
+
 # SPEC tables this version does not model yet: refused, never silently ignored.
-PLANNED = ("disruptions",)
+PLANNED: tuple[str, ...] = ()
 
 TABLES: tuple[Table, ...] = (STAGES, OFFERS, COUNTRIES, PROCESSES, PROCESS_FLOWS, TARIFFS,
                              BENCHMARKS, LIMITS, CONTENT, SETTINGS, SCENARIOS, PERIODS,
-                             PERIOD_VALUES, STOCKS, EXPANSIONS)
+                             PERIOD_VALUES, STOCKS, EXPANSIONS, DISRUPTIONS)

@@ -36,6 +36,7 @@ from planner.models.data import (
     ContentShare,
     Country,
     Dataset,
+    Disruption,
     Expansion,
     Limit,
     Offer,
@@ -382,6 +383,7 @@ class Validator:
         self._check_periods(stages, tags)
         self._check_stocks()
         self._check_expansions()
+        self._check_disruptions(stages, tags)
 
     def _check_stage_refs(self, stages: set[str]) -> None:
         known = ", ".join(sorted(stages)) or "none defined"
@@ -528,6 +530,13 @@ class Validator:
                 self.problem(settings.source, Kind.COUNTRY.value, number, "value", value)
             if key == "zone" and value not in (ZoneStatus.JOINED, ZoneStatus.OBSERVER):
                 self.problem(settings.source, "joined or observer", number, "value", value)
+            number_value = _as_float(value)
+            if key == "risk_weight" and not (number_value is not None
+                                             and 0.0 <= number_value <= 1.0):
+                self.problem(settings.source, "a number in [0, 1]", number, "value", value)
+            if key == "cvar_alpha" and not (number_value is not None
+                                            and 0.0 <= number_value < 1.0):
+                self.problem(settings.source, "a number in [0, 1)", number, "value", value)
 
     def _check_scenarios(self, stages: set[str], tags: set[str], countries: set[str],
                          targets: bool = True) -> None:
@@ -627,6 +636,46 @@ class Validator:
                 self.problem(expansions.source, f"a target with a capacity_t (its capacity in "
                              f"{holders[0]} is blank: unlimited, nothing to expand; set it, 0 "
                              "for a plant not yet open)", number, "target", target)
+
+
+    def _check_disruptions(self, stages: set[str], tags: set[str]) -> None:
+        """Rows of one id agree on probability, period and duration; the ids' probabilities
+        sum to at most 1; a period is known (blank only without a periods table); each
+        row's setting is valid (as a scenario row)."""
+        table = self.tables["disruptions"]
+        columns = ("disruption", "probability", "period", "duration", "setting", "target",
+                   "value")
+        ok = table.ok(*columns)
+        known, expected = self._periods_known()
+        first: dict[str, tuple[int, float, str, int]] = {}
+        for i, number, name, probability, period, duration, setting, target, value in \
+                table.records(*columns):
+            if not ok[i]:
+                continue
+            if name in first:
+                row, *described = first[name]
+                for column, mine, theirs in zip(("probability", "period", "duration"),
+                                                (probability, period, duration), described,
+                                                strict=True):
+                    if mine != theirs:
+                        self.problem(table.source, f"the same {column} as disruption {name}'s "
+                                     f"row {row} ({theirs})", number, column, mine)
+            else:
+                first[name] = (number, probability, period, duration)
+                if known and period not in known:
+                    self.problem(table.source, expected, number, "period", period)
+                elif not known and period:
+                    self.problem(table.source, "blank (no periods table: the only period)",
+                                 number, "period", period)
+            row = {"setting": setting, "target": target, "value": value}
+            for column, wrong in scenario_step_problems(setting, target, value, stages, tags):
+                self.problem(table.source, wrong, number, column, row[column])
+        total = sum(probability for _, probability, _, _ in first.values())
+        if total > 1.0 + 1e-9:
+            number = min(row for row, *_ in first.values())
+            self.problem(table.source, f"probabilities summing to at most 1 over the "
+                         f"disruptions (they sum to {total:.6g})", number, "probability",
+                         first[min(first, key=lambda k: first[k][0])][1])
 
 
 def _empty_table(spec: Table, source: str) -> TypedTable:
@@ -913,6 +962,24 @@ def _number_text(value: int | float | bool) -> str:
     return str(value)
 
 
+def _disruptions(tables: Tables) -> tuple[Disruption, ...]:
+    """Disruption rows grouped by id, in order of first appearance."""
+    table = tables.tables["disruptions"]
+    grouped: dict[str, list[tuple]] = {}
+    for _, number, *row in table.records("disruption", "probability", "period", "duration",
+                                         "setting", "target", "value"):
+        grouped.setdefault(row[0], []).append((number, *row))
+    found = []
+    for name, rows in grouped.items():
+        number, _, probability, period, duration = rows[0][:5]
+        steps = tuple(ScenarioStep(name, setting, target, value,
+                                   f"{table.source} row {n}")
+                      for n, _, _, _, _, setting, target, value in rows)
+        found.append(Disruption(name, float(probability), period or None, int(duration), steps,
+                                f"{table.source} row {number}"))
+    return tuple(found)
+
+
 def _tags(text: str) -> list[str]:
     return [t.strip() for t in text.split(";") if t.strip()]
 
@@ -1017,6 +1084,9 @@ def to_dataset(tables: Tables) -> Dataset:
                          for name, target, cost, most, lead, start, origin in columns(
                              "expansions", "expansion", "target", "usd_per_t_yr", "max_t_yr",
                              "lead_periods", "from_period")),
+        disruptions=_disruptions(tables),
+        risk_weight=float(settings.get("risk_weight", 0.0)),
+        cvar_alpha=float(settings.get("cvar_alpha", 0.9)),
         buyer=settings.get("buyer", "KR"),
         zone=ZoneStatus(settings.get("zone", ZoneStatus.OBSERVER)),
         name=settings.get("name", ""),
