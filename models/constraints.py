@@ -271,108 +271,150 @@ def _share_terms(m, i, excess_sign: float) -> list:
 
 
 
-# -- over time (SPEC §3a): rules of the model that links the periods' blocks ----------
-# ``h`` is the top model: ``h.period[t]`` is period t's block (the rules above), and
-# ``h.periods`` maps t to its ``PeriodData`` (position, years, discount factor).
+# -- over time (SPEC §3a, §3b): rules of the model that links the periods' blocks ------
+# ``h`` is the top model. A node n = (t, b) is period t of branch b (``base`` for a period
+# the branches still share): ``h.node[t, b]`` is its block (the rules above),
+# ``h.nodes[n]`` its ``PeriodData`` (years, discount factor, probability mass, parent).
 
 
-def discounted_cost(h):
-    r"""Each period's yearly cost weighed by years × discount factor, holding, expansions.
+def expected_cost(h):
+    r"""Each node's yearly cost weighed by years × discount factor and by the probability
+    of the branches through it, its holding and its expansions (λ = 0); with a risk weight
+    λ > 0, (1 − λ)·expected cost + λ·CVaR_α (Rockafellar–Uryasev).
 
-    .. math:: \min \sum_t y_t \delta_t C_t + \sum_{s,t} h_s\, y_t \delta_t\, I_{s,t}
-              + \sum_{e,t} k_e\, \delta_t\, a_{e,t}
+    .. math:: \min \sum_n \pi_n \big(y_n \delta_n C_n + \sum_s h_s y_n \delta_n I_{s,n}
+              + \sum_e k_e \delta_n a_{e,n}\big)
+              \quad\text{or}\quad (1-\lambda)\sum_b \pi_b K_b
+              + \lambda\big(\eta + \sum_b \pi_b \tau_b / (1-\alpha)\big)
 
-    C_t is period t's ``total_landed_cost`` (USD/yr); y_t years, δ_t discount factor;
-    h_s holding cost per t and year; k_e one-off cost per t/yr of new capacity.
+    C_n is node n's ``total_landed_cost`` (USD/yr), π_n the probability of the branches
+    through n, K_b branch b's discounted cost (``branch_cost``), τ_b ≥ K_b − η its tail.
     Inputs: periods.years, discount_factor; stocks.holding_usd_per_t_yr;
-    expansions.usd_per_t_yr.
+    expansions.usd_per_t_yr; disruptions.probability; settings risk_weight, cvar_alpha.
     """
-    terms = []
-    for t, period in h.periods.items():
-        weight = period.weight
-        terms += [(weight * coef, var) for coef, var in _yearly_cost_terms(h.period[t])]
-    terms += [(h.stock[s].holding_usd_per_t_yr * h.periods[t].weight, h.stock_level[s, t])
-              for s, t in h.STOCK_LEVELS if h.stock[s].holding_usd_per_t_yr]
-    terms += [(h.expansion[e].usd_per_t_yr * h.periods[t].period.discount_factor,
-               h.expand[e, t]) for e, t in h.EXPANSION_DECISIONS
-              if h.expansion[e].usd_per_t_yr]
-    return linear(terms)
+    if h.risk_weight > 0:
+        weight = 1.0 - h.risk_weight
+        return linear([(weight * b.probability, h.branch_cost[b.branch]) for b in h.branches]
+                      + [(h.risk_weight, h.eta)]
+                      + [(h.risk_weight * b.probability / (1.0 - h.alpha),
+                          h.tail[b.branch]) for b in h.branches])
+    return linear([(h.nodes[n].mass * coef, var) for n in h.NODES
+                   for coef, var in _node_cost_terms(h, n)])
 
 
-def stock_flow(h, s, t):
+def _node_cost_terms(h, n) -> list:
+    """One node's discounted cost: y·δ × its yearly cost, holding, expansions decided."""
+    node = h.nodes[n]
+    terms = [(node.weight * coef, var) for coef, var in _yearly_cost_terms(h.node[n])]
+    terms += [(h.stock[s].holding_usd_per_t_yr * node.weight, h.stock_level[s, t, b])
+              for s, t, b in h.STOCK_LEVELS if (t, b) == n and h.stock[s].holding_usd_per_t_yr]
+    terms += [(h.expansion[e].usd_per_t_yr * node.period.discount_factor, h.expand[e, t, b])
+              for e, t, b in h.EXPANSION_DECISIONS if (t, b) == n and h.expansion[e].usd_per_t_yr]
+    return terms
+
+
+def branch_cost(h, b):
+    r"""A branch's cost: the discounted cost of every node along it, shared ones included.
+
+    .. math:: K_b = \sum_{n \in b} \big(y_n \delta_n C_n + \ldots\big)
+              \quad \forall b \text{ (with a risk weight)}
+
+    Inputs: as ``expected_cost``.
+    """
+    path = next(x for x in h.branches if x.branch == b).nodes
+    return linear([term for n in path for term in _node_cost_terms(h, n)]
+                  + [(-1.0, h.branch_cost[b])]) == 0
+
+
+def cvar_tail(h, b):
+    r"""The part of a branch's cost above the value at risk η (Rockafellar–Uryasev).
+
+    .. math:: \tau_b \ge K_b - \eta, \quad \tau_b \ge 0
+
+    Inputs: settings cvar_alpha.
+    """
+    return linear([(1.0, h.tail[b]), (-1.0, h.branch_cost[b]), (1.0, h.eta)]) >= 0
+
+
+def stock_flow(h, s, t, b):
     r"""A stock's level moves by what is put in and released over the period's years.
 
-    .. math:: I_{s,t} - I_{s,t-1} - y_t\,(p_{s,t} - r_{s,t}) = \begin{cases}
-              I^0_s & t \text{ first} \\ 0 & \text{otherwise}\end{cases}
+    .. math:: I_{s,n} - I_{s,n^-} - y_n\,(p_{s,n} - r_{s,n}) = \begin{cases}
+              I^0_s & n \text{ first} \\ 0 & \text{otherwise}\end{cases}
 
-    Its dual, for the first period, is the value of one more t of initial stock. A stock
-    split by origin (``stock_origin_flow``) is instead the sum of its origins' parts,
-    :math:`I_{s,t} = \sum_c L_{c,s,t}`, which move by the same rule.
-    Inputs: stocks.initial_t; periods.years, order.
+    n⁻ is the node before n on its branch. Its dual, for the first period, is the value
+    of one more t of initial stock. A stock split by origin (``stock_origin_flow``) is
+    instead the sum of its origins' parts, :math:`I_{s,n} = \sum_c L_{c,s,n}`.
+    Inputs: stocks.initial_t; periods.years, order; disruptions.period.
     """
     if s in h.split_stocks:
-        return linear([(1.0, h.stock_level[s, t])]
-                      + [(-1.0, h.stock_origin_level[c, s, t]) for c in h.split_stocks[s]]) == 0
-    block, years = h.period[t], h.periods[t].period.years
-    terms = [(1.0, h.stock_level[s, t]), (-years, block.stock_put[s]),
+        return linear([(1.0, h.stock_level[s, t, b])]
+                      + [(-1.0, h.stock_origin_level[c, s, t, b])
+                         for c in h.split_stocks[s]]) == 0
+    block, node = h.node[t, b], h.nodes[t, b]
+    years = node.period.years
+    terms = [(1.0, h.stock_level[s, t, b]), (-years, block.stock_put[s]),
              (years, block.stock_release[s])]
-    previous = h.previous[t]
-    if previous is not None:
-        terms.append((-1.0, h.stock_level[s, previous]))
+    if node.parent is not None:
+        terms.append((-1.0, h.stock_level[(s, *node.parent)]))
         return linear(terms) == 0
     return linear(terms) == h.stock[s].initial_t
 
 
-def stock_floor(h, s, t):
-    r"""The reserve floor is held at the end of every period.
+def stock_floor(h, s, t, b):
+    r"""The reserve floor is held at the end of every period, except while a disruption
+    lasts (SPEC §3b: it is waived there, and holds again after).
 
-    .. math:: I_{s,t} \ge \underline{I}_{s,t} \quad \forall s, t
+    .. math:: I_{s,n} \ge \underline{I}_{s,n} \quad \forall s, n \text{ not disrupted}
 
-    Its dual is the cost of one more t of floor at the end of t. The floor is
-    stocks.min_t, or a setting ``stock_floor_days`` in force in t (days of t's demand).
-    Inputs: stocks.min_t; scenarios / period_values stock_floor_days.
+    Its dual is the cost of one more t of floor at the end of n. The floor is
+    stocks.min_t, or a setting ``stock_floor_days`` in force (days of the period's demand).
+    Inputs: stocks.min_t; scenarios / period_values stock_floor_days; disruptions.
     """
-    return h.stock_level[s, t] >= h.floor[s, t]
+    return h.stock_level[s, t, b] >= h.floor[s, t, b]
 
 
-def stock_capacity(h, s, t):
+def stock_capacity(h, s, t, b):
     r"""A stock holds at most its capacity.
 
-    .. math:: I_{s,t} \le \overline{I}_s \quad \forall s \text{ with a capacity}, t
+    .. math:: I_{s,n} \le \overline{I}_s \quad \forall s \text{ with a capacity}, n
 
     Inputs: stocks.capacity_t (blank = unlimited, no row).
     """
-    return h.stock_level[s, t] <= h.stock[s].capacity_t
+    return h.stock_level[s, t, b] <= h.stock[s].capacity_t
 
 
-def stock_origin_flow(h, c, s, t):
+def stock_origin_flow(h, c, s, t, b):
     r"""Each origin's part of a stock moves by its own puts and releases.
 
-    .. math:: L_{c,s,t} - L_{c,s,t-1} - y_t\,(p_{c,s,t} - r_{c,s,t}) = \begin{cases}
-              I^0_s\,[c = c^0_s] & t \text{ first} \\ 0 & \text{otherwise}\end{cases}
+    .. math:: L_{c,s,n} - L_{c,s,n^-} - y_n\,(p_{c,s,n} - r_{c,s,n}) = \begin{cases}
+              I^0_s\,[c = c^0_s] & n \text{ first} \\ 0 & \text{otherwise}\end{cases}
 
     c⁰_s is the origin of the initial stock (unknown: ``XX``); the parts sum to the
-    level I[s,t] (``stock_flow``), and the dual of c⁰_s's row in the first period is the
+    level I[s,n] (``stock_flow``), and the dual of c⁰_s's row in the first period is the
     value of one more t of initial stock.
     Inputs: stocks.initial_t, initial_origin; periods.years.
     """
-    block, years = h.period[t], h.periods[t].period.years
-    terms = [(1.0, h.stock_origin_level[c, s, t]), (-years, block.stock_origin_put[c, s]),
-             (years, block.stock_origin_release[c, s])]
-    previous = h.previous[t]
-    if previous is not None:
-        terms.append((-1.0, h.stock_origin_level[c, s, previous]))
+    block, node = h.node[t, b], h.nodes[t, b]
+    years = node.period.years
+    terms = [(1.0, h.stock_origin_level[c, s, t, b]),
+             (-years, block.stock_origin_put[c, s]), (years, block.stock_origin_release[c, s])]
+    if node.parent is not None:
+        terms.append((-1.0, h.stock_origin_level[(c, s, *node.parent)]))
         return linear(terms) == 0
     stock = h.stock[s]
     return linear(terms) == (stock.initial_t if c == stock.initial_origin else 0.0)
 
 
-def expansion_limit(h, e):
-    r"""An expansion adds at most its maximum over all the periods it is decided in.
+def expansion_limit(h, e, b):
+    r"""An expansion adds at most its maximum over the periods of a branch it is decided in
+    (the shared periods' decisions count in every branch).
 
-    .. math:: \sum_t a_{e,t} \le \overline{a}_e \quad \forall e \text{ with a maximum}
+    .. math:: \sum_{n \in b} a_{e,n} \le \overline{a}_e
+              \quad \forall e \text{ with a maximum}, b
 
     Inputs: expansions.max_t_yr (blank = unlimited, no row).
     """
-    return linear([(1.0, h.expand[e, t]) for f, t in h.EXPANSION_DECISIONS if f == e]
-                  ) <= h.expansion[e].max_t_yr
+    path = set(next(x for x in h.branches if x.branch == b).nodes)
+    return linear([(1.0, h.expand[f, t, c]) for f, t, c in h.EXPANSION_DECISIONS
+                   if f == e and (t, c) in path]) <= h.expansion[e].max_t_yr

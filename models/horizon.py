@@ -18,7 +18,7 @@ import pyomo.environ as pyo
 from . import constraints as rules
 from .build import SourcingModel, create_model, populate
 from .data import Dataset, Scope
-from .periods import PeriodData, decision_positions, over_time, period_datasets, usable
+from .periods import PeriodData, decision_positions, over_time, tree, usable
 
 
 @dataclass(frozen=True)
@@ -37,68 +37,91 @@ class HorizonModel:
 
 
 def create_horizon(data: Dataset) -> HorizonModel:
-    """Build the LP of ``data`` over all its periods."""
-    periods = period_datasets(data)
+    """Build the LP of ``data`` over all its periods and branches."""
+    nodes, branches = tree(data)
     if not over_time(data):
-        built = create_model(periods[0].data)
-        return HorizonModel(built.model, data, periods, [built])
+        built = create_model(nodes[0].data)
+        return HorizonModel(built.model, data, nodes, [built])
     h = pyo.ConcreteModel(name=data.name or "sourcing over time")
-    ids = [p.period.period for p in periods]
-    h.periods = {p.period.period: p for p in periods}
-    h.previous = dict(zip(ids, [None, *ids[:-1]], strict=True))
+    keys = [n.key for n in nodes]
+    h.nodes = {n.key: n for n in nodes}
+    h.branches = branches
+    h.risk_weight, h.alpha = data.risk_weight if data.disruptions else 0.0, data.cvar_alpha
     h.stock = {s.stage: s for s in data.stocks}
-    h.floor = {(s.stage, p.period.period): s.floor_t(demand[s.stage])
-               for p in periods
-               for demand in [{k.stage: k.demand_t for k in p.data.stages}]
-               for s in p.data.stocks}
+    h.floor = {(s.stage, *n.key): 0.0 if n.disrupted else s.floor_t(demand[s.stage])
+               for n in nodes
+               for demand in [{k.stage: k.demand_t for k in n.data.stages}]
+               for s in n.data.stocks}
     h.expansion = {e.expansion: e for e in data.expansions}
-    h.PERIODS = pyo.Set(initialize=ids, ordered=True)
-    h.EXPANSION_DECISIONS = pyo.Set(dimen=2, initialize=[
-        (e.expansion, ids[k]) for e in data.expansions
-        for k in decision_positions(e, data.periods or tuple(p.period for p in periods))])
-    h.STOCK_LEVELS = pyo.Set(dimen=2, initialize=[(s.stage, t) for s in data.stocks
-                                                  for t in ids])
-    h.CAPPED_STOCKS = pyo.Set(dimen=2, initialize=[(s.stage, t) for s in data.stocks
-                                                   if s.capacity_t is not None for t in ids])
-    h.CAPPED_EXPANSIONS = pyo.Set(initialize=[e.expansion for e in data.expansions
-                                              if e.max_t_yr is not None])
+    periods = data.periods or tuple(dict.fromkeys(n.period for n in nodes))
+    h.NODES = pyo.Set(dimen=2, initialize=keys, ordered=True)
+    h.EXPANSION_DECISIONS = pyo.Set(dimen=3, initialize=[
+        (e.expansion, *n.key) for e in data.expansions for n in nodes
+        if n.position in decision_positions(e, periods)])
+    h.STOCK_LEVELS = pyo.Set(dimen=3, initialize=[(s.stage, *k) for s in data.stocks
+                                                  for k in keys])
+    h.CAPPED_STOCKS = pyo.Set(dimen=3, initialize=[(s.stage, *k) for s in data.stocks
+                                                   if s.capacity_t is not None for k in keys])
+    h.CAPPED_EXPANSIONS = pyo.Set(dimen=2, initialize=[
+        (e.expansion, b.branch) for e in data.expansions if e.max_t_yr is not None
+        for b in branches])
+    h.BRANCHES = pyo.Set(initialize=[b.branch for b in branches] if h.risk_weight > 0 else [],
+                         ordered=True)
     h.expand = pyo.Var(h.EXPANSION_DECISIONS, domain=pyo.NonNegativeReals,
-                       doc="a[e,t], t/yr of capacity added by expansion e, decided in t")
+                       doc="a[e,n], t/yr of capacity added by expansion e, decided in node n")
     h.stock_level = pyo.Var(h.STOCK_LEVELS, domain=pyo.NonNegativeReals,
-                            doc="I[s,t], t held in the stock of s at the end of t")
-    h.period = pyo.Block(h.PERIODS)
-    track = any(limit.scope is Scope.EMBEDDED for p in periods for limit in p.data.limits)
-    slices = [populate(h.period[p.period.period], p.data, stocked=list(h.stock),
-                       added=_usable_additions(h, data, p, ids), objective=False,
+                            doc="I[s,n], t held in the stock of s at the end of node n")
+    h.branch_cost = pyo.Var(h.BRANCHES, doc="K[b], discounted cost along branch b (USD)")
+    h.tail = pyo.Var(h.BRANCHES, domain=pyo.NonNegativeReals,
+                     doc="τ[b], the part of K[b] above the value at risk η")
+    h.eta = pyo.Var(doc="η, the value at risk of CVaR_α (USD)")
+    h.node = pyo.Block(h.NODES)
+    track = any(limit.scope is Scope.EMBEDDED for n in nodes for limit in n.data.limits)
+    slices = [populate(h.node[n.key], n.data, stocked=list(h.stock),
+                       added=_usable_additions(h, data, n), objective=False,
                        track_origins=track)
-              for p in periods]
-    h.ORIGIN_STOCK_LEVELS = pyo.Set(dimen=3, initialize=[
-        (c, s, p.period.period) for p, built in zip(periods, slices, strict=True)
+              for n in nodes]
+    h.ORIGIN_STOCK_LEVELS = pyo.Set(dimen=4, initialize=[
+        (c, s, *n.key) for n, built in zip(nodes, slices, strict=True)
         for c, s in built.model.ORIGIN_STOCKS])
     h.split_stocks = {}   # stage -> origins its stock is split by (embedded scope)
-    for c, s, t in h.ORIGIN_STOCK_LEVELS:
-        if t == ids[0]:
+    for c, s, t, b in h.ORIGIN_STOCK_LEVELS:
+        if (t, b) == keys[0]:
             h.split_stocks.setdefault(s, []).append(c)
     h.stock_origin_level = pyo.Var(h.ORIGIN_STOCK_LEVELS, domain=pyo.NonNegativeReals,
-                                   doc="L[c,s,t], origin-c part of the stock of s at the "
-                                       "end of t (embedded scope)")
-    h.discounted_cost = pyo.Objective(rule=rules.discounted_cost, sense=pyo.minimize)
+                                   doc="L[c,s,n], origin-c part of the stock of s at the "
+                                       "end of node n (embedded scope)")
+    h.expected_cost = pyo.Objective(rule=rules.expected_cost, sense=pyo.minimize)
+    h.branch_cost_def = pyo.Constraint(h.BRANCHES, rule=rules.branch_cost)
+    h.cvar_tail = pyo.Constraint(h.BRANCHES, rule=rules.cvar_tail)
     h.stock_flow = pyo.Constraint(h.STOCK_LEVELS, rule=rules.stock_flow)
     h.stock_floor = pyo.Constraint(h.STOCK_LEVELS, rule=rules.stock_floor)
     h.stock_capacity = pyo.Constraint(h.CAPPED_STOCKS, rule=rules.stock_capacity)
     h.stock_origin_flow = pyo.Constraint(h.ORIGIN_STOCK_LEVELS, rule=rules.stock_origin_flow)
     h.expansion_limit = pyo.Constraint(h.CAPPED_EXPANSIONS, rule=rules.expansion_limit)
-    return HorizonModel(h, data, periods, slices)
+    return HorizonModel(h, data, nodes, slices)
 
 
-def _usable_additions(h: pyo.ConcreteModel, data: Dataset, period: PeriodData,
-                      ids: list[str]) -> dict[tuple[str, str], list]:
-    """("offer"|"process", id) -> the expansion variables usable in ``period``."""
+def _usable_additions(h: pyo.ConcreteModel, data: Dataset, node: PeriodData
+                      ) -> dict[tuple[str, str], list]:
+    """("offer"|"process", id) -> the expansion variables usable at ``node``: decided at
+    it or at a node before it on its branch, ``lead_periods`` or more positions earlier."""
     offers = {o.offer for o in data.offers}
+    before = set(_ancestry(h, node))
     added: dict[tuple[str, str], list] = defaultdict(list)
-    for e, t in h.EXPANSION_DECISIONS:
+    for e, t, b in h.EXPANSION_DECISIONS:
+        decided = h.nodes[t, b]
         expansion = h.expansion[e]
-        if usable(expansion, ids.index(t), period.position):
+        if (t, b) in before and usable(expansion, decided.position, node.position):
             kind = "offer" if expansion.target in offers else "process"
-            added[(kind, expansion.target)].append(h.expand[e, t])
+            added[(kind, expansion.target)].append(h.expand[e, t, b])
     return added
+
+
+def _ancestry(h: pyo.ConcreteModel, node: PeriodData) -> list[tuple[str, str]]:
+    """The node's key and those of the nodes before it on its branch."""
+    keys, key = [], node.key
+    while key is not None:
+        keys.append(key)
+        key = h.nodes[key].parent
+    return keys
