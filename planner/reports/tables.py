@@ -495,7 +495,8 @@ def summary(result: Result) -> list[dict]:
             {"key": "message", "value": result.message}]
     if result.optimal and len(result.periods):   # over time: the path table has the rest
         return [*rows, {"key": "objective_usd", "value": _clean(result.objective_usd, 2)},
-                {"key": "periods", "value": ", ".join(result.periods.index)},
+                {"key": "periods", "value": ", ".join(dict.fromkeys(
+                    period for period, _ in result.nodes()))},
                 *({"key": key, "value": value} for key, value in path_totals(result).items()
                   if key != "total_usd")]
     if result.optimal:
@@ -542,24 +543,30 @@ def as_json(result: Result) -> dict:
 
 # -- a plan over time (SPEC §3a): the one-period tables per period, and the path -----
 
+def _node_label(result: Result, period: str, branch: str) -> dict:
+    """The period, and the branch where the dataset has disruptions (SPEC §5)."""
+    return {"period": period, **({"branch": branch} if result.disrupted else {})}
+
+
 def _per_period(result: Result, table) -> list[dict]:
-    """``table`` of each period's own view, each row tagged with its period."""
-    return [{"period": period, **row} for period in result.periods.index
-            for row in table(result.at(period))]
+    """``table`` of each node's own view (a period of a branch), each row tagged with its
+    period (and branch)."""
+    return [{**_node_label(result, period, branch), **row}
+            for period, branch in result.nodes() for row in table(result.at(period, branch))]
 
 
 def period_rows(result: Result) -> list[dict]:
     """One row per period: its zone status and cost — one year's (undiscounted, without
     holding), the period's, holding and expansions decided in it apart, and discounted
     (years × discount factor; these sum to ``objective_usd``)."""
-    return [{"period": period, "order": int(p["order"]), "years": p["years"],
+    return [{**_node_label(result, *key), "order": int(p["order"]), "years": p["years"],
              "discount_factor": p["discount_factor"],
-             "zone": result.period_data[period].zone.value,
+             "zone": result.period_data[key].zone.value,
              "cost_usd_per_yr": _clean(p["cost_usd_per_yr"], 2),
              "cost_usd": _clean(p["cost_usd"], 2), "holding_usd": _clean(p["holding_usd"], 2),
              "expansion_usd": _clean(p["expansion_usd"], 2),
              "discounted_cost_usd": _clean(p["discounted_cost_usd"], 2)}
-            for period, p in result.periods.iterrows()]
+            for key, p in result.periods.iterrows()]
 
 
 def path_rows(result: Result) -> list[dict]:
@@ -567,11 +574,11 @@ def path_rows(result: Result) -> list[dict]:
     holding and expansions), China's share of imports by value per material (%), each
     stock's cover (days of that period's demand)."""
     rows = []
-    for period, p in result.periods.iterrows():
-        seen = result.at(period)
+    for key, p in result.periods.iterrows():
+        seen = result.at(*key)
         by_material = [r for r in import_shares(seen) if r["level"] == "material"]
         china = {r["name"]: r["share_by_value"] for r in by_material if r["country"] == "CN"}
-        row = {"period": period, "zone": seen.data.zone.value,
+        row = {**_node_label(result, *key), "zone": seen.data.zone.value,
                "USD M/yr": _clean(p["cost_usd_per_yr"] / 1e6, 2),
                "discounted USD M": _clean(p["discounted_cost_usd"] / 1e6, 2)}
         row |= {f"CN % {m}": _clean(100 * china.get(m, 0.0), 1)
@@ -588,9 +595,9 @@ def path_totals(result: Result) -> dict[str, float]:
     """``totals`` over the whole path, discounted like the objective: each period's duty,
     levy and shortage cost × years × discount factor; the cost of joining (every period's
     zone status flipped) where all periods share one status."""
-    weights = result.periods["weight"]
-    per = {period: totals(result.at(period), cost_by_stage(result.at(period)))
-           for period in result.periods.index}
+    weights = result.periods["weight"] * result.periods["probability"]
+    per = {key: totals(result.at(*key), cost_by_stage(result.at(*key)))
+           for key in result.nodes()}
     out = {"total_usd": _clean(result.objective_usd, 2)}
     for key in ("duty_usd", "levy_usd", "shortage_usd"):
         if any(key in row for row in per.values()):
@@ -687,12 +694,19 @@ def path_json(result: Result) -> dict:
     carries its ``period``; ``periods``, ``stocks``, ``expansions`` and the stock and
     expansion prices describe the path."""
     tables = path_tables(result)
-    first = result.at(result.periods.index[0])
+    first = result.at(*result.nodes()[0])
+    risk = ({"expected_cost_usd": _clean(result.expected_cost_usd, 6),
+             "cvar_usd": _clean(result.cvar_usd, 6),
+             "branches": [{"branch": name, "probability": b.probability,
+                           "cost_usd": _clean(b.cost_usd, 6),
+                           "shortage_t": _clean(b.shortage_t)}
+                          for name, b in result.branches.iterrows()]}
+            if result.disrupted else {})
     return {
         "status": result.status, "message": result.message, "dataset": result.data.name,
         "zone": first.data.zone.value,   # in the first period; each period's in "periods"
         "objective_usd": _clean(result.objective_usd, 6),
-        "periods": tables["periods"], "path": tables["path"],
+        **risk, "periods": tables["periods"], "path": tables["path"],
         "totals": path_totals(result),
         "purchases": tables["purchases"], "production": tables["production"],
         **({"flows": tables["process_flows"]} if result.data.process_flows else {}),

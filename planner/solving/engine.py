@@ -30,7 +30,7 @@ from planner.models.highs import (
     solution_residuals,
 )
 from planner.models.horizon import HorizonModel, create_horizon
-from planner.models.periods import BASE_PERIOD, over_time, period_datasets
+from planner.models.periods import BASE_BRANCH, BASE_PERIOD, over_time, period_datasets
 from planner.solving.diagnosis import Diagnosis, diagnose, unreachable_demand
 from planner.solving.sensitivity import RowRate, Sensitivity, ShareRange
 
@@ -59,6 +59,8 @@ class PlanResult:
     period: str = BASE_PERIOD.period      # a view: its period, and the weight of one
     weight: float = 1.0                   # year of its costs (years × discount factor)
     years: float = 1.0                    # and its length
+    branch: str = BASE_BRANCH             # a view of a node: its branch and the
+    mass: float = 1.0                     # probability of the branches through it
 
     @property
     def optimal(self) -> bool:
@@ -78,12 +80,23 @@ class PlanResult:
         period is its own view."""
         if not self.linked:
             return [self]
-        return [PlanResult(self.status, self.message, period.data, built, self.lp,
+        return [PlanResult(self.status, self.message, node.data, built, self.lp,
                            self.solution, self.residuals, self.row_rates,
-                           period=period.period.period, weight=period.weight,
-                           years=period.period.years)
-                for period, built in zip(self.horizon.periods, self.horizon.slices,
-                                         strict=True)]
+                           period=node.period.period, weight=node.weight,
+                           years=node.period.years, branch=node.branch, mass=node.mass)
+                for node, built in zip(self.horizon.periods, self.horizon.slices,
+                                       strict=True)]
+
+    @property
+    def price_scale(self) -> float:
+        """A view's objective units per USD of its own money (SPEC §4): years × discount
+        factor × the probability of the branches that share it."""
+        return self.weight * self.mass
+
+    @property
+    def risk_weighted(self) -> bool:
+        """Whether the objective mixes in CVaR (its costs then sit in branch rows)."""
+        return self.linked and self.horizon.model.risk_weight > 0
 
     def value(self, var) -> float:
         """Optimal value of a Pyomo variable (0 for one the compiler dropped)."""
@@ -138,7 +151,7 @@ class PlanResult:
         """What the plan pays, in the objective, for passing soft share limits (a view:
         per year of its period, undiscounted)."""
         if self.linked:
-            return sum(view.weight * view.penalty_usd for view in self.views)
+            return sum(view.price_scale * view.penalty_usd for view in self.views)
         m = self.built.model
         return sum(m.penalty[i] * self.value(m.excess[i]) for i in m.SOFT_ROWS)
 
@@ -236,8 +249,8 @@ def finish(result: PlanResult, solver: HighsSolver | None, time_limit: float | N
         result = _settle_penalties(result, solver, time_limit)
     if result.optimal and sensitivity:
         _analyse(result, solver)
-    if result.optimal and context:
-        _add_context(result, solver)
+    if result.optimal and context and not result.risk_weighted:
+        _add_context(result, solver)   # (under CVaR, costs sit in the branch rows)
     return result
 
 
@@ -262,7 +275,8 @@ def _add_context(result: PlanResult, solver: HighsSolver) -> None:
         flipped = landed_costs(replace(data, zone=other))
         used = view._offer_columns >= 0
         columns.append(view._offer_columns[used])
-        costs.append(view.weight * np.array([flipped[o.offer].total for o in data.offers])[used])
+        costs.append(view.price_scale
+                     * np.array([flipped[o.offer].total for o in data.offers])[used])
     with solver.temporary(basis=base_basis) as edits:
         edits.set_costs(np.concatenate(columns), np.concatenate(costs))
         status, _ = solver.run(presolve=False)
@@ -398,11 +412,11 @@ def _unmet_demand_rates(result: PlanResult) -> dict[int, RowRate]:
     a period's shortage price weighs years × discount factor there.
     """
     rates = {}
-    for view in result.views:
+    for view in ([] if result.risk_weighted else result.views):
         m = view.built.model
         for s in m.SHORT_STAGES:
             unmet, row = view.value(m.short[s]), view.lp_row(m.balance[s])
-            price = m.shortage[s] * view.weight
+            price = m.shortage[s] * view.price_scale
             if m.demand[s] <= 0 and row in result.row_rates \
                     and result.row_rates[row].rate_up <= price:
                 continue   # the row's own rate is cheaper than leaving demand unmet

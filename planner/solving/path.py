@@ -24,11 +24,24 @@ DAYS_PER_YEAR = 365.0
 
 
 def read_links(plan: PlanResult, result: Result) -> None:
-    """Fill ``result.periods``, ``result.stocks`` and ``result.expansions`` from ``plan``."""
+    """Fill ``result.periods`` (one row per node), ``stocks``, ``expansions`` and the
+    branches with their costs, expected cost and CVaR, from ``plan``."""
     h = plan.horizon.model
     result.stocks = _stocks(plan, h)
     result.expansions = _expansions(plan, h)
-    result.periods = _periods(plan, h, result.stocks, result.expansions)
+    result.periods = _periods(plan, result.stocks, result.expansions)
+    result.branches = _branches(plan, h, result.periods)
+    probability, cost = result.branches["probability"], result.branches["cost_usd"]
+    result.expected_cost_usd = float((probability * cost).sum())
+    result.cvar_usd = cvar(cost.to_numpy(), probability.to_numpy(), h.alpha)
+
+
+def cvar(costs, probabilities, alpha: float) -> float:
+    """CVaR_α of a discrete distribution, exactly: min over η of η + E[(C − η)+]/(1 − α),
+    attained at one of the costs (Rockafellar–Uryasev)."""
+    return min(float(eta + sum(p * max(c - eta, 0.0) for c, p in
+                               zip(costs, probabilities, strict=True)) / (1.0 - alpha))
+               for eta in costs)
 
 
 def _declared(component, key):
@@ -51,24 +64,25 @@ def _stocks(plan: PlanResult, h) -> pd.DataFrame:
     records = []
     first = plan.views[0]
     for view in plan.views:
-        t, block = view.period, view.built.model
+        t, b, block = view.period, view.branch, view.built.model
         demand = {s.stage: s.demand_t for s in view.data.stages}
         for stage, stock in h.stock.items():
             net = view.value(block.stock_put[stage]) - view.value(block.stock_release[stage])
-            level = plan.value(h.stock_level[stage, t])
-            capacity = _declared(h.stock_capacity, (stage, t))
+            level = plan.value(h.stock_level[stage, t, b])
+            capacity = _declared(h.stock_capacity, (stage, t, b))
             records.append({
-                "period": t, "branch": "base", "stage": stage, "level_t": level,
+                "period": t, "branch": b, "stage": stage, "level_t": level,
                 "put_t": max(net, 0.0), "release_t": max(-net, 0.0),
                 "demand_t": demand[stage],
                 "days_of_cover": (level / demand[stage] * DAYS_PER_YEAR if demand[stage] > 0
                                   else math.nan),
-                "floor_t": h.floor[stage, t],
+                "floor_t": h.floor[stage, t, b],
                 "capacity_t": math.nan if stock.capacity_t is None else stock.capacity_t,
                 "holding_usd": stock.holding_usd_per_t_yr * view.years * level,
                 "initial_usd_per_t": _initial_value(plan, h, stage, first),
-                "floor_usd_per_t": _rate_up(plan, h.stock_floor[stage, t]) / view.weight,
-                "capacity_usd_per_t": (-_rate_up(plan, capacity) / view.weight
+                "floor_usd_per_t": _rate_up(plan, h.stock_floor[stage, t, b])
+                / view.price_scale,
+                "capacity_usd_per_t": (-_rate_up(plan, capacity) / view.price_scale
                                        if capacity is not None else 0.0)})
     return _indexed(records, "stage")
 
@@ -78,25 +92,27 @@ def _initial_value(plan: PlanResult, h, stage: str, first: PlanResult) -> float:
     holds it (the initial origin's, for a stock split by origin), in that period's
     money. NaN for a split stock whose initial origin is none of its origins (no initial
     stock): a first tonne would add an origin, not move a row."""
-    row = (_declared(h.stock_origin_flow, (h.stock[stage].initial_origin, stage,
-                                           first.period))
-           if stage in h.split_stocks else h.stock_flow[stage, first.period])
-    return math.nan if row is None else -_rate_up(plan, row) / first.weight
+    key = (first.period, first.branch)
+    row = (_declared(h.stock_origin_flow, (h.stock[stage].initial_origin, stage, *key))
+           if stage in h.split_stocks else h.stock_flow[(stage, *key)])
+    return math.nan if row is None else -_rate_up(plan, row) / first.price_scale
 
 
 def _expansions(plan: PlanResult, h) -> pd.DataFrame:
-    ids = [view.period for view in plan.views]
-    factors = {view.period: view.weight / view.years for view in plan.views}
+    views = {(view.period, view.branch): view for view in plan.views}
     records = []
-    for e, t in h.EXPANSION_DECISIONS:
-        expansion, var = h.expansion[e], h.expand[e, t]
-        decided = ids.index(t)
-        first_use = next((ids[k] for k in range(decided, len(ids))
-                          if usable(expansion, decided, k)), None)
-        limit = _declared(h.expansion_limit, e)
-        reduced = plan.solution.col_dual[plan._columns[id(var)]] / factors[t]
+    for e, t, b in h.EXPANSION_DECISIONS:
+        expansion, var, view = h.expansion[e], h.expand[e, t, b], views[t, b]
+        later = [other for other in plan.views
+                 if (t, b) in _path_to(h, (other.period, other.branch))]
+        first_use = next((other.period for other in later
+                          if usable(expansion, h.nodes[t, b].position,
+                                    h.nodes[other.period, other.branch].position)), None)
+        limit = _declared(h.expansion_limit, (e, b))
+        scale = view.weight / view.years * view.mass   # δ × probability: a one-off cost
+        reduced = plan.solution.col_dual[plan._columns[id(var)]] / scale
         records.append({
-            "period": t, "branch": "base", "expansion": e, "target": expansion.target,
+            "period": t, "branch": b, "expansion": e, "target": expansion.target,
             "added_t_yr": plan.value(var), "usable_from": first_use,
             "usd_per_t_yr": expansion.usd_per_t_yr,
             "reduced_cost_usd_per_t_yr": float(reduced),
@@ -107,26 +123,50 @@ def _expansions(plan: PlanResult, h) -> pd.DataFrame:
     return _indexed(records, "expansion")
 
 
-def _periods(plan: PlanResult, h, stocks: pd.DataFrame, expansions: pd.DataFrame
+def _path_to(h, key: tuple[str, str]) -> list[tuple[str, str]]:
+    """``key`` and the nodes before it on its branch."""
+    keys = []
+    while key is not None:
+        keys.append(key)
+        key = h.nodes[key].parent
+    return keys
+
+
+def _periods(plan: PlanResult, stocks: pd.DataFrame, expansions: pd.DataFrame
              ) -> pd.DataFrame:
-    """One row per period: one year's cost, the period's, its holding and the new capacity
-    decided in it (all undiscounted), and discounted (these sum to the objective)."""
-    holding = stocks.groupby(level="period")["holding_usd"].sum() if len(stocks) else {}
-    built = expansions.groupby(level="period")["cost_usd"].sum() if len(expansions) else {}
+    """One row per node: one year's cost, the period's, its holding and the new capacity
+    decided in it (all undiscounted), and discounted (along a branch these sum to its
+    cost; without disruptions, to the objective)."""
+    holding = (stocks.groupby(level=["period", "branch"])["holding_usd"].sum()
+               if len(stocks) else pd.Series(dtype=float))
+    built = (expansions.groupby(level=["period", "branch"])["cost_usd"].sum()
+             if len(expansions) else pd.Series(dtype=float))
     records = []
-    for view, period in zip(plan.views, plan.horizon.periods, strict=True):
+    for view, node in zip(plan.views, plan.horizon.periods, strict=True):
+        key = (view.period, view.branch)
         yearly = view.yearly_cost_usd
-        held = float(holding.get(view.period, 0.0)) if len(stocks) else 0.0
+        held, new = float(holding.get(key, 0.0)), float(built.get(key, 0.0))
         records.append({
-            "period": view.period, "order": period.period.order, "years": view.years,
-            "discount_factor": period.period.discount_factor, "weight": view.weight,
+            "period": view.period, "branch": view.branch, "order": node.period.order,
+            "years": view.years, "discount_factor": node.period.discount_factor,
+            "weight": view.weight, "probability": view.mass,
             "cost_usd_per_yr": yearly, "cost_usd": yearly * view.years,
-            "holding_usd": held,
-            "expansion_usd": float(built.get(view.period, 0.0)) if len(expansions) else 0.0,
+            "holding_usd": held, "expansion_usd": new,
+            "shortage_t": sum(view.value(view.built.model.short[s])
+                              for s in view.built.model.SHORT_STAGES) * view.years,
             "discounted_cost_usd": view.weight * yearly
-            + (held + (float(built.get(view.period, 0.0)) if len(expansions) else 0.0))
-            * period.period.discount_factor})
-    return pd.DataFrame(records).set_index("period")
+            + (held + new) * node.period.discount_factor})
+    return pd.DataFrame(records).set_index(["period", "branch"])
+
+
+def _branches(plan: PlanResult, h, periods: pd.DataFrame) -> pd.DataFrame:
+    """Each branch: its probability, its cost (the discounted cost of every node along
+    it), the demand it leaves unmet over the horizon (t)."""
+    records = [{"branch": b.branch, "probability": b.probability,
+                "cost_usd": float(periods.loc[list(b.nodes), "discounted_cost_usd"].sum()),
+                "shortage_t": float(periods.loc[list(b.nodes), "shortage_t"].sum())}
+               for b in h.branches]
+    return pd.DataFrame(records).set_index("branch")
 
 
 def _indexed(records: list[dict], key: str) -> pd.DataFrame:

@@ -97,27 +97,41 @@ class Result:
     periods: pd.DataFrame = field(default_factory=pd.DataFrame)
     stocks: pd.DataFrame = field(default_factory=pd.DataFrame)
     expansions: pd.DataFrame = field(default_factory=pd.DataFrame)
-    period_data: dict[str, Dataset] = field(default_factory=dict)  # each period's dataset
-    _views: dict[str, Result] = field(default_factory=dict, repr=False, compare=False)
+    period_data: dict[tuple[str, str], Dataset] = field(default_factory=dict)  # per node
+    branches: pd.DataFrame = field(default_factory=pd.DataFrame)  # branch: probability, cost
+    expected_cost_usd: float = math.nan
+    cvar_usd: float = math.nan
+    _views: dict[tuple[str, str], Result] = field(default_factory=dict, repr=False,
+                                                  compare=False)
 
     @property
     def over_time(self) -> bool:
         """Whether the dataset has a periods table (report rows then carry the period)."""
         return bool(self.data.periods)
 
-    def at(self, period: str) -> Result:
-        """The result seen from one period: its frames' rows of ``period``, relabelled
-        as the base period, and that period's dataset (so one-period reports read it).
-        Kept once made: reports ask for each period's view table by table."""
-        if period not in self._views:
-            self._views[period] = self._view(period)
-        return self._views[period]
+    @property
+    def disrupted(self) -> bool:
+        """Whether the dataset has disruptions (report rows then carry the branch)."""
+        return bool(self.data.disruptions)
 
-    def _view(self, period: str) -> Result:
-        frames = {name: _one_period(getattr(self, name), period) for name in PERIOD_FRAMES}
-        yearly = (float(self.periods.loc[period, "cost_usd_per_yr"]) if len(self.periods)
+    def nodes(self) -> list[tuple[str, str]]:
+        """(period, branch) of every node of a plan over time, in order."""
+        return list(self.periods.index)
+
+    def at(self, period: str, branch: str = BASE) -> Result:
+        """The result seen from one node: its frames' rows of ``period`` and ``branch``,
+        relabelled as the base period and branch, and that node's dataset (so one-period
+        reports read it). Kept once made: reports ask for each node's view table by table."""
+        key = (period, branch)
+        if key not in self._views:
+            self._views[key] = self._view(key)
+        return self._views[key]
+
+    def _view(self, key: tuple[str, str]) -> Result:
+        frames = {name: _one_node(getattr(self, name), key) for name in PERIOD_FRAMES}
+        yearly = (float(self.periods.loc[key, "cost_usd_per_yr"]) if len(self.periods)
                   else self.objective_usd)
-        return replace(self, data=self.period_data.get(period, self.data), **frames,
+        return replace(self, data=self.period_data.get(key, self.data), **frames,
                        objective_usd=yearly, penalty_usd=0.0, other_zone_objective_usd=None,
                        _views={})
 
@@ -156,7 +170,7 @@ def labelled(plan: PlanResult) -> Result:
     result.penalty_usd = float(plan.penalty_usd)
     result.objective_usd = float(plan.cost_usd)
     result.other_zone_objective_usd = plan.other_zone_objective
-    result.period_data = {view.period: view.data for view in views}
+    result.period_data = {(view.period, view.branch): view.data for view in views}
     readers = {"offers": _offers, "processes": _processes, "flows": _flows,
                "stages": _stages, "rates": _rates, "limits": _limits, "embedded": _embedded}
     for name, read in readers.items():
@@ -167,11 +181,14 @@ def labelled(plan: PlanResult) -> Result:
     return result
 
 
-def _one_period(frame: pd.DataFrame, period: str) -> pd.DataFrame:
+def _one_node(frame: pd.DataFrame, key: tuple[str, str]) -> pd.DataFrame:
     if frame.empty:
         return frame
-    rows = frame[frame.index.get_level_values("period") == period]
-    return rows.rename(index={period: BASE}, level="period")
+    period, branch = key
+    rows = frame[(frame.index.get_level_values("period") == period)
+                 & (frame.index.get_level_values("branch") == branch)]
+    return rows.rename(index={period: BASE}, level="period").rename(
+        index={branch: BASE}, level="branch")
 
 
 def _json_status(plan: PlanResult) -> str:
@@ -181,11 +198,11 @@ def _json_status(plan: PlanResult) -> str:
 
 
 def _frame(records: list[dict], key: str | list[str], columns: list[str],
-           period: str = BASE) -> pd.DataFrame:
-    """Records → a frame indexed by (period, branch, *key), base branch."""
+           period: str = BASE, branch: str = BASE) -> pd.DataFrame:
+    """Records → a frame indexed by (period, branch, *key)."""
     keys = [key] if isinstance(key, str) else key
     frame = pd.DataFrame(records, columns=[*keys, *columns])
-    frame.insert(0, "branch", BASE)
+    frame.insert(0, "branch", branch)
     frame.insert(0, "period", period)
     return frame.set_index([*LEVELS, *keys])
 
@@ -206,10 +223,10 @@ def _offers(plan: PlanResult) -> pd.DataFrame:
             "landed_usd_per_t": cost.total, "price_usd_per_t": cost.price,
             "freight_usd_per_t": cost.freight, "duty_rate": cost.duty_rate,
             "duty_usd_per_t": cost.duty, "levy_usd_per_t": cost.levy,
-            "reduced_cost_usd_per_t": float(reduced) / plan.weight,
+            "reduced_cost_usd_per_t": float(reduced) / plan.price_scale,
             "tonnes_unconstrained": float(free)})
     return _frame(records, "offer", [c for c in records[0] if c != "offer"] if records else [],
-                  plan.period)
+                  plan.period, plan.branch)
 
 
 def _processes(plan: PlanResult) -> pd.DataFrame:
@@ -219,11 +236,11 @@ def _processes(plan: PlanResult) -> pd.DataFrame:
     records = [{"process": p.process, "from_stage": p.from_stage, "to_stage": p.to_stage,
                 "yield_t_per_t": p.yield_t_per_t, "cost_usd_per_t": p.cost_usd_per_t,
                 "capacity_t": math.nan if p.capacity_t is None else p.capacity_t,
-                "tonnes": float(t), "reduced_cost_usd_per_t": float(r) / plan.weight,
+                "tonnes": float(t), "reduced_cost_usd_per_t": float(r) / plan.price_scale,
                 "tonnes_unconstrained": float(f)}
                for p, t, r, f in zip(plan.data.processes, plan.made,
                                      plan.process_reduced_costs, before, strict=True)]
-    return _frame(records, "process", columns, plan.period)
+    return _frame(records, "process", columns, plan.period, plan.branch)
 
 
 def _rates(plan: PlanResult) -> pd.DataFrame:
@@ -235,14 +252,14 @@ def _rates(plan: PlanResult) -> pd.DataFrame:
             rate = plan.row_rates.get(plan.lp_row(con))
             if rate is None:
                 continue
-            records.append({"kind": kind, "key": key, "dual": rate.dual / plan.weight,
-                            "rate_down": rate.rate_down / plan.weight,
-                            "rate_up": rate.rate_up / plan.weight,
+            records.append({"kind": kind, "key": key, "dual": rate.dual / plan.price_scale,
+                            "rate_down": rate.rate_down / plan.price_scale,
+                            "rate_up": rate.rate_up / plan.price_scale,
                             "valid_from": rate.valid_from, "valid_to": rate.valid_to,
                             "unique": rate.unique})
     return _frame(records, ["kind", "key"],
                   ["dual", "rate_down", "rate_up", "valid_from", "valid_to", "unique"],
-                  plan.period)
+                  plan.period, plan.branch)
 
 
 LIMIT_COLUMNS = [
@@ -270,8 +287,8 @@ def _limits(plan: PlanResult) -> pd.DataFrame:
             "group_value": plan.share_group(i),
             "binding": share_range is not None,
             "unique": share_range.unique if share_range else True,
-            "rate_down": share_range.rate_down / plan.weight if share_range else 0.0,
-            "rate_up": share_range.rate_up / plan.weight if share_range else 0.0,
+            "rate_down": share_range.rate_down / plan.price_scale if share_range else 0.0,
+            "rate_up": share_range.rate_up / plan.price_scale if share_range else 0.0,
             "valid_from": share_range.valid_from if share_range else math.nan,
             "valid_to": share_range.valid_to if share_range else math.nan,
             "range_down_from": down[0], "range_down_to": down[1],
@@ -281,7 +298,7 @@ def _limits(plan: PlanResult) -> pd.DataFrame:
             "max_cost_usd_per_pp": row.penalty_usd_per_pp if soft else math.nan,
             "excess": plan.value(m.excess[i]) if soft else 0.0,
             "penalty_per_unit": m.penalty[i] if soft else 0.0})
-    return _frame(records, "limit_row", LIMIT_COLUMNS, plan.period)
+    return _frame(records, "limit_row", LIMIT_COLUMNS, plan.period, plan.branch)
 
 
 def _none_nan(value: float | None) -> float:
@@ -306,7 +323,8 @@ def _flows(plan: PlanResult) -> pd.DataFrame:
                     "value_usd_per_t": idx.output_weight.get(
                         (Basis.VALUE.value, process, stage), math.nan)})
     return _frame(records, ["process", "stage"],
-                  ["role", "main", "t_per_t", "tonnes", "value_usd_per_t"], plan.period)
+                  ["role", "main", "t_per_t", "tonnes", "value_usd_per_t"], plan.period,
+                  plan.branch)
 
 
 def _stages(plan: PlanResult) -> pd.DataFrame:
@@ -319,7 +337,7 @@ def _stages(plan: PlanResult) -> pd.DataFrame:
                 else 0.0}
                for s in plan.data.stages]
     return _frame(records, "stage", ["order", "material", "demand_t", "shortage_usd_per_t",
-                                     "shortage_t"], plan.period)
+                                     "shortage_t"], plan.period, plan.branch)
 
 
 def _embedded(plan: PlanResult) -> pd.DataFrame:
@@ -333,7 +351,7 @@ def _embedded(plan: PlanResult) -> pd.DataFrame:
     """
     m, idx = plan.built.model, plan.built.index
     if not idx.origins_at:
-        return _frame([], ["group", "stage", "basis"], ["share"], plan.period)
+        return _frame([], ["group", "stage", "basis"], ["share"], plan.period, plan.branch)
     draws = {key: plan.value(var) for key, var in m.origin_draw.items()}
     made = dict(zip((p.process for p in plan.data.processes), plan.made.tolist(), strict=True))
     bought = dict(zip((o.offer for o in plan.data.offers), plan.bought.tolist(), strict=True))
@@ -354,7 +372,7 @@ def _embedded(plan: PlanResult) -> pd.DataFrame:
                            * made[p] for p in idx.processes_into.get(stage, [])))
             records.append({"group": group, "stage": stage, "basis": basis,
                             "share": part / total if total > 0 else 0.0})
-    return _frame(records, ["group", "stage", "basis"], ["share"], plan.period)
+    return _frame(records, ["group", "stage", "basis"], ["share"], plan.period, plan.branch)
 
 
 def base(frame: pd.DataFrame) -> pd.DataFrame:
