@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import sys
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -23,6 +24,7 @@ from planner.analysis.scenarios import (
     stage_problems,
     target_problems,
 )
+from planner.analysis.stress import stress as run_stress
 from planner.analysis.sweep import VERIFICATION as SWEEP_VERIFICATION
 from planner.analysis.sweep import CapTarget, cap_sweep, linear_values, parameter_sweep
 from planner.api import check_period, default_inputs, prepare
@@ -35,7 +37,7 @@ from planner.reports.compare_tables import comparison, comparison_rows
 from planner.reports.manifest import build_manifest, input_digests, manifest_rows
 from planner.reports.render import LazyProgress, PipeConsole, render, silence_stdout
 from planner.reports.sweep_tables import closing_line, sweep_json, sweep_tables
-from planner.reports.tables import as_json, report_tables
+from planner.reports.tables import as_json, report_tables, stress_json
 from planner.solving.engine import solve_plan
 from planner.solving.result import labelled
 
@@ -161,6 +163,50 @@ def check(inputs) -> None:
                        ("expansions", "expansion(s)")) if len(tables[name]))
                    + f"{len(names)} scenarios" + (f" ({', '.join(names)})" if names else "")
                    + (f", {len(warnings)} warning(s)" if warnings else ""))
+
+
+@main.command()
+@inputs_option
+@click.option("--scenario", help="Apply a named scenario from the dataset's scenarios table.")
+@click.option("--zone", type=click.Choice(["joined", "observer"]),
+              help="Buyer's trade-zone status (overrides settings and scenario).")
+@click.option("--risk-weight", "risk_weight", type=click.FloatRange(0, 1),
+              help="λ: weight of CVaR against expected cost (default: settings risk_weight).")
+@click.option("--alpha", type=click.FloatRange(0, 1, max_open=True),
+              help="α of CVaR (default: settings cvar_alpha).")
+@click.option("--samples", type=click.IntRange(min=1), help="Out-of-sample futures to draw.")
+@click.option("--seed", type=int, help="Seed of the sampled futures.")
+@click.option("--scheduler", metavar="ADDRESS", help="An existing Dask scheduler.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
+              default="table", show_default=True, help="Output format.")
+@click.option("--output", type=click.Path(path_type=Path),
+              help="Write here instead of the terminal (a folder for csv, a file otherwise).")
+@click.option("--debug", is_flag=True, help="Show a traceback for unexpected errors.")
+def stress(inputs, scenario, zone, risk_weight, alpha, samples, seed, scheduler, fmt, output,
+           debug) -> None:
+    """The plan under disruption branches: expected cost, CVaR, the value of the reserve
+    and of planning for the disruptions."""
+    inputs = inputs or default_inputs()
+    with _Guard(debug, fmt):
+        if samples is not None or seed is not None or scheduler is not None:
+            raise click.UsageError("--samples, --seed and --scheduler (out-of-sample futures "
+                                   "on Dask) are not built in this version")
+        output_check(fmt, output, inputs)
+        data, digests = _prepare(inputs, scenario, [], zone)
+        data = replace(data, risk_weight=data.risk_weight if risk_weight is None
+                       else risk_weight, cvar_alpha=data.cvar_alpha if alpha is None else alpha)
+        outcome = run_stress(data)
+        result = labelled(outcome.plan)
+        out = stress_json(result, outcome.reserve_value_usd, outcome.vss_usd,
+                          outcome.reserve_days)
+        manifest = build_manifest("stress", {
+            "inputs": inputs, "scenario": scenario, "zone": zone, "risk_weight": risk_weight,
+            "alpha": alpha, "format": fmt, "output": output}, digests, result.residuals)
+        emit(fmt, output, lambda: out, lambda: report_tables(result), manifest)
+        click.echo(outcome_line(result), err=True)
+        if result.optimal:
+            sys.exit(EXIT_PLAN)
+        sys.exit(EXIT_INFEASIBLE if result.diagnosis is not None else EXIT_SOLVER)
 
 
 @main.command()

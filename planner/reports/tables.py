@@ -721,3 +721,18 @@ def path_json(result: Result) -> dict:
             "reduced_costs": tables["reduced_costs"],
             "stocks": tables["stock_prices"], "expansions": tables["expansion_prices"]},
         "verification": dict(result.residuals)}
+
+
+def stress_json(result: Result, reserve_value_usd: float | None, vss_usd: float | None,
+                reserve_days: dict[str, float]) -> dict:
+    """SPEC §5's ``planner stress`` object: the plan's JSON with the value of the reserve,
+    the value of the stochastic solution and the reserve held before any disruption
+    (days of cover per stock)."""
+    out = as_json(result)
+    if result.optimal and not result.disrupted:   # no branches: one, certain future
+        out |= {"expected_cost_usd": out["objective_usd"], "cvar_usd": out["objective_usd"]}
+    out |= {"reserve_value_usd": None if reserve_value_usd is None
+            else _clean(reserve_value_usd, 6),
+            "vss_usd": None if vss_usd is None else _clean(vss_usd, 6),
+            "reserve_days": {stage: _clean(days, 2) for stage, days in reserve_days.items()}}
+    return out
