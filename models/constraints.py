@@ -278,8 +278,10 @@ def _share_terms(m, i, excess_sign: float) -> list:
 
 
 def expected_cost(h):
-    r"""Each node's yearly cost weighed by years × discount factor and by the probability
-    of the branches through it, its holding and its expansions (λ = 0); with a risk weight
+    r"""Expected discounted cost over the branches, mixed with CVaR by the risk weight.
+
+    Each node's yearly cost weighs years × discount factor × the probability of the
+    branches through it, with its holding and its expansions (λ = 0); with a risk weight
     λ > 0, (1 − λ)·expected cost + λ·CVaR_α (Rockafellar–Uryasev).
 
     .. math:: \min \sum_n \pi_n \big(y_n \delta_n C_n + \sum_s h_s y_n \delta_n I_{s,n}
@@ -362,8 +364,9 @@ def stock_flow(h, s, t, b):
 
 
 def stock_floor(h, s, t, b):
-    r"""The reserve floor is held at the end of every period, except while a disruption
-    lasts (SPEC §3b: it is waived there, and holds again after).
+    r"""The reserve floor is held at the end of every period, except during a disruption.
+
+    SPEC §3b: it is waived while a disruption lasts, and holds again after.
 
     .. math:: I_{s,n} \ge \underline{I}_{s,n} \quad \forall s, n \text{ not disrupted}
 
@@ -407,8 +410,9 @@ def stock_origin_flow(h, c, s, t, b):
 
 
 def expansion_limit(h, e, b):
-    r"""An expansion adds at most its maximum over the periods of a branch it is decided in
-    (the shared periods' decisions count in every branch).
+    r"""An expansion adds at most its maximum along each branch.
+
+    Decisions in the periods the branches share count in every branch.
 
     .. math:: \sum_{n \in b} a_{e,n} \le \overline{a}_e
               \quad \forall e \text{ with a maximum}, b

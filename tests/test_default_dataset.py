@@ -117,8 +117,8 @@ def test_target_2030_keeps_every_country_at_or_below_half(dataset):
     assert caps["2030"] == 0.5
     result = labelled(solve_plan(data))
     assert result.optimal
-    for period in result.periods.index:
-        top = max(r["share"] for r in shares(result.at(period))
+    for period, branch in result.nodes():
+        top = max(r["share"] for r in shares(result.at(period, branch))
                   if r["kind"] == "country" and r["scope"] == "direct")
         assert top <= caps.get(period, 1.0) + 1e-9, period
 

@@ -82,9 +82,9 @@ def test_every_model_component_is_built_by_a_documented_rule():
     h = create_horizon(over_time).model
     links = list(h.component_objects((pyo.Constraint, pyo.Objective), active=True,
                                      descend_into=False))
-    assert {c.name for c in links} == {"discounted_cost", "stock_flow", "stock_floor",
-                                       "stock_capacity", "stock_origin_flow",
-                                       "expansion_limit"}
+    assert {c.name for c in links} == {"expected_cost", "branch_cost_def", "cvar_tail",
+                                       "stock_flow", "stock_floor", "stock_capacity",
+                                       "stock_origin_flow", "expansion_limit"}
     blocks = list(h.component_objects((pyo.Constraint, pyo.Objective), active=True))
     assert len(blocks) == len(links) + 2 * 11   # each period's block: all but the objective
     for component in blocks:

@@ -325,20 +325,3 @@ def test_a_cycle_through_a_co_product_names_both_rows(tmp_path):
     assert f"processes.csv, row 3, column to_stage: value 'ore': {expected}" in run.output
     assert f"process_flows.csv, row 2, column stage: value 'b-ox': {expected}" in run.output
     assert "Traceback" not in run.output
-
-
-@pytest.mark.parametrize("table", ["disruptions"])
-def test_tables_not_built_yet_are_refused_not_ignored(tmp_path, table):
-    """A plan that silently ignored a disruption or a stock would be confidently wrong."""
-    from click.testing import CliRunner
-
-    from planner.cli import main
-
-    source = planner.api.default_inputs()
-    for path in source.glob("*.csv"):
-        (tmp_path / path.name).write_bytes(path.read_bytes())
-    (tmp_path / f"{table}.csv").write_text("id\nx\n")
-    run = CliRunner().invoke(main, ["solve", "--inputs", str(tmp_path)])
-    assert run.exit_code == 2
-    assert f"{table}.csv: no {table} table" in run.output
-    assert "not built in this version" in run.output

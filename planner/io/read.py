@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from planner.io.problems import Problem, Severity
-from planner.io.schema import PLANNED, TABLES, Kind
+from planner.io.schema import TABLES, Kind
 
 Cell = str | int | float | bool | None
 
@@ -173,9 +173,6 @@ def _table_names(names: list[str], kind: str, location: str,
         if suffix and stem == name:
             continue
         table = stem.strip().lower()
-        if table in PLANNED:
-            problems.append(Problem(where(name), f"no {table} table: it is not built in this "
-                                    "version; remove it to plan without it"))
         if table not in wanted:
             continue
         if name == f"{table}{suffix}" and table in found:  # a crafted workbook can

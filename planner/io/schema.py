@@ -236,8 +236,6 @@ DISRUPTIONS = Table("disruptions", False, (
     *SCENARIOS.columns[1:4],
 ), doc="disruption branches: settings in force while each lasts")
 
-# SPEC tables this version does not model yet: refused, never silently ignored.
-PLANNED: tuple[str, ...] = ()   # every SPEC table is built
 
 TABLES: tuple[Table, ...] = (STAGES, OFFERS, COUNTRIES, PROCESSES, PROCESS_FLOWS, TARIFFS,
                              BENCHMARKS, LIMITS, CONTENT, SETTINGS, SCENARIOS, PERIODS,

@@ -153,7 +153,7 @@ def _typed_empty(column: Column, count: int) -> np.ndarray:
     if column.kind is Kind.NUMBER:
         return np.full(count, np.nan if default is None else default, dtype=np.float64)
     if column.kind is Kind.INT:
-        return np.zeros(count, dtype=np.int64)
+        return np.full(count, 0 if default is None else default, dtype=np.int64)
     if column.kind is Kind.BOOL:
         return np.full(count, bool(default), dtype=bool)
     values = np.empty(count, dtype=object)
