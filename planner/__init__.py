@@ -11,7 +11,8 @@ The Python API (SPEC §7), loaded on first use so that ``planner --help`` and
 from importlib import import_module
 
 __version__ = "0.1.0"
-__all__ = ["InputError", "Inputs", "Plan", "Sweep", "compare", "load", "solve", "sweep"]
+__all__ = ["InputError", "Inputs", "Plan", "Stress", "Sweep", "compare", "load", "solve",
+           "stress", "sweep"]
 
 _HOMES = {"InputError": "planner.io.problems", **{name: "planner.api" for name in __all__
                                                   if name != "InputError"}}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib.resources import files
 from pathlib import Path
@@ -32,6 +32,7 @@ from planner.analysis.scenarios import (
     override,
     target_problems,
 )
+from planner.analysis.stress import stress as run_stress
 from planner.analysis.sweep import VERIFICATION as SWEEP_VERIFICATION
 from planner.analysis.sweep import CapTarget, cap_sweep
 from planner.io.problems import InputError, Problem, errors
@@ -41,7 +42,7 @@ from planner.models.data import Basis, Dataset, ScenarioStep, Scope
 from planner.reports.compare_tables import comparison, comparison_rows
 from planner.reports.manifest import build_manifest, input_digests
 from planner.reports.sweep_tables import sweep_json
-from planner.reports.tables import as_json, report_tables
+from planner.reports.tables import as_json, report_tables, stress_json
 from planner.solving.engine import solve_plan
 from planner.solving.result import Result, labelled
 
@@ -381,3 +382,50 @@ def _sweep_problems(colon: str, group: str, stage: str, exact: bool, start: floa
                                 "or non-zone at one stage (sweep each or * on a grid)",
                                 value=f"{group}:{stage}"))
     return problems
+
+
+@dataclass
+class Stress:
+    """The plan under disruption branches (``planner stress``): expected cost, CVaR, the
+    value of the reserve and of the stochastic solution, per-branch costs and stocks."""
+
+    report: dict
+    branches: pd.DataFrame
+    stocks: pd.DataFrame
+
+    def to_json(self) -> dict:
+        """The CLI's stress JSON object, manifest included."""
+        return self.report
+
+    def __repr__(self) -> str:
+        r = self.report
+        return (f"<planner.Stress {r.get('status')}: expected {r.get('expected_cost_usd')} "
+                f"USD, CVaR {r.get('cvar_usd')} USD; reserve worth {r.get('reserve_value_usd')}"
+                f", VSS {r.get('vss_usd')}>")
+
+
+def stress(data: Inputs | Dataset | str | Path | Mapping, risk_weight: float | None = None,
+           alpha: float | None = None, scenario: str | None = None, zone: str | None = None,
+           samples: int | None = None, seed: int | None = None,
+           scheduler: str | None = None) -> Stress:
+    """``planner stress``: the plan under the dataset's disruptions (risk weight and CVaR
+    level from the arguments, else from ``settings``), its reserve value and VSS."""
+    if samples is not None or seed is not None or scheduler is not None:
+        raise InputError([Problem("samples", "no samples, seed or scheduler: out-of-sample "
+                                  "futures on Dask are not built in this version")])
+    for name, value, high in (("risk_weight", risk_weight, 1.0), ("alpha", alpha, 1.0)):
+        if value is not None and not (0.0 <= value <= high and (name != "alpha" or value < 1)):
+            raise InputError([Problem(name, "a number in [0, 1]" if name == "risk_weight"
+                                      else "a number in [0, 1)", value=str(value))])
+    inputs = _inputs(data)
+    dataset, _ = prepare(inputs.dataset, scenario, zone=zone)
+    dataset = replace(dataset, risk_weight=dataset.risk_weight if risk_weight is None
+                      else risk_weight, cvar_alpha=dataset.cvar_alpha if alpha is None
+                      else alpha)
+    outcome = run_stress(dataset)
+    result = labelled(outcome.plan)
+    out = stress_json(result, outcome.reserve_value_usd, outcome.vss_usd, outcome.reserve_days)
+    out["manifest"] = build_manifest("planner.stress", {
+        "risk_weight": risk_weight, "alpha": alpha, "scenario": scenario, "zone": zone},
+        list(inputs.digests), result.residuals)
+    return Stress(out, _frame(out.get("branches", [])), _frame(out.get("stocks", [])))

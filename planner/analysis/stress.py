@@ -89,6 +89,8 @@ def _vss(data: Dataset, result: PlanResult, solver, optimum: float,
     if not blind.optimal:
         return None
     shared = _shared(result)
+    if not shared:   # a disruption from the first period: no decision precedes it
+        return 0.0
     chosen = {var.name: float(value) for var, value in
               zip(blind.lp.columns, blind.solution.col_value, strict=True)
               if _node_of(var, blind.horizon.model) in shared}
@@ -104,11 +106,17 @@ def _vss(data: Dataset, result: PlanResult, solver, optimum: float,
 
 
 def _reserve_days(result: PlanResult) -> dict[str, float]:
-    """Each stock's level at the end of the last shared period, in days of its demand."""
+    """Each stock's level at the end of the last shared period, in days of its demand (the
+    initial stock where a disruption may start in the first period)."""
     if not result.linked:
         return {}
     h = result.horizon.model
     shared = _shared(result)
+    if not shared:   # a disruption from the first period: the initial stock is the reserve
+        first = h.nodes[h.branches[0].nodes[0]]
+        demand = {s.stage: s.demand_t for s in first.data.stages}
+        return {stage: stock.initial_t / demand[stage] * 365.0
+                for stage, stock in h.stock.items() if demand[stage] > 0}
     last = max(shared, key=lambda key: h.nodes[key].position)
     demand = {s.stage: s.demand_t for s in h.nodes[last].data.stages}
     return {stage: result.value(h.stock_level[(stage, *last)]) / demand[stage] * 365.0

@@ -66,33 +66,41 @@ def _path_column(out: dict) -> dict:
     """A plan over time's metrics, per period: a year's cost, China's share of imports
     by value per material, each stock's days of cover, demand left unmet, binding
     limits; the top suppliers by spend over the whole path (undiscounted)."""
-    path: dict[str, dict] = {row["period"]: {"cost_usd_per_yr": row["cost_usd_per_yr"],
-                                             "cn_import_share_by_value": {},
-                                             "days_of_cover": {}, "unmet_t": {}}
+    path: dict[str, dict] = {_node(row): {"cost_usd_per_yr": row["cost_usd_per_yr"],
+                                          "cn_import_share_by_value": {},
+                                          "days_of_cover": {}, "unmet_t": {}}
                              for row in out["periods"]}
-    years = {row["period"]: row["years"] for row in out["periods"]}
+    years = {_node(row): row["years"] for row in out["periods"]}
     for row in out["import_shares"]:
         if row["level"] == "material" and row["country"] == "CN":
-            path[row["period"]]["cn_import_share_by_value"][row["name"]] = row["share_by_value"]
+            path[_node(row)]["cn_import_share_by_value"][row["name"]] = row["share_by_value"]
     for row in out["stocks"]:
-        path[row["period"]]["days_of_cover"][row["stage"]] = row["days_of_cover"]
+        path[_node(row)]["days_of_cover"][row["stage"]] = row["days_of_cover"]
     for row in out["cost_by_stage"]:
         if row.get("shortage_t", 0.0) > 0:
-            path[row["period"]]["unmet_t"][row["stage"]] = row["shortage_t"]
-    spend: dict[str, float] = {}
+            path[_node(row)]["unmet_t"][row["stage"]] = row["shortage_t"]
+    spend: dict[str, float] = {}   # the base branch's purchases (shared periods included)
     for row in out["purchases"]:
+        if row.get("branch", "base") != "base":
+            continue
         key = f"{row['supplier']} ({row['country']})"
-        spend[key] = spend.get(key, 0.0) + row["cost_usd"] * years[row["period"]]
+        spend[key] = spend.get(key, 0.0) + row["cost_usd"] * years[_node(row)]
     total = sum(spend.values()) or 1.0
     top = sorted(spend.items(), key=lambda item: -item[1])[:TOP_SUPPLIERS]
     return {"path": path,
             "top_suppliers": [{"supplier": s, "share_of_cost": round(v / total, 4)}
                               for s, v in top],
             "binding_limits": [
-                {"limit": f"{r['period']} {r['group']}:{r['stage']} {r['bound']} "
+                {"limit": f"{_node(r)} {r['group']}:{r['stage']} {r['bound']} "
                           f"{r['limit']:g}", "usd_per_pp": r["usd_per_pp"],
                  "whole_cost_usd": r["whole_cost_usd"]}
                 for r in out["shadow_prices"]["limits"] if r["binding"]]}
+
+
+def _node(row: dict) -> str:
+    """A row's period, with its branch where it is not the base branch ("2028 [cn-cut]")."""
+    branch = row.get("branch", "base")
+    return row["period"] if branch == "base" else f"{row['period']} [{branch}]"
 
 
 def comparison(outcomes: list[ScenarioOutcome]) -> dict:

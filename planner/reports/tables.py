@@ -699,7 +699,8 @@ def path_json(result: Result) -> dict:
              "cvar_usd": _clean(result.cvar_usd, 6),
              "branches": [{"branch": name, "probability": b.probability,
                            "cost_usd": _clean(b.cost_usd, 6),
-                           "shortage_t": _clean(b.shortage_t)}
+                           "shortage_t": _clean(b.shortage_t),
+                           "shortage_usd": _clean(b.shortage_usd, 6)}
                           for name, b in result.branches.iterrows()]}
             if result.disrupted else {})
     return {

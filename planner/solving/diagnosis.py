@@ -100,11 +100,11 @@ def diagnose(result: PlanResult, solver: HighsSolver) -> Diagnosis:
     return Diagnosis(summary, conflicts, limits)
 
 
-# definitions of aggregates and the origin split of embedded scope, and how a stock's
-# level follows its puts and releases: no input row to change
+# definitions of aggregates and the origin split of embedded scope, how a stock's level
+# follows its puts and releases, branch costs and CVaR tails: no input row to change
 PERIOD_STRUCTURE = ("supply_total_def", "group_supply_def", "origin_draw_total",
                     "origin_outflow", "stock_origin_total")
-LINK_STRUCTURE = ("stock_flow", "stock_origin_flow")
+LINK_STRUCTURE = ("stock_flow", "stock_origin_flow", "branch_cost_def", "cvar_tail")
 STRUCTURAL = PERIOD_STRUCTURE + LINK_STRUCTURE
 
 
@@ -184,7 +184,8 @@ def _conflict(result: PlanResult, view: PlanResult | None, component: str,
         return _link_conflict(result, component, key)
     conflict = _period_conflict(view, component, key)
     if conflict is not None and result.linked:
-        conflict = replace(conflict, name=f"{conflict.name} in {view.period}")
+        where = view.period if view.branch == "base" else f"{view.period} [{view.branch}]"
+        conflict = replace(conflict, name=f"{conflict.name} in {where}")
     return conflict
 
 
@@ -215,16 +216,18 @@ def _link_conflict(result: PlanResult, component: str, key) -> Conflict | None:
     """A stock floor or capacity at the end of a period, or an expansion's maximum."""
     h = result.horizon.model
     if component == "expansion_limit":
-        expansion = h.expansion[key]
-        return Conflict("expansion_limit", key, f"at most {expansion.max_t_yr:,g} t/yr added",
+        expansion = h.expansion[key[0]]
+        return Conflict("expansion_limit", key[0],
+                        f"at most {expansion.max_t_yr:,g} t/yr added (branch {key[1]})",
                         expansion.origin)
-    stage, period = key
-    stock = next(s for s in h.periods[period].data.stocks if s.stage == stage)
+    stage, period, branch = key
+    stock = next(s for s in h.nodes[period, branch].data.stocks if s.stage == stage)
+    where = period if branch == "base" else f"{period} [{branch}]"
     if component == "stock_floor":
-        return Conflict("stock_floor", f"{stage} in {period}",
-                        f"reserve floor {h.floor[stage, period]:,g} t", stock.origin)
+        return Conflict("stock_floor", f"{stage} in {where}",
+                        f"reserve floor {h.floor[key]:,g} t", stock.origin)
     if component == "stock_capacity":
-        return Conflict("stock_capacity", f"{stage} in {period}",
+        return Conflict("stock_capacity", f"{stage} in {where}",
                         f"stock capacity {stock.capacity_t:,g} t", stock.origin)
     return None
 

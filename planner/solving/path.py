@@ -80,8 +80,9 @@ def _stocks(plan: PlanResult, h) -> pd.DataFrame:
                 "capacity_t": math.nan if stock.capacity_t is None else stock.capacity_t,
                 "holding_usd": stock.holding_usd_per_t_yr * view.years * level,
                 "initial_usd_per_t": _initial_value(plan, h, stage, first),
-                "floor_usd_per_t": _rate_up(plan, h.stock_floor[stage, t, b])
-                / view.price_scale,
+                "floor_usd_per_t": 0.0 if h.nodes[t, b].disrupted   # waived: moving the
+                else _rate_up(plan, h.stock_floor[stage, t, b]) / view.price_scale,  # floor
+                # changes nothing there
                 "capacity_usd_per_t": (-_rate_up(plan, capacity) / view.price_scale
                                        if capacity is not None else 0.0)})
     return _indexed(records, "stage")
@@ -154,6 +155,9 @@ def _periods(plan: PlanResult, stocks: pd.DataFrame, expansions: pd.DataFrame
             "holding_usd": held, "expansion_usd": new,
             "shortage_t": sum(view.value(view.built.model.short[s])
                               for s in view.built.model.SHORT_STAGES) * view.years,
+            "shortage_usd": view.weight * sum(
+                view.built.model.shortage[s] * view.value(view.built.model.short[s])
+                for s in view.built.model.SHORT_STAGES),
             "discounted_cost_usd": view.weight * yearly
             + (held + new) * node.period.discount_factor})
     return pd.DataFrame(records).set_index(["period", "branch"])
@@ -161,10 +165,11 @@ def _periods(plan: PlanResult, stocks: pd.DataFrame, expansions: pd.DataFrame
 
 def _branches(plan: PlanResult, h, periods: pd.DataFrame) -> pd.DataFrame:
     """Each branch: its probability, its cost (the discounted cost of every node along
-    it), the demand it leaves unmet over the horizon (t)."""
+    it), the demand it leaves unmet over the horizon (t) and its value (discounted)."""
     records = [{"branch": b.branch, "probability": b.probability,
                 "cost_usd": float(periods.loc[list(b.nodes), "discounted_cost_usd"].sum()),
-                "shortage_t": float(periods.loc[list(b.nodes), "shortage_t"].sum())}
+                "shortage_t": float(periods.loc[list(b.nodes), "shortage_t"].sum()),
+                "shortage_usd": float(periods.loc[list(b.nodes), "shortage_usd"].sum())}
                for b in h.branches]
     return pd.DataFrame(records).set_index("branch")
 
