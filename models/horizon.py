@@ -18,7 +18,7 @@ import pyomo.environ as pyo
 from . import constraints as rules
 from .build import SourcingModel, create_model, populate
 from .data import Dataset, Scope
-from .periods import PeriodData, decision_positions, over_time, tree, usable
+from .periods import PeriodData, ancestry, decision_positions, over_time, tree, usable
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def _usable_additions(h: pyo.ConcreteModel, data: Dataset, node: PeriodData
     """("offer"|"process", id) -> the expansion variables usable at ``node``: decided at
     it or at a node before it on its branch, ``lead_periods`` or more positions earlier."""
     offers = {o.offer for o in data.offers}
-    before = set(_ancestry(h, node))
+    before = set(ancestry(h.nodes, node.key))
     added: dict[tuple[str, str], list] = defaultdict(list)
     for e, t, b in h.EXPANSION_DECISIONS:
         decided = h.nodes[t, b]
@@ -116,12 +116,3 @@ def _usable_additions(h: pyo.ConcreteModel, data: Dataset, node: PeriodData
             kind = "offer" if expansion.target in offers else "process"
             added[(kind, expansion.target)].append(h.expand[e, t, b])
     return added
-
-
-def _ancestry(h: pyo.ConcreteModel, node: PeriodData) -> list[tuple[str, str]]:
-    """The node's key and those of the nodes before it on its branch."""
-    keys, key = [], node.key
-    while key is not None:
-        keys.append(key)
-        key = h.nodes[key].parent
-    return keys

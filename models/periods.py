@@ -8,6 +8,7 @@ discount factor 1).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from .data import Dataset, Expansion, Period
@@ -111,6 +112,16 @@ def tree(data: Dataset) -> tuple[list[PeriodData], list[Branch]]:
             path.append(node.key)
         branches.append(Branch(d.disruption, d.probability, tuple(path)))
     return nodes, branches
+
+
+def ancestry(nodes: Mapping[tuple[str, str], PeriodData], key: tuple[str, str] | None
+             ) -> list[tuple[str, str]]:
+    """A node's key and those of the nodes before it on its branch."""
+    keys = []
+    while key is not None:
+        keys.append(key)
+        key = nodes[key].parent
+    return keys
 
 
 def decision_positions(expansion: Expansion, periods: tuple[Period, ...]) -> list[int]:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from planner.models.periods import usable
+from planner.models.periods import ancestry, usable
 
 if TYPE_CHECKING:
     from planner.solving.engine import PlanResult
@@ -105,7 +105,7 @@ def _expansions(plan: PlanResult, h) -> pd.DataFrame:
     for e, t, b in h.EXPANSION_DECISIONS:
         expansion, var, view = h.expansion[e], h.expand[e, t, b], views[t, b]
         later = [other for other in plan.views
-                 if (t, b) in _path_to(h, (other.period, other.branch))]
+                 if (t, b) in ancestry(h.nodes, (other.period, other.branch))]
         first_use = next((other.period for other in later
                           if usable(expansion, h.nodes[t, b].position,
                                     h.nodes[other.period, other.branch].position)), None)
@@ -122,15 +122,6 @@ def _expansions(plan: PlanResult, h) -> pd.DataFrame:
             "max_t_yr": math.nan if expansion.max_t_yr is None else expansion.max_t_yr,
             "max_usd_per_t_yr": -_rate_up(plan, limit) if limit is not None else 0.0})
     return _indexed(records, "expansion")
-
-
-def _path_to(h, key: tuple[str, str]) -> list[tuple[str, str]]:
-    """``key`` and the nodes before it on its branch."""
-    keys = []
-    while key is not None:
-        keys.append(key)
-        key = h.nodes[key].parent
-    return keys
 
 
 def _periods(plan: PlanResult, stocks: pd.DataFrame, expansions: pd.DataFrame
