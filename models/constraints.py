@@ -308,10 +308,10 @@ def _node_cost_terms(h, n) -> list:
     """One node's discounted cost: y·δ × its yearly cost, holding, expansions decided."""
     node = h.nodes[n]
     terms = [(node.weight * coef, var) for coef, var in _yearly_cost_terms(h.node[n])]
-    terms += [(h.stock[s].holding_usd_per_t_yr * node.weight, h.stock_level[s, t, b])
-              for s, t, b in h.STOCK_LEVELS if (t, b) == n and h.stock[s].holding_usd_per_t_yr]
-    terms += [(h.expansion[e].usd_per_t_yr * node.period.discount_factor, h.expand[e, t, b])
-              for e, t, b in h.EXPANSION_DECISIONS if (t, b) == n and h.expansion[e].usd_per_t_yr]
+    terms += [(h.stock[key[0]].holding_usd_per_t_yr * node.weight, h.stock_level[key])
+              for key in h.levels_at[n] if h.stock[key[0]].holding_usd_per_t_yr]
+    terms += [(h.expansion[key[0]].usd_per_t_yr * node.period.discount_factor, h.expand[key])
+              for key in h.decisions_at[n] if h.expansion[key[0]].usd_per_t_yr]
     return terms
 
 

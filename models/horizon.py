@@ -67,6 +67,11 @@ def create_horizon(data: Dataset) -> HorizonModel:
         for b in branches])
     h.BRANCHES = pyo.Set(initialize=[b.branch for b in branches] if h.risk_weight > 0 else [],
                          ordered=True)
+    h.levels_at, h.decisions_at = defaultdict(list), defaultdict(list)   # node -> its keys
+    for s, t, b in h.STOCK_LEVELS:
+        h.levels_at[t, b].append((s, t, b))
+    for e, t, b in h.EXPANSION_DECISIONS:
+        h.decisions_at[t, b].append((e, t, b))
     h.expand = pyo.Var(h.EXPANSION_DECISIONS, domain=pyo.NonNegativeReals,
                        doc="a[e,n], t/yr of capacity added by expansion e, decided in node n")
     h.stock_level = pyo.Var(h.STOCK_LEVELS, domain=pyo.NonNegativeReals,

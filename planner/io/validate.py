@@ -672,10 +672,10 @@ class Validator:
                 self.problem(table.source, wrong, number, column, row[column])
         total = sum(probability for _, probability, _, _ in first.values())
         if total > 1.0 + 1e-9:
-            number = min(row for row, *_ in first.values())
+            number, probability, _, _ = min(first.values())   # the first disruption's row
             self.problem(table.source, f"probabilities summing to at most 1 over the "
                          f"disruptions (they sum to {total:.6g})", number, "probability",
-                         first[min(first, key=lambda k: first[k][0])][1])
+                         probability)
 
 
 def _empty_table(spec: Table, source: str) -> TypedTable:

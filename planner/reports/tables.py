@@ -486,19 +486,20 @@ def report_tables(result: Result) -> dict[str, list[dict]]:
     return tables
 
 
-def summary(result: Result) -> list[dict]:
-    """Dataset, zone status, outcome and total cost."""
+def summary_head(result: Result) -> list[dict]:
+    """The first rows of ``summary``: dataset, buyer, zone status, outcome."""
     data = result.data
-    rows = [{"key": "dataset", "value": data.name}, {"key": "buyer", "value": data.buyer},
+    return [{"key": "dataset", "value": data.name}, {"key": "buyer", "value": data.buyer},
             {"key": "zone", "value": data.zone.value},
             {"key": "status", "value": result.status},
             {"key": "message", "value": result.message}]
+
+
+def summary(result: Result) -> list[dict]:
+    """Dataset, zone status, outcome and total cost."""
+    rows = summary_head(result)
     if result.optimal and len(result.periods):   # over time: the path table has the rest
-        return [*rows, {"key": "objective_usd", "value": _clean(result.objective_usd, 2)},
-                {"key": "periods", "value": ", ".join(dict.fromkeys(
-                    period for period, _ in result.nodes()))},
-                *({"key": key, "value": value} for key, value in path_totals(result).items()
-                  if key != "total_usd")]
+        return _path_summary(result, rows, path_totals(result))
     if result.optimal:
         rows.append({"key": "objective_usd", "value": _clean(result.objective_usd, 2)})
         rows += [{"key": key, "value": value}
@@ -654,10 +655,22 @@ def expansion_prices(result: Result) -> list[dict]:
             for key, e in result.expansions.iterrows()]
 
 
-def path_tables(result: Result) -> dict[str, list[dict]]:
-    """The report tables of a plan over time (CSV files / Excel sheets)."""
-    tables = {"summary": summary(result), "path": path_rows(result),
-              "periods": period_rows(result)}
+def _path_summary(result: Result, rows: list[dict], whole: dict[str, float]) -> list[dict]:
+    """``summary`` of a plan over time: the objective, the periods, the path's totals."""
+    return [*rows, {"key": "objective_usd", "value": _clean(result.objective_usd, 2)},
+            {"key": "periods", "value": ", ".join(dict.fromkeys(
+                period for period, _ in result.nodes()))},
+            *({"key": key, "value": value} for key, value in whole.items()
+              if key != "total_usd")]
+
+
+def path_tables(result: Result, whole: dict[str, float] | None = None
+                ) -> dict[str, list[dict]]:
+    """The report tables of a plan over time (CSV files / Excel sheets); ``whole`` is
+    ``path_totals`` where the caller has it already."""
+    whole = path_totals(result) if whole is None else whole
+    tables = {"summary": _path_summary(result, summary_head(result), whole),
+              "path": path_rows(result), "periods": period_rows(result)}
     for name, table in _PERIOD_TABLES.items():
         tables[name] = _per_period(result, table)
     tables |= {"stocks": stock_rows(result), "stock_prices": stock_prices(result),
@@ -693,7 +706,8 @@ def path_json(result: Result) -> dict:
     """SPEC §5's JSON object for a plan over time: every row of the one-period keys
     carries its ``period``; ``periods``, ``stocks``, ``expansions`` and the stock and
     expansion prices describe the path."""
-    tables = path_tables(result)
+    whole = path_totals(result)
+    tables = path_tables(result, whole)
     first = result.at(*result.nodes()[0])
     risk = ({"expected_cost_usd": _clean(result.expected_cost_usd, 6),
              "cvar_usd": _clean(result.cvar_usd, 6),
@@ -708,7 +722,7 @@ def path_json(result: Result) -> dict:
         "zone": first.data.zone.value,   # in the first period; each period's in "periods"
         "objective_usd": _clean(result.objective_usd, 6),
         **risk, "periods": tables["periods"], "path": tables["path"],
-        "totals": path_totals(result),
+        "totals": whole,
         "purchases": tables["purchases"], "production": tables["production"],
         **({"flows": tables["process_flows"]} if result.data.process_flows else {}),
         "cost_by_stage": tables["cost_by_stage"], "shares": tables["shares"],
