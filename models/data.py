@@ -274,6 +274,8 @@ class Dataset:
     overrides: tuple[ScenarioStep, ...] = ()   # over time: scenario rows and flags applied
                                                # to every period after its period_values
     disruptions: tuple[Disruption, ...] = ()
+    future: tuple[str, ...] | None = None   # one sampled future: the disruptions that
+                                            # occur in it (None: the tree of SPEC §3b)
     risk_weight: float = 0.0     # λ: weight of CVaR against expected cost (SPEC §3b)
     cvar_alpha: float = 0.9      # α of CVaR
     buyer: str = "KR"

@@ -18,6 +18,7 @@ BASE_PERIOD = Period("base", 0)
 
 
 BASE_BRANCH = "base"
+FUTURE_BRANCH = "future"
 
 
 @dataclass(frozen=True)
@@ -85,11 +86,14 @@ class Branch:
 
 def tree(data: Dataset) -> tuple[list[PeriodData], list[Branch]]:
     """Every node (base periods first, then each disruption's periods from its start) and
-    every branch (SPEC §3b). Without disruptions: the base periods and one branch."""
+    every branch (SPEC §3b). Without disruptions: the base periods and one branch. With
+    ``data.future``: the one path of that sampled future (``future_path``)."""
     base = period_datasets(data)
     periods = [p.period.period for p in base]
     starts = {d.disruption: periods.index(d.period) if d.period else 0
               for d in data.disruptions}
+    if data.future is not None:
+        return future_path(data, base, starts)
     others = sum(d.probability for d in data.disruptions)
     nodes = []
     for p in base:   # shared by the base branch and every branch not yet started
@@ -112,6 +116,33 @@ def tree(data: Dataset) -> tuple[list[PeriodData], list[Branch]]:
             path.append(node.key)
         branches.append(Branch(d.disruption, d.probability, tuple(path)))
     return nodes, branches
+
+
+def future_path(data: Dataset, base: list[PeriodData], starts: Mapping[str, int]
+                ) -> tuple[list[PeriodData], list[Branch]]:
+    """The single path of one sampled future (SPEC §5, ``stress --samples``): the periods
+    before any disruption can start are the tree's shared nodes (same keys, so the plan's
+    decisions there can be fixed by name); from the first possible start on, one branch
+    ``future`` with probability 1, in which each disruption of ``data.future`` applies its
+    settings while it lasts (several at once in table order; the floor waived while any
+    lasts)."""
+    first = min(starts.values(), default=len(base))
+    occurring = [d for d in data.disruptions if d.disruption in data.future]
+    nodes, path = [], []
+    for p in base:
+        if p.position < first:
+            node = replace(p, parent=path[-1] if path else None)
+        else:
+            active = [d for d in occurring
+                      if starts[d.disruption] <= p.position < starts[d.disruption] + d.duration]
+            own = p.data
+            for step in (step for d in active for step in d.steps):
+                own = apply_setting(own, step)
+            node = replace(p, data=own, branch=FUTURE_BRANCH,
+                           parent=path[-1] if path else None, disrupted=bool(active))
+        nodes.append(node)
+        path.append(node.key)
+    return nodes, [Branch(FUTURE_BRANCH, 1.0, tuple(path))]
 
 
 def ancestry(nodes: Mapping[tuple[str, str], PeriodData], key: tuple[str, str] | None

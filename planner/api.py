@@ -32,6 +32,7 @@ from planner.analysis.scenarios import (
     override,
     target_problems,
 )
+from planner.analysis.stress import Sampling
 from planner.analysis.stress import stress as run_stress
 from planner.analysis.sweep import VERIFICATION as SWEEP_VERIFICATION
 from planner.analysis.sweep import CapTarget, cap_sweep
@@ -392,6 +393,7 @@ class Stress:
     report: dict
     branches: pd.DataFrame
     stocks: pd.DataFrame
+    samples: pd.DataFrame   # each distinct sampled future (none without samples)
 
     def to_json(self) -> dict:
         """The CLI's stress JSON object, manifest included."""
@@ -407,25 +409,59 @@ class Stress:
 def stress(data: Inputs | Dataset | str | Path | Mapping, risk_weight: float | None = None,
            alpha: float | None = None, scenario: str | None = None, zone: str | None = None,
            samples: int | None = None, seed: int | None = None,
-           scheduler: str | None = None) -> Stress:
+           scheduler: str | None = None, workers: int | None = None) -> Stress:
     """``planner stress``: the plan under the dataset's disruptions (risk weight and CVaR
-    level from the arguments, else from ``settings``), its reserve value and VSS."""
-    if samples is not None or seed is not None or scheduler is not None:
-        raise InputError([Problem("samples", "no samples, seed or scheduler: out-of-sample "
-                                  "futures on Dask are not built in this version")])
-    for name, value, high in (("risk_weight", risk_weight, 1.0), ("alpha", alpha, 1.0)):
-        if value is not None and not (0.0 <= value <= high and (name != "alpha" or value < 1)):
-            raise InputError([Problem(name, "a number in [0, 1]" if name == "risk_weight"
-                                      else "a number in [0, 1)", value=str(value))])
+    level from the arguments, else from ``settings``), its reserve value and VSS; with
+    ``samples``, the plan tested on that many sampled futures on Dask (``seed``, default
+    0; ``scheduler``: an existing cluster, else a local one of ``workers`` processes)."""
+    problems = stress_problems(risk_weight, alpha, samples, seed, scheduler, workers)
+    if problems:
+        raise InputError(problems)
     inputs = _inputs(data)
     dataset, _ = prepare(inputs.dataset, scenario, zone=zone)
+    sampling = None if samples is None else Sampling(samples, seed or 0, scheduler, workers)
+    result, out = stress_report(dataset, risk_weight, alpha, sampling)
+    out["manifest"] = build_manifest("planner.stress", {
+        "risk_weight": risk_weight, "alpha": alpha, "scenario": scenario, "zone": zone,
+        "samples": samples, "seed": seed, "scheduler": scheduler, "workers": workers},
+        list(inputs.digests), result.residuals)
+    samples_frame = _frame(out["samples"]["futures"] if "samples" in out else [])
+    return Stress(out, _frame(out.get("branches", [])), _frame(out.get("stocks", [])),
+                  samples_frame)
+
+
+def stress_problems(risk_weight: float | None, alpha: float | None, samples: int | None,
+                    seed: int | None, scheduler: str | None, workers: int | None
+                    ) -> list[Problem]:
+    """What is wrong with ``stress``'s arguments (the CLI's flags say the same)."""
+    found = []
+    for name, value in (("risk_weight", risk_weight), ("alpha", alpha)):
+        if value is not None and not (0.0 <= value <= 1.0 and (name != "alpha" or value < 1)):
+            found.append(Problem(name, "a number in [0, 1]" if name == "risk_weight"
+                                 else "a number in [0, 1)", value=str(value)))
+    for name, value, low in (("samples", samples, 1), ("seed", seed, 0),
+                             ("workers", workers, 1)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < low):
+            found.append(Problem(name, f"a whole number ≥ {low}", value=str(value)))
+    if samples is None and (seed is not None or scheduler is not None or workers is not None):
+        found.append(Problem("samples", "a number of futures to draw: seed, scheduler and "
+                             "workers only apply to sampled futures"))
+    if scheduler is not None and workers is not None:
+        found.append(Problem("workers", "no workers with a scheduler: the cluster at the "
+                             "scheduler's address has its own", value=str(workers)))
+    return found
+
+
+def stress_report(dataset: Dataset, risk_weight: float | None, alpha: float | None,
+                  sampling: Sampling | None) -> tuple[Result, dict]:
+    """Solve ``dataset`` under its disruptions (λ and α from the arguments, else from its
+    settings): the labelled plan and SPEC §5's stress object (without its manifest)."""
     dataset = replace(dataset, risk_weight=dataset.risk_weight if risk_weight is None
                       else risk_weight, cvar_alpha=dataset.cvar_alpha if alpha is None
                       else alpha)
-    outcome = run_stress(dataset)
+    outcome = run_stress(dataset, sampling=sampling)
     result = labelled(outcome.plan)
-    out = stress_json(result, outcome.reserve_value_usd, outcome.vss_usd, outcome.reserve_days)
-    out["manifest"] = build_manifest("planner.stress", {
-        "risk_weight": risk_weight, "alpha": alpha, "scenario": scenario, "zone": zone},
-        list(inputs.digests), result.residuals)
-    return Stress(out, _frame(out.get("branches", [])), _frame(out.get("stocks", [])))
+    return result, stress_json(result, outcome.reserve_value_usd, outcome.vss_usd,
+                               outcome.reserve_days,
+                               outcome.samples)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import sys
 import traceback
-from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -24,10 +23,10 @@ from planner.analysis.scenarios import (
     stage_problems,
     target_problems,
 )
-from planner.analysis.stress import stress as run_stress
+from planner.analysis.stress import Sampling
 from planner.analysis.sweep import VERIFICATION as SWEEP_VERIFICATION
 from planner.analysis.sweep import CapTarget, cap_sweep, linear_values, parameter_sweep
-from planner.api import check_period, default_inputs, prepare
+from planner.api import check_period, default_inputs, prepare, stress_problems, stress_report
 from planner.io import write as writers
 from planner.io.problems import InputError, Problem, Severity, errors
 from planner.io.read import dataset_cells, read_dataset
@@ -37,7 +36,7 @@ from planner.reports.compare_tables import comparison, comparison_rows
 from planner.reports.manifest import build_manifest, input_digests, manifest_rows
 from planner.reports.render import LazyProgress, PipeConsole, render, silence_stdout
 from planner.reports.sweep_tables import closing_line, sweep_json, sweep_tables
-from planner.reports.tables import as_json, report_tables, stress_json
+from planner.reports.tables import as_json, report_tables, stress_tables
 from planner.solving.engine import solve_plan
 from planner.solving.result import labelled
 
@@ -174,39 +173,50 @@ def check(inputs) -> None:
               help="λ: weight of CVaR against expected cost (default: settings risk_weight).")
 @click.option("--alpha", type=click.FloatRange(0, 1, max_open=True),
               help="α of CVaR (default: settings cvar_alpha).")
-@click.option("--samples", type=click.IntRange(min=1), help="Out-of-sample futures to draw.")
-@click.option("--seed", type=int, help="Seed of the sampled futures.")
-@click.option("--scheduler", metavar="ADDRESS", help="An existing Dask scheduler.")
+@click.option("--samples", type=click.IntRange(min=1),
+              help="Test the plan on N sampled futures (solved on Dask).")
+@click.option("--seed", type=click.IntRange(min=0),
+              help="Seed of the sampled futures (default 0).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Solve the futures on an existing Dask cluster (e.g. tcp://host:8786).")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Worker processes of the local Dask cluster (default: one per core).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
               default="table", show_default=True, help="Output format.")
 @click.option("--output", type=click.Path(path_type=Path),
               help="Write here instead of the terminal (a folder for csv, a file otherwise).")
 @click.option("--debug", is_flag=True, help="Show a traceback for unexpected errors.")
-def stress(inputs, scenario, zone, risk_weight, alpha, samples, seed, scheduler, fmt, output,
-           debug) -> None:
+def stress(inputs, scenario, zone, risk_weight, alpha, samples, seed, scheduler, workers, fmt,
+           output, debug) -> None:
     """The plan under disruption branches: expected cost, CVaR, the value of the reserve
-    and of planning for the disruptions."""
+    and of planning for the disruptions; with --samples, the plan on sampled futures."""
     inputs = inputs or default_inputs()
     with _Guard(debug, fmt):
-        if samples is not None or seed is not None or scheduler is not None:
-            raise click.UsageError("--samples, --seed and --scheduler (out-of-sample futures "
-                                   "on Dask) are not built in this version")
+        problems = stress_problems(risk_weight, alpha, samples, seed, scheduler, workers)
+        if problems:
+            raise click.UsageError(problems[0].expected.replace("seed, scheduler and workers",
+                                                                "--seed, --scheduler and "
+                                                                "--workers"))
         output_check(fmt, output, inputs)
         data, digests = _prepare(inputs, scenario, [], zone)
-        data = replace(data, risk_weight=data.risk_weight if risk_weight is None
-                       else risk_weight, cvar_alpha=data.cvar_alpha if alpha is None else alpha)
-        outcome = run_stress(data)
-        result = labelled(outcome.plan)
-        out = stress_json(result, outcome.reserve_value_usd, outcome.vss_usd,
-                          outcome.reserve_days)
+        with LazyProgress("sampled futures") as progress:
+            sampling = None if samples is None else Sampling(
+                samples, seed or 0, scheduler, workers, progress.advance)
+            result, out = stress_report(data, risk_weight, alpha, sampling)
         manifest = build_manifest("stress", {
             "inputs": inputs, "scenario": scenario, "zone": zone, "risk_weight": risk_weight,
-            "alpha": alpha, "format": fmt, "output": output}, digests, result.residuals)
-        emit(fmt, output, lambda: out, lambda: report_tables(result), manifest)
+            "alpha": alpha, "samples": samples, "seed": seed, "scheduler": scheduler,
+            "workers": workers, "format": fmt, "output": output}, digests, result.residuals)
+        emit(fmt, output, lambda: out, lambda: stress_tables(result, out), manifest)
         click.echo(outcome_line(result), err=True)
-        if result.optimal:
+        failed = out.get("samples", {}).get("failed")
+        if failed:
+            click.echo(f"{sum(f['count'] for f in failed)} of {samples} sampled future(s) "
+                       f"not solved ({len(failed)} distinct): see samples.failed", err=True)
+        if result.optimal and not failed:
             sys.exit(EXIT_PLAN)
         sys.exit(EXIT_INFEASIBLE if result.diagnosis is not None else EXIT_SOLVER)
+
 
 
 @main.command()

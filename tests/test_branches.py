@@ -810,7 +810,6 @@ def test_stress_cli_prints_the_same_json(tmp_path):
     assert out["vss_usd"] == near(240)
 
 
-@pytest.mark.skip(reason="issue 12: sampled futures on Dask not built yet")
 def test_sampled_futures_cost_what_their_branches_cost():
     """--samples 40 --seed 7: each future is the base branch (3,200) or cn_stop (3,160)
     with the shared decisions fixed (see STRESS); so every statistic lies in

@@ -13,10 +13,12 @@ is worth, and what planning for the disruptions is worth.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from planner.analysis.sampling import Samples, sample
 from planner.models.data import Dataset
 from planner.models.highs import SolveStatus
 from planner.solving.engine import PlanResult, finish, start
@@ -24,24 +26,43 @@ from planner.solving.engine import PlanResult, finish, start
 
 @dataclass
 class StressOutcome:
-    """The optimum under branches and the two values measured against it."""
+    """The optimum under branches, the values measured against it, and its sampled
+    futures (when asked for)."""
 
     plan: PlanResult
     reserve_value_usd: float | None
     vss_usd: float | None
     reserve_days: dict[str, float]
+    samples: Samples | None = None
 
 
-def stress(data: Dataset, time_limit: float | None = None) -> StressOutcome:
-    """Solve ``data`` with its disruptions and measure the reserve value and the VSS."""
+@dataclass(frozen=True)
+class Sampling:
+    """What ``stress --samples`` asks for: N futures, the seed, and where to solve them."""
+
+    n: int
+    seed: int = 0
+    scheduler: str | None = None
+    workers: int | None = None
+    progress: Callable[[int, int], None] | None = None
+
+
+def stress(data: Dataset, time_limit: float | None = None,
+           sampling: Sampling | None = None) -> StressOutcome:
+    """Solve ``data`` with its disruptions, measure the reserve value and the VSS, and
+    test the plan on sampled futures."""
     result, solver = start(data, time_limit)
     if not result.optimal:
         return StressOutcome(finish(result, solver, time_limit), None, None, {})
     optimum = float(result.solution.objective)
     reserve = _reserve_value(result, solver, optimum)
     vss = _vss(data, result, solver, optimum, time_limit)
+    samples = None
+    if sampling is not None:
+        samples = sample(data, shared_decisions(result, _shared(result)), sampling.n, sampling.seed,
+                         sampling.scheduler, sampling.workers, sampling.progress)
     result = finish(result, solver, time_limit)
-    return StressOutcome(result, reserve, vss, _reserve_days(result))
+    return StressOutcome(result, reserve, vss, _reserve_days(result), samples)
 
 
 def _reserve_value(result: PlanResult, solver, optimum: float) -> float | None:
@@ -59,6 +80,17 @@ def _reserve_value(result: PlanResult, solver, optimum: float) -> float | None:
         solution = solver.solve(presolve=False)
     return (float(solution.objective) - optimum
             if solution.status is SolveStatus.OPTIMAL else None)
+
+
+def shared_decisions(plan: PlanResult, shared: set[tuple[str, str]]) -> dict[str, float]:
+    """Every variable of the ``shared`` nodes (those before the first disruption starts),
+    by name, at its value in ``plan`` (nothing for a plan of one period)."""
+    if not plan.linked:
+        return {}
+    model = plan.horizon.model
+    return {var.name: float(value)
+            for var, value in zip(plan.lp.columns, plan.solution.col_value, strict=True)
+            if _node_of(var, model) in shared}
 
 
 def _shared(result: PlanResult) -> set[tuple[str, str]]:
@@ -88,15 +120,10 @@ def _vss(data: Dataset, result: PlanResult, solver, optimum: float,
     blind, _ = start(replace(data, disruptions=()), time_limit)
     if not blind.optimal:
         return None
-    shared = _shared(result)
-    if not shared:   # a disruption from the first period: no decision precedes it
+    chosen = shared_decisions(blind, _shared(result))
+    if not chosen:   # a disruption from the first period: no decision precedes it
         return 0.0
-    chosen = {var.name: float(value) for var, value in
-              zip(blind.lp.columns, blind.solution.col_value, strict=True)
-              if _node_of(var, blind.horizon.model) in shared}
-    model = result.horizon.model
-    columns = [j for j, var in enumerate(result.lp.columns) if var.name in chosen
-               and _node_of(var, model) in shared]
+    columns = [j for j, var in enumerate(result.lp.columns) if var.name in chosen]
     values = np.array([chosen[result.lp.columns[j].name] for j in columns])
     with solver.temporary() as edits:
         edits.set_col_bounds(columns, values, values)

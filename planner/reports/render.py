@@ -141,6 +141,12 @@ class LazyProgress:
         if self.bar is not None:
             self.bar.update(self.task, completed=self.done)
 
+    def advance(self, done: int, total: int) -> None:
+        """``done`` of ``total`` items finished (for work whose size is known only once it
+        starts)."""
+        self.total, self.done = total, done - 1
+        self()
+
     def __enter__(self) -> LazyProgress:
         return self
 

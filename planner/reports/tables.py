@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict, namedtuple
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import pandas as pd
 
@@ -28,6 +28,9 @@ from planner.analysis.origins import origin_shares, segregated_share
 from planner.models.data import Basis, Bound, Scope
 from planner.models.groups import in_group, is_country_code
 from planner.solving.result import Result, base
+
+if TYPE_CHECKING:   # a type only: reports import no solver
+    from planner.analysis.sampling import Samples
 
 TONNES_EPS = 1e-9
 PP = 0.01  # one percentage point of share
@@ -739,15 +742,47 @@ def path_json(result: Result) -> dict:
 
 
 def stress_json(result: Result, reserve_value_usd: float | None, vss_usd: float | None,
-                reserve_days: dict[str, float]) -> dict:
+                reserve_days: dict[str, float], samples: Samples | None = None) -> dict:
     """SPEC §5's ``planner stress`` object: the plan's JSON with the value of the reserve,
-    the value of the stochastic solution and the reserve held before any disruption
-    (days of cover per stock)."""
+    the value of the stochastic solution, the reserve held before any disruption (days
+    of cover per stock) and, when drawn, the sampled futures."""
     out = as_json(result)
     if result.optimal and not result.disrupted:   # no branches: one, certain future
         out |= {"expected_cost_usd": out["objective_usd"], "cvar_usd": out["objective_usd"]}
-    out |= {"reserve_value_usd": None if reserve_value_usd is None
+    out |= {"risk_weight": result.data.risk_weight, "cvar_alpha": result.data.cvar_alpha,
+            "reserve_value_usd": None if reserve_value_usd is None
             else _clean(reserve_value_usd, 6),
             "vss_usd": None if vss_usd is None else _clean(vss_usd, 6),
             "reserve_days": {stage: _clean(days, 2) for stage, days in reserve_days.items()}}
+    if samples is not None:
+        out |= {"samples": samples.summary(), "sampling_run": samples.run()}
     return out
+
+
+STRESS_KEYS = ("expected_cost_usd", "cvar_usd", "risk_weight", "cvar_alpha",
+               "reserve_value_usd", "vss_usd")
+SAMPLE_KEYS = ("n", "seed", "mean_usd", "p50_usd", "p90_usd", "p99_usd", "cvar_usd", "alpha",
+               "shortage_probability", "solved", "distinct")
+RUN_KEYS = ("workers", "seconds", "futures_per_second", "lps_per_second")
+
+
+def stress_tables(result: Result, out: dict) -> dict[str, list[dict]]:
+    """``planner stress`` as tables: what the plan's risk costs and its reserve is worth,
+    its branches, its sampled futures (each distinct one, failed ones named), then the
+    plan's own tables."""
+    tables = {"stress": [{"key": key, "value": out.get(key)} for key in STRESS_KEYS]
+              + [{"key": f"reserve_days {stage}", "value": days}
+                 for stage, days in out.get("reserve_days", {}).items()]}
+    if out.get("branches"):
+        tables["branches"] = out["branches"]
+    if "samples" in out:
+        s, run = out["samples"], out["sampling_run"]
+        tables["samples"] = ([{"key": key, "value": s[key]} for key in SAMPLE_KEYS]
+                             + [{"key": key, "value": run[key]} for key in RUN_KEYS]
+                             + [{"key": "worker_peak_mb", "value": max(run["worker_peak_mb"],
+                                                                        default=None)}])
+        tables["sampled_futures"] = [
+            {"disruptions": " + ".join(f["disruptions"]) or "none", "count": f["count"],
+             "status": f.get("status", "optimal"), "cost_usd": f.get("cost_usd"),
+             "unmet_t": f.get("unmet_t")} for f in s["futures"] + s["failed"]]
+    return tables | report_tables(result)

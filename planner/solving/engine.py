@@ -6,6 +6,7 @@ analysis and the infeasibility diagnosis; reports read its ``PlanResult``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -165,6 +166,15 @@ class PlanResult:
                 + sum(m.shortage[s] * self.value(m.short[s]) for s in m.SHORT_STAGES))
 
     @property
+    def unmet_t(self) -> float:
+        """Demand left unmet, t: a view's over its period (per year × years); a plan
+        over time, summed over its nodes (one path: over the horizon)."""
+        if self.linked:
+            return sum(view.unmet_t for view in self.views)
+        m = self.built.model
+        return self.years * sum(self.value(m.short[s]) for s in m.SHORT_STAGES)
+
+    @property
     def cost_usd(self) -> float:
         """Landed cost of the plan: purchases and processing, without soft-limit penalties."""
         return float(self.solution.objective) - self.penalty_usd
@@ -203,10 +213,12 @@ def solve_plan(data: Dataset, time_limit: float | None = None,
 
 
 def start(data: Dataset, time_limit: float | None,
-          loaded: tuple[SourcingModel, LinearProgram, HighsSolver] | None = None
-          ) -> tuple[PlanResult, HighsSolver | None]:
+          loaded: tuple[SourcingModel, LinearProgram, HighsSolver] | None = None,
+          fixed: Mapping[str, float] | None = None) -> tuple[PlanResult, HighsSolver | None]:
     """First solve of ``data``: on a new model, or warm on ``loaded`` (a built model,
-    its LP and solver that already hold ``data``'s numbers, see ``planner.solving.variants``)."""
+    its LP and solver that already hold ``data``'s numbers, see ``planner.solving.variants``).
+    ``fixed``: variables (by name) held at these values — another plan's decisions carried
+    into this model; an infeasible result is then not diagnosed (the fixing is the cause)."""
     if over_time(data) and any(limit.max_cost_usd_per_pp is not None
                                for period in period_datasets(data) for limit in period.data.limits):
         raise InputError([Problem("limits", "no max_cost_usd_per_pp over periods: soft limits "
@@ -220,11 +232,28 @@ def start(data: Dataset, time_limit: float | None,
     if loaded is None:
         horizon = create_horizon(data)
         lp = compile_lp(horizon.model)
+        if fixed is not None:
+            fix_columns(lp, fixed)
         solver = HighsSolver(lp, time_limit=time_limit)
-        return _solve(data, horizon, lp, solver, time_limit), solver
+        return _solve(data, horizon, lp, solver, time_limit, explain=fixed is None), solver
     built, lp, solver = loaded
     horizon = HorizonModel(built.model, data, period_datasets(data), [built])
     return _solve(data, horizon, lp, solver, time_limit, presolve=False), solver
+
+
+def fix_columns(lp: LinearProgram, fixed: Mapping[str, float]) -> None:
+    """Hold each named variable of ``lp`` at its value; every name must be a column (one
+    the compiler dropped, being in no row, may only be fixed at 0)."""
+    found = 0
+    for j, var in enumerate(lp.columns):
+        value = fixed.get(var.name)
+        if value is not None:
+            lp.col_lower[j] = lp.col_upper[j] = value
+            found += 1
+    if found < sum(1 for value in fixed.values() if value != 0.0):
+        missing = sorted(set(fixed) - {var.name for var in lp.columns})
+        raise ValueError(f"cannot fix {len(missing)} variable(s) absent from the model, "
+                         f"e.g. {missing[:3]}")
 
 
 def unreachable(data: Dataset) -> Diagnosis | None:
@@ -349,8 +378,10 @@ def _settled_penalty(result: PlanResult, i: int) -> float:
 
 
 def _solve(data: Dataset, horizon: HorizonModel, lp: LinearProgram, solver: HighsSolver,
-           time_limit: float | None, presolve: bool = True) -> PlanResult:
-    """Solve, confirm infeasibility without presolve, verify an optimum, or diagnose."""
+           time_limit: float | None, presolve: bool = True, explain: bool = True
+           ) -> PlanResult:
+    """Solve, confirm infeasibility without presolve, verify an optimum, or diagnose
+    (``explain``)."""
     solution = solver.solve(presolve=presolve)
     if solution.status in (SolveStatus.INFEASIBLE, SolveStatus.INFEASIBLE_OR_UNBOUNDED,
                            SolveStatus.UNBOUNDED):
@@ -360,7 +391,7 @@ def _solve(data: Dataset, horizon: HorizonModel, lp: LinearProgram, solver: High
                         horizon=horizon)
     if solution.status is SolveStatus.INFEASIBLE:
         result.message = "no feasible plan"
-        result.diagnosis = diagnose(result, solver)
+        result.diagnosis = diagnose(result, solver) if explain else None
         return result
     if not result.optimal:
         result.message = failure_message(result, time_limit)

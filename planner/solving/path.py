@@ -144,8 +144,7 @@ def _periods(plan: PlanResult, stocks: pd.DataFrame, expansions: pd.DataFrame
             "weight": view.weight, "probability": view.mass,
             "cost_usd_per_yr": yearly, "cost_usd": yearly * view.years,
             "holding_usd": held, "expansion_usd": new,
-            "shortage_t": sum(view.value(view.built.model.short[s])
-                              for s in view.built.model.SHORT_STAGES) * view.years,
+            "shortage_t": view.unmet_t,
             "shortage_usd": view.weight * sum(
                 view.built.model.shortage[s] * view.value(view.built.model.short[s])
                 for s in view.built.model.SHORT_STAGES),
