@@ -181,13 +181,15 @@ def check(inputs) -> None:
               help="Solve the futures on an existing Dask cluster (e.g. tcp://host:8786).")
 @click.option("--workers", type=click.IntRange(min=1),
               help="Worker processes of the local Dask cluster (default: one per core).")
+@click.option("--plot", type=click.Path(path_type=Path),
+              help="Also draw the branch costs, sampled futures and stock paths (.png/.svg).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
               default="table", show_default=True, help="Output format.")
 @click.option("--output", type=click.Path(path_type=Path),
               help="Write here instead of the terminal (a folder for csv, a file otherwise).")
 @click.option("--debug", is_flag=True, help="Show a traceback for unexpected errors.")
-def stress(inputs, scenario, zone, risk_weight, alpha, samples, seed, scheduler, workers, fmt,
-           output, debug) -> None:
+def stress(inputs, scenario, zone, risk_weight, alpha, samples, seed, scheduler, workers, plot,
+           fmt, output, debug) -> None:
     """The plan under disruption branches: expected cost, CVaR, the value of the reserve
     and of planning for the disruptions; with --samples, the plan on sampled futures."""
     inputs = inputs or default_inputs()
@@ -198,6 +200,8 @@ def stress(inputs, scenario, zone, risk_weight, alpha, samples, seed, scheduler,
                                                                 "--seed, --scheduler and "
                                                                 "--workers"))
         output_check(fmt, output, inputs)
+        if plot is not None:
+            plot_check(plot, inputs)
         data, digests = _prepare(inputs, scenario, [], zone)
         with LazyProgress("sampled futures") as progress:
             sampling = None if samples is None else Sampling(
@@ -206,8 +210,13 @@ def stress(inputs, scenario, zone, risk_weight, alpha, samples, seed, scheduler,
         manifest = build_manifest("stress", {
             "inputs": inputs, "scenario": scenario, "zone": zone, "risk_weight": risk_weight,
             "alpha": alpha, "samples": samples, "seed": seed, "scheduler": scheduler,
-            "workers": workers, "format": fmt, "output": output}, digests, result.residuals)
+            "workers": workers, "plot": plot, "format": fmt, "output": output}, digests,
+            result.residuals)
         emit(fmt, output, lambda: out, lambda: stress_tables(result, out), manifest)
+        if plot is not None:
+            from planner.reports.stress_plots import plot_stress  # matplotlib only if asked
+            plot_stress(out, plot, names={c.country: c.name for c in data.countries if c.name})
+            click.echo(f"wrote plot to {plot}", err=True)
         click.echo(outcome_line(result), err=True)
         failed = out.get("samples", {}).get("failed")
         if failed:

@@ -229,7 +229,7 @@ def test_a_future_is_its_branch_with_the_plans_reserve(risk_weight, cluster):
 
 def test_cli_samples_json_and_table(compose, cluster, tmp_path):
     """`planner stress --samples 80 --seed 6`: the SPEC's samples object in JSON; the
-    table output shows the samples and each distinct future."""
+    table output shows the samples and each distinct future; --plot writes a PNG."""
     args = ["stress", "--inputs", str(compose), "--samples", "80", "--seed", "6",
             "--scheduler", cluster]
     result = CliRunner().invoke(main, [*args, "--format", "json"])
@@ -239,8 +239,10 @@ def test_cli_samples_json_and_table(compose, cluster, tmp_path):
                 "shortage_probability"):
         assert key in samples
     assert (samples["n"], samples["seed"]) == (80, 6)
-    shown = CliRunner().invoke(main, [*args, "--output", str(tmp_path / "out.txt")])
+    shown = CliRunner().invoke(main, [*args, "--output", str(tmp_path / "out.txt"),
+                                      "--plot", str(tmp_path / "stress.png")])
     assert shown.exit_code == 0, shown.output
+    assert (tmp_path / "stress.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = (tmp_path / "out.txt").read_text()
     assert "sampled_futures" in text
     assert "d2 + d3" in text or samples["distinct"] < 4

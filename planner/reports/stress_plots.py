@@ -80,7 +80,7 @@ def cost_panel_height(out: dict) -> float:
 def samples_panel_height(out: dict) -> float:
     """Inches of the sampled futures: a histogram 2.3, a strip of quantiles 1.5."""
     samples = out.get("samples")
-    return 0.0 if not samples else 2.3 if samples.get("costs_usd") else 1.5
+    return 0.0 if not samples else 2.3 if sampled_costs(samples) else 1.5
 
 
 def draw_stress(fig: Figure, out: dict, names: Mapping[str, str]) -> None:
@@ -213,8 +213,7 @@ def _sample_amounts(samples: dict | None) -> list[float]:
     if not samples:
         return []
     keys = ("mean_usd", "p50_usd", "p90_usd", "p99_usd", "cvar_usd")
-    return [samples[k] for k in keys if samples.get(k) is not None] + list(
-        samples.get("costs_usd") or [])
+    return [samples[k] for k in keys if samples.get(k) is not None] + sampled_costs(samples)
 
 
 def _horizon(out: dict) -> str:
@@ -324,10 +323,19 @@ def _extra_axis(ax, base: float, unit: Unit) -> None:
 
 # -- sampled futures ---------------------------------------------------------------------
 
+def sampled_costs(samples: dict) -> list[float]:
+    """Each sampled future's cost: ``costs_usd`` where given, else each distinct future's
+    cost repeated as often as it was drawn (``futures``)."""
+    if samples.get("costs_usd"):
+        return [c for c in samples["costs_usd"] if c is not None]
+    return [f["cost_usd"] for f in samples.get("futures") or [] if f.get("cost_usd") is not None
+            for _ in range(f["count"])]
+
+
 def draw_samples(ax, samples: dict, unit: Unit, xlabel: str) -> None:
     """The sampled futures' costs: a histogram (each future's cost given) or the
     quantiles on a strip; p50, p90, p99, mean and CVaR marked."""
-    costs = [c for c in samples.get("costs_usd") or [] if c is not None]
+    costs = sampled_costs(samples)
     n = samples.get("n", len(costs))
     if costs:
         values = np.array(costs) / unit.scale
