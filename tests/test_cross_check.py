@@ -57,6 +57,7 @@ from planner.models.data import (
     ContentShare,
     Country,
     Dataset,
+    Disruption,
     Limit,
     Offer,
     Period,
@@ -1892,3 +1893,39 @@ def test_floor_days_are_of_the_periods_demand():
     assert sf.solve(FLOOR_OF_THE_PERIOD).objective == pytest.approx(75020.0, rel=1e-12)
     out = planner.solve(FLOOR_OF_THE_PERIOD).to_json()
     assert out["objective_usd"] == pytest.approx(75020.0, rel=1e-9)
+
+
+# ---------------------------------------------------------------- under disruption (SPEC §3b)
+
+DISRUPTION_WITHOUT_PERIODS = Dataset(
+    stages=(Stage("magnet", 1, 10.0),),
+    offers=(Offer("mg_cn", "magnet", "s", "CN", 100.0),
+            Offer("mg_jp", "magnet", "s", "JP", 150.0)),
+    disruptions=(Disruption("cn_stop", 0.2, None, 1, (
+        ScenarioStep("cn_stop", "capacity_factor", "CN:magnet", "0"),)),))
+"""Shrunk from one-period branch seeds 2 and 3 (planner optimal where the cn_stop-like
+branch has no plan) and 4 (401,187.57 vs 404,268.88 USD). SPEC §2: without a periods
+table a disruption starts in the only period. By hand: base buys 10 CN (1,000 USD),
+cn_stop 10 JP (1,500); expected cost 0.8 × 1,000 + 0.2 × 1,500 = 1,100; CVaR_0.9 is
+cn_stop's 1,500 (the worst 10 % lies inside its 20 %). The planner solved the dataset as
+if it had no disruptions (1,000): only periods, stocks or expansions made it build the
+model of SPEC §3a/§3b. Fixed in models/periods.py (``over_time``)."""
+
+
+@pytest.mark.parametrize("risk_weight", [0.0, 1.0])
+def test_a_disruption_without_periods_branches_the_only_period(risk_weight):
+    """At λ = 1 only the CVaR is fixed (base may buy JP as well: CVaR stays 1,500)."""
+    data = replace(DISRUPTION_WITHOUT_PERIODS, risk_weight=risk_weight)
+    expected = 1100.0 if risk_weight == 0 else 1500.0
+    second = sf.solve(data)
+    assert second.objective == pytest.approx(expected, rel=1e-12)
+    out = planner.solve(data).to_json()
+    assert out["objective_usd"] == pytest.approx(expected, rel=1e-9)
+    assert out["cvar_usd"] == pytest.approx(1500.0, rel=1e-9)
+    costs = {r["branch"]: r["cost_usd"] for r in out["branches"]}
+    assert costs["cn_stop"] == pytest.approx(1500.0, rel=1e-9)
+    if risk_weight == 0:
+        assert out["expected_cost_usd"] == pytest.approx(1100.0, rel=1e-9)
+        assert costs["base"] == pytest.approx(1000.0, rel=1e-9)
+        prices = {r["branch"]: r["usd_per_t"] for r in out["shadow_prices"]["demand"]}
+        assert prices == pytest.approx({"base": 100.0, "cn_stop": 150.0}, rel=1e-9)
