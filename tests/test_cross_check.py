@@ -1897,6 +1897,51 @@ def test_floor_days_are_of_the_periods_demand():
 
 # ---------------------------------------------------------------- under disruption (SPEC §3b)
 
+def unmet_under_risk(jp_price: float | None) -> Dataset:
+    """Magnet, demand 10 t/yr, shortage 500 USD/t; mg_cn 100 unlimited (and mg_jp at
+    ``jp_price``, dearer than the shortage, unlimited); one period; cn_stop (π = 0.2)
+    closes CN; λ = 1, α = 0.5."""
+    offers = (Offer("mg_cn", "magnet", "s", "CN", 100.0),)
+    if jp_price is not None:
+        offers += (Offer("mg_jp", "magnet", "s", "JP", jp_price),)
+    return Dataset(
+        stages=(Stage("magnet", 1, 10.0, shortage_usd_per_t=500.0),), offers=offers,
+        periods=(Period("p1", 1),),
+        disruptions=(Disruption("cn_stop", 0.2, "p1", 1, (
+            ScenarioStep("cn_stop", "capacity_factor", "CN:magnet", "0"),)),),
+        risk_weight=1.0, cvar_alpha=0.5)
+
+
+@pytest.mark.parametrize("jp_price", [None, 700.0])
+def test_demand_left_unmet_under_cvar_is_priced_at_what_leaving_it_costs(jp_price):
+    """Shrunk from branch seeds 25 and 55 (reported 1,219.69 and 843.83 USD/t, ``unique``;
+    finite differences 1,217.18 and 622.57). By hand: cn_stop leaves all 10 t unmet
+    (5,000 USD), base buys 10 CN (1,000); CVaR_0.5 takes cn_stop (0.2) and 0.3 of base:
+    (0.2 × 5,000 + 0.3 × 1,000)/0.5 = 2,600 = the objective (λ = 1). One more t of
+    cn_stop demand is left unmet too: +500 in C_cn_stop, +0.2 × 500/0.5 = 200 in CVaR,
+    so 200 ÷ 0.2 = 1,000 USD/t in the branch's money, the same either way (unique);
+    one more t in base: 0.3 × 100/0.5 = 60, 75 USD/t. The planner priced cn_stop's
+    demand with the balance row alone, u's bound u ≤ demand held: not unique with no
+    rate up (nothing to buy), or JP's 1,400 upward (the dearer offer) — the issue-10
+    fix (more demand raises the bound on what may be left unmet) was skipped under
+    CVaR. Fixed in planner/solving (``Sensitivity.unmet_demand_rate``)."""
+    data = unmet_under_risk(jp_price)
+    second = sf.solve(data)
+    assert second.objective == pytest.approx(2600.0, rel=1e-12)
+    weight = sf.node_weights(data)
+    for tag, price in (("p1@cn_stop", 1000.0), ("p1", 75.0)):
+        for moved in (9.0, 11.0):     # one t either way: the same rate (unique)
+            again = sf.solve(data, rhs={("demand", "magnet", tag): moved})
+            rate = (again.objective - second.objective) / (moved - 10.0) / weight[tag]
+            assert rate == pytest.approx(price, rel=1e-9), (tag, moved)
+    out = planner.solve(data).to_json()
+    assert out["objective_usd"] == pytest.approx(2600.0, rel=1e-9)
+    rows = {r["branch"]: r for r in out["shadow_prices"]["demand"]}
+    assert rows["cn_stop"]["unique"] is True
+    assert rows["cn_stop"]["usd_per_t"] == pytest.approx(1000.0, rel=1e-6)
+    assert rows["base"]["usd_per_t"] == pytest.approx(75.0, rel=1e-6)
+
+
 DISRUPTION_WITHOUT_PERIODS = Dataset(
     stages=(Stage("magnet", 1, 10.0),),
     offers=(Offer("mg_cn", "magnet", "s", "CN", 100.0),
