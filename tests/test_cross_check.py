@@ -1974,3 +1974,33 @@ def test_a_disruption_without_periods_branches_the_only_period(risk_weight):
         assert costs["base"] == pytest.approx(1000.0, rel=1e-9)
         prices = {r["branch"]: r["usd_per_t"] for r in out["shadow_prices"]["demand"]}
         assert prices == pytest.approx({"base": 100.0, "cn_stop": 150.0}, rel=1e-9)
+
+
+INITIAL_FOR_EVERY_BRANCH = Dataset(
+    stages=(Stage("magnet", 1, 10.0),),
+    offers=(Offer("mg_cn", "magnet", "s", "CN", 100.0),
+            Offer("mg_jp", "magnet", "s", "JP", 150.0)),
+    periods=(Period("p1", 1),), stocks=(Stock("magnet", 4.0),),
+    disruptions=(Disruption("cn_stop", 0.2, "p1", 1, (
+        ScenarioStep("cn_stop", "capacity_factor", "CN:magnet", "0"),)),))
+"""Shrunk from branch seeds 2, 25, 40 (initial_usd_per_t 41.30, 704.60, 3,099.23; finite
+differences 41.60, 608.59, 2,820.30): a disruption that starts in the first period. By
+hand: 4 t of initial stock released in p1 by both branches; base buys 6 CN (600),
+cn_stop 6 JP (900): 0.8 × 600 + 0.2 × 900 = 660. One more t of initial stock (every
+branch starts from it) saves 100 in base and 150 in cn_stop: 0.8 × 100 + 0.2 × 150 =
+110 USD/t. The planner read the base branch's first row alone, in its own money
+(80 ÷ 0.8 = 100): the other branch's first period holds the same initial stock."""
+
+
+def test_initial_stock_is_worth_its_value_in_every_branch_that_starts_from_it():
+    second = sf.solve(INITIAL_FOR_EVERY_BRANCH)
+    assert second.objective == pytest.approx(660.0, rel=1e-12)
+    roots = ("p1", "p1@cn_stop")
+    more = sf.solve(INITIAL_FOR_EVERY_BRANCH, rhs={("stock", "magnet", r): 5.0 for r in roots})
+    assert second.objective - more.objective == pytest.approx(110.0, rel=1e-12)
+    out = planner.solve(INITIAL_FOR_EVERY_BRANCH).to_json()
+    assert out["objective_usd"] == pytest.approx(660.0, rel=1e-9)
+    rows = out["shadow_prices"]["stocks"]
+    assert {r["branch"] for r in rows} == {"base", "cn_stop"}
+    for r in rows:
+        assert r["initial_usd_per_t"] == pytest.approx(110.0, rel=1e-9), r
