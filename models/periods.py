@@ -48,9 +48,11 @@ class PeriodData:
 
 
 def over_time(data: Dataset) -> bool:
-    """Whether the plan links periods (a periods table, stocks or expansions): the model
-    of SPEC §3a rather than the one-period model of §3."""
-    return bool(data.periods or data.stocks or data.expansions)
+    """Whether the plan links periods or branches (a periods table, stocks, expansions or
+    disruptions): the model of SPEC §3a/§3b rather than the one-period model of §3. A
+    disruption without a periods table starts in the only period: its branch is a node
+    of its own beside the base branch's (SPEC §2, §3b)."""
+    return bool(data.periods or data.stocks or data.expansions or data.disruptions)
 
 
 def periods_of(data: Dataset) -> tuple[Period, ...]:

@@ -39,6 +39,14 @@ zone joined or observer as drawn), offers and processes with capacity 0, and a
 direct limit or two (value basis more often) at stages with domestic output,
 co-products first.
 
+With ``disruptions=True`` (default off; last, from a stream of its own) the dataset
+gets 1–3 disruptions (SPEC §2, §3b): each starts in a random period (blank without a
+``periods`` table), lasts 1–3 periods (sometimes past the horizon), has a probability
+(together below 1) and 1–2 settings — mostly ``capacity_factor`` of a country's or a
+group's offers (often 0: an export stop) and ``price_factor`` (a price spike), sometimes
+``demand_factor``, ``zone`` or ``max_share`` — and the settings ``risk_weight`` λ ∈
+{0, 0.5, 1} and ``cvar_alpha`` α ∈ {0, 0.5, 0.9}.
+
 Numbers are drawn as floats with a few decimals so that ties (and so degenerate
 optima) are rare, and shares with at most three decimals so reports that print
 them with ``:g`` print them exactly. The same seed and knobs give the same dataset.
@@ -57,6 +65,7 @@ from planner.models.data import (
     ContentShare,
     Country,
     Dataset,
+    Disruption,
     Expansion,
     Limit,
     Offer,
@@ -96,6 +105,7 @@ class Knobs:
     network: bool = False                # add parallel stages, process_flows, shortage and
                                          # value prices, members-only and closed offers
     periods: bool = False                # add periods, period_values, stocks, expansions
+    disruptions: bool = False            # add 1–3 disruptions, risk_weight and cvar_alpha
 
 
 def random_dataset(seed: int, **knobs) -> Dataset:
@@ -155,6 +165,8 @@ class _Generator:
         if k.periods:
             data = _Planner(random.Random(f"periods-{self.seed}"),
                             random.Random(f"periods-origin-{self.seed}")).extend(data)
+        if k.disruptions:
+            data = _Disrupter(random.Random(f"disruptions-{self.seed}")).extend(data)
         return data
 
     def processes(self, names: list[str], base: dict[str, float]) -> list[Process]:
@@ -819,6 +831,64 @@ class _Planner:
         return result
 
 
+class _Disrupter:
+    """Disruptions (SPEC §3b) on top of a dataset, from their own random stream."""
+
+    SETTINGS = ("capacity_factor", "capacity_factor", "capacity_factor", "price_factor",
+                "price_factor", "demand_factor", "zone", "max_share")
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+
+    def chance(self, p: float) -> bool:
+        return self.rng.random() < p
+
+    def uniform(self, low: float, high: float, digits: int = 3) -> float:
+        return round(self.rng.uniform(low, high), digits)
+
+    def extend(self, data: Dataset) -> Dataset:
+        rng = self.rng
+        periods = sorted(data.periods, key=lambda p: p.order)
+        n = rng.choice((1, 1, 2, 2, 3))
+        found = []
+        for i in range(n):
+            name = f"d{i}"
+            if n == 1 and self.chance(0.2):
+                probability = self.uniform(0.3, 0.8)
+            else:
+                probability = self.uniform(0.02, 0.3)
+            period = rng.choice(periods).period if periods else None
+            duration = rng.choice((1, 1, 2, 3))
+            steps = tuple(self.step(data, name) for _ in range(rng.choice((1, 1, 2))))
+            found.append(Disruption(name, probability, period, duration, steps,
+                                    f"disruptions row {i + 2}"))
+        return replace(data, disruptions=tuple(found), risk_weight=rng.choice((0.0, 0.5, 1.0)),
+                       cvar_alpha=rng.choice((0.0, 0.5, 0.9)))
+
+    def step(self, data: Dataset, name: str) -> ScenarioStep:
+        rng = self.rng
+        setting = rng.choice(self.SETTINGS)
+        stages = [s.stage for s in data.stages]
+        countries = sorted({o.country for o in data.offers})
+        tags = sorted({t for c in data.countries for t in c.groups})
+        stage = rng.choice(stages)
+        if setting in ("capacity_factor", "price_factor"):
+            group = rng.choice([*countries, *countries, *countries, *tags, "*", "non-zone"])
+            target = f"{group}:{'*' if self.chance(0.2) else stage}"
+            if setting == "capacity_factor":
+                value = 0.0 if self.chance(0.5) else self.uniform(0.1, 0.8)
+            else:
+                value = self.uniform(1.2, 3.0)
+        elif setting == "demand_factor":
+            target, value = stage, self.uniform(0.5, 1.5)
+        elif setting == "zone":
+            target, value = "", rng.choice(("joined", "observer"))
+        else:
+            at = sorted({o.country for o in data.offers if o.stage == stage})
+            target, value = f"{rng.choice(at)}:{stage}", self.uniform(0.4, 0.95)
+        return ScenarioStep(name, setting, target, str(value))
+
+
 # ---------------------------------------------------------------- as CSV files
 
 def _cell(value) -> str:
@@ -863,6 +933,13 @@ def write_csv(data: Dataset, folder: Path) -> None:
         "settings": (["key", "value"], [["buyer", data.buyer], ["zone", data.zone.value],
                                         ["name", data.name]]),
     }
+    if data.disruptions:     # SPEC §2, §3b: the branches and the weight of their risk
+        tables["settings"][1].extend([["risk_weight", data.risk_weight],
+                                      ["cvar_alpha", data.cvar_alpha]])
+        tables["disruptions"] = (
+            ["disruption", "probability", "period", "duration", "setting", "target", "value"],
+            [[d.disruption, d.probability, d.period, d.duration, r.setting, r.target, r.value]
+             for d in data.disruptions for r in d.steps])
     periods = {   # the tables of SPEC §3a, written only when the dataset has them
         "periods": (["period", "order", "years", "discount_factor"],
                     [[p.period, p.order, p.years, p.discount_factor] for p in data.periods]),

@@ -71,6 +71,17 @@ stage nothing feeds has no balance row terms, so positive demand there is
 infeasible unless it has a shortage price, and zero demand is no constraint.
 u[s] exists on every stage with a shortage price; its bound is the demand, so at
 demand 0 it is 0 (and one more tonne of demand there may be left unmet).
+
+Over time (SPEC §3a) and under disruption (§3b) ``build_periods`` writes the blocks above
+once per node of the scenario tree (``tree``): the base branch's periods, shared by every
+branch until its disruption starts, then each disruption's own periods from its first
+on, with its settings applied after the period's ``period_values`` while it lasts and
+the stock floor waived there (a node's data: ``node_dataset``; the run's ``overrides``
+are not applied: the cross-check's datasets have none). Shared periods are one set of
+columns (non-anticipativity by construction). The objective is (1 − λ)·Σ_b π_b·C_b +
+λ·(η + Σ_b π_b·ξ_b/(1 − α)) with ξ_b ≥ C_b − η, ξ_b ≥ 0 and η free (Rockafellar–
+Uryasev); ``Lp.branch_cost`` gives each C_b as a cost vector, ``cvar`` the exact CVaR of
+given branch costs.
 """
 
 from __future__ import annotations
@@ -82,7 +93,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from ortools.linear_solver import pywraplp
-from planner.models.data import Dataset, Limit, Period, ScenarioStep, ZoneStatus
+from planner.models.data import Dataset, Disruption, Limit, Period, ScenarioStep, ZoneStatus
 from scipy import sparse
 
 OPTIMAL, INFEASIBLE, OTHER = "optimal", "infeasible", "other"
@@ -100,7 +111,7 @@ RETRY_PARAMETERS = (GLOP_PARAMETERS.replace("use_preprocessing: false",
                     + " use_dual_simplex: true")
 RETRY_FEASIBLE = 1e-9
 PHYSICS = ("unmet", "members_only", "draw", "custody", "stock", "stock_split",
-           "stock_origin", "expansion_min")
+           "stock_origin", "expansion_min", "tail")
 
 
 # ---------------------------------------------------------------- landed cost (SPEC §3)
@@ -216,6 +227,13 @@ class Lp:
     free_factor: tuple[float, ...] = ()
     sigma: dict[tuple, float] = field(default_factory=dict)   # share of each limit row
     columns: list[tuple] = field(default_factory=list)        # key of every column
+    free_columns: tuple[int, ...] = ()                         # columns without v ≥ 0 (η)
+    # SPEC §3b: branch → the discounted cost of each column along it (C_b = that · v),
+    # branch → π_b, λ and α (one branch "base" of probability 1 without disruptions)
+    branch_cost: dict[str, np.ndarray] = field(default_factory=dict)
+    probability: dict[str, float] = field(default_factory=lambda: {"base": 1.0})
+    risk_weight: float = 0.0
+    alpha: float = 0.9
 
     def index(self, key: tuple) -> int:
         return self.keys.index(key)
@@ -292,8 +310,9 @@ def build(data: Dataset, rhs: Mapping[tuple, float] | None = None,
           drop: Iterable[tuple] = (), keep: Iterable[tuple] | None = None) -> Lp:
     """The LP of ``data``; ``rhs``/``share`` override one row's bound or σ by key,
     ``drop`` removes rows, ``keep`` (if given) keeps only those rows (physics stays).
-    A dataset with periods, stocks or expansions gets the SPEC §3a LP (``build_periods``)."""
-    if data.periods or data.stocks or data.expansions:
+    A dataset with periods, stocks, expansions or disruptions gets the SPEC §3a/§3b LP
+    (``build_periods``)."""
+    if data.periods or data.stocks or data.expansions or data.disruptions:
         return build_periods(data, rhs, share, drop, keep)
     rhs, share = dict(rhs or {}), dict(share or {})
     lp = _Matrix(set(drop), None if keep is None else set(keep))
@@ -314,9 +333,11 @@ def build(data: Dataset, rhs: Mapping[tuple, float] | None = None,
             _, _, process, stage = key
             free_ref.append(lp.columns[("z", process)])
             free_factor.append(recipe[process].inputs[stage])
-    return Lp(np.array(lp.cost, dtype=float), matrix, np.array(lp.lower, dtype=float),
+    cost = np.array(lp.cost, dtype=float)
+    return Lp(cost, matrix, np.array(lp.lower, dtype=float),
               np.array(lp.upper, dtype=float), lp.keys, len(offers), len(processes),
-              len(short), tuple(free_ref), tuple(free_factor), sigma, list(lp.columns))
+              len(short), tuple(free_ref), tuple(free_factor), sigma, list(lp.columns),
+              branch_cost={"base": cost})
 
 
 def _period_block(lp, data: Dataset, rhs: Mapping[tuple, float],
@@ -501,9 +522,11 @@ def _local(overrides: Mapping[tuple, float], tag: str) -> dict[tuple, float]:
 def build_periods(data: Dataset, rhs: Mapping[tuple, float] | None = None,
                   share: Mapping[tuple, float] | None = None,
                   drop: Iterable[tuple] = (), keep: Iterable[tuple] | None = None) -> Lp:
-    """SPEC §3a: §3's columns and rows per period t, keys ending with the period id
-    (("x", offer, t), ("demand", stage, t), ("share", group, stage, bound, basis, n, t)…),
-    every per-year cost × years[t]·discount_factor[t]; and
+    """SPEC §3a (and §3b: see ``tree`` and below): §3's columns and rows per node of the
+    scenario tree — per period t when there are no disruptions — keys ending with the node
+    (its period id on the base branch: ("x", offer, t), ("demand", stage, t),
+    ("share", group, stage, bound, basis, n, t)…; ``node_tag``), every per-year cost ×
+    years[t]·discount_factor[t]; and
 
         ("I", s, t), ("put", s, t), ("rel", s, t)   stock level (t) and put/release (t/yr)
         ("a", e, t)                                  capacity added by expansion e in t
@@ -532,13 +555,29 @@ def build_periods(data: Dataset, rhs: Mapping[tuple, float] | None = None,
     Moving the right-hand side of ("stock", s, first) moves the ``stock_origin`` row of
     the initial origin with it (one more t of initial stock, of that origin).
     ("expansion_min", e, t): a[e,t] ≥ rhs, written only when ``rhs`` names it (the
-    finite difference of an expansion's reduced cost)."""
+    finite difference of an expansion's reduced cost).
+
+    Under disruption (SPEC §3b) t above is a node of ``tree(data)``: a period of one
+    branch. "t − 1" is the node's parent on its branch (a branch starts from the shared
+    level at the end of the period before its disruption); the capacity row of a target
+    at a node gains the decisions of the nodes on its own path; each branch b has its
+    own ("expansion_max", e, b) over its path (the base branch's key is
+    ("expansion_max", e)); the floor is 0 where the node's disruption is in force. The
+    objective is (1 − λ)·Σ_b π_b·C_b + λ·(η + Σ_b π_b·ξ_b/(1 − α)): column costs
+    (1 − λ)·P(node)·cost (P the probability of the branches through the node), and with
+    λ > 0 the columns ("eta",) (free) and ("excess", b) ≥ 0 with
+
+        ("tail", b)                ξ_b + η − C_b ≥ 0,   C_b = Σ_{nodes n of b} cost_n·v
+
+    where cost is the column's discounted cost above (``Lp.branch_cost``)."""
     rhs, share = dict(rhs or {}), dict(share or {})
-    periods = periods_of(data)
+    branches = tree(data)
+    periods = branches.periods
     position = {p.period: i for i, p in enumerate(periods)}
-    locals_ = {t.period: period_dataset(data, t.period) for t in periods}
-    track = any(lim.scope.value == "embedded" for t in periods
-                for lim in locals_[t.period].limits)
+    nodes = {n.tag: n for n in branches.nodes}
+    locals_ = {n.tag: node_dataset(data, n) for n in branches.nodes}
+    track = any(lim.scope.value == "embedded" for local in locals_.values()
+                for lim in local.limits)
     recipe = recipes(data)
     drawn = {stage for r in recipe.values() for stage in r.inputs}
     reach = origins_by_stage(data) if track else {}
@@ -546,86 +585,94 @@ def build_periods(data: Dataset, rhs: Mapping[tuple, float] | None = None,
     lp = _Matrix(set(drop), None if keep is None else set(keep))
     targets = {o.offer: "capacity" for o in data.offers}
     targets.update({p.process: "process_capacity" for p in data.processes})
-    # columns of stocks and expansions first (rows of each period refer to them)
-    for t in periods:
+    # columns of stocks and expansions first (rows of each node refer to them)
+    for n in branches.nodes:
+        t = n.period
         for st in data.stocks:
-            lp.column(("I", st.stage, t.period),
+            lp.column(("I", st.stage, n.tag),
                       st.holding_usd_per_t_yr * t.years * t.discount_factor)
-            lp.column(("put", st.stage, t.period), 0.0)
-            lp.column(("rel", st.stage, t.period), 0.0)
+            lp.column(("put", st.stage, n.tag), 0.0)
+            lp.column(("rel", st.stage, n.tag), 0.0)
         for st in split:
             for c in reach[st.stage]:
                 for kind in ("L", "put_o", "rel_o"):
-                    lp.column((kind, c, st.stage, t.period), 0.0)
+                    lp.column((kind, c, st.stage, n.tag), 0.0)
     for e in data.expansions:
         first = position[e.from_period] if e.from_period else 0
-        for t in periods[first:]:
-            lp.column(("a", e.expansion, t.period), e.usd_per_t_yr * t.discount_factor)
+        for n in branches.nodes:
+            if n.position >= first:
+                lp.column(("a", e.expansion, n.tag),
+                          e.usd_per_t_yr * n.period.discount_factor)
     sigma: dict[tuple, float] = {}
     demands: dict[tuple, float] = {}
-    for tau in periods:
+    for tau in branches.nodes:
+        path = branches.paths[tau.branch][:tau.position + 1]
         extra: dict[tuple, list[tuple[tuple, float]]] = {}
         for st in data.stocks:
-            extra[("demand", st.stage)] = [(("rel", st.stage, tau.period), 1.0),
-                                           (("put", st.stage, tau.period), -1.0)]
+            extra[("demand", st.stage)] = [(("rel", st.stage, tau.tag), 1.0),
+                                           (("put", st.stage, tau.tag), -1.0)]
         for st in split:
             for c in reach[st.stage]:
                 extra[("custody", c, st.stage)] = [
-                    (("put_o", c, st.stage, tau.period), 1.0),
-                    (("rel_o", c, st.stage, tau.period), -1.0)]
+                    (("put_o", c, st.stage, tau.tag), 1.0),
+                    (("rel_o", c, st.stage, tau.tag), -1.0)]
         for e in data.expansions:
             row = (targets[e.target], e.target)
             extra.setdefault(row, [])
-            for t in periods[:position[tau.period] + 1]:
-                if (("a", e.expansion, t.period) in lp.columns
-                        and position[tau.period] - position[t.period] >= e.lead_periods):
-                    extra[row].append((("a", e.expansion, t.period), -1.0))
-        local = locals_[tau.period]
-        view = _Scoped(lp, tau.period, tau.years * tau.discount_factor, extra)
+            for tag in path:
+                if (("a", e.expansion, tag) in lp.columns
+                        and tau.position - nodes[tag].position >= e.lead_periods):
+                    extra[row].append((("a", e.expansion, tag), -1.0))
+        local = locals_[tau.tag]
+        t = tau.period
+        view = _Scoped(lp, tau.tag, t.years * t.discount_factor, extra)
         mine: dict[tuple, float] = {}
-        local_rhs = _local(rhs, tau.period)
+        local_rhs = _local(rhs, tau.tag)
         before = len(lp.keys)
-        _period_block(view, local, local_rhs, _local(share, tau.period), mine, track)
+        _period_block(view, local, local_rhs, _local(share, tau.tag), mine, track)
         if split:     # every split stock's custody rows were written (and took its terms)
             written = set(lp.keys[before:])
-            assert all(("custody", c, st.stage, tau.period) in written
+            assert all(("custody", c, st.stage, tau.tag) in written
                        for st in split for c in reach[st.stage]), "custody rows missing"
-        sigma.update({(*k, tau.period): v for k, v in mine.items()})
+        sigma.update({(*k, tau.tag): v for k, v in mine.items()})
         for s in local.stages:
-            demands[s.stage, tau.period] = local_rhs.get(("demand", s.stage), s.demand_t)
+            demands[s.stage, tau.tag] = local_rhs.get(("demand", s.stage), s.demand_t)
     # stock dynamics, floors and capacities
     for st in data.stocks:
-        for i, t in enumerate(periods):
-            terms = [(("I", st.stage, t.period), 1.0),
-                     (("put", st.stage, t.period), -t.years),
-                     (("rel", st.stage, t.period), t.years)]
-            if i:
-                terms.append((("I", st.stage, periods[i - 1].period), -1.0))
-            key = ("stock", st.stage, t.period)
-            level = rhs.get(key, st.initial_t if i == 0 else 0.0)
+        for n in branches.nodes:
+            t = n.period
+            terms = [(("I", st.stage, n.tag), 1.0),
+                     (("put", st.stage, n.tag), -t.years),
+                     (("rel", st.stage, n.tag), t.years)]
+            if n.parent is not None:
+                terms.append((("I", st.stage, n.parent), -1.0))
+            key = ("stock", st.stage, n.tag)
+            level = rhs.get(key, st.initial_t if n.parent is None else 0.0)
             lp.row(key, terms, level, level)
-            floor = next(k.min_t for k in locals_[t.period].stocks if k.stage == st.stage)
-            key = ("stock_floor", st.stage, t.period)
-            lp.row(key, [(("I", st.stage, t.period), 1.0)], rhs.get(key, floor), math.inf)
+            floor = 0.0 if n.disrupted else next(
+                k.min_t for k in locals_[n.tag].stocks if k.stage == st.stage)
+            key = ("stock_floor", st.stage, n.tag)
+            lp.row(key, [(("I", st.stage, n.tag), 1.0)], rhs.get(key, floor), math.inf)
             if st.capacity_t is not None:
-                key = ("stock_capacity", st.stage, t.period)
-                lp.row(key, [(("I", st.stage, t.period), 1.0)], -math.inf,
+                key = ("stock_capacity", st.stage, n.tag)
+                lp.row(key, [(("I", st.stage, n.tag), 1.0)], -math.inf,
                        rhs.get(key, st.capacity_t))
     for st in split:
         initial = rhs.get(("stock", st.stage, periods[0].period), st.initial_t)
-        for i, t in enumerate(periods):
+        for n in branches.nodes:
+            t = n.period
             for side in ("put", "rel"):
-                lp.row(("stock_split", side, st.stage, t.period),
-                       [((f"{side}_o", c, st.stage, t.period), 1.0) for c in reach[st.stage]]
-                       + [((side, st.stage, t.period), -1.0)], 0.0, 0.0)
+                lp.row(("stock_split", side, st.stage, n.tag),
+                       [((f"{side}_o", c, st.stage, n.tag), 1.0) for c in reach[st.stage]]
+                       + [((side, st.stage, n.tag), -1.0)], 0.0, 0.0)
             for c in reach[st.stage]:
-                terms = [(("L", c, st.stage, t.period), 1.0),
-                         (("put_o", c, st.stage, t.period), -t.years),
-                         (("rel_o", c, st.stage, t.period), t.years)]
-                if i:
-                    terms.append((("L", c, st.stage, periods[i - 1].period), -1.0))
-                key = ("stock_origin", c, st.stage, t.period)
-                level = initial if (i == 0 and c == st.initial_origin) else 0.0
+                terms = [(("L", c, st.stage, n.tag), 1.0),
+                         (("put_o", c, st.stage, n.tag), -t.years),
+                         (("rel_o", c, st.stage, n.tag), t.years)]
+                if n.parent is not None:
+                    terms.append((("L", c, st.stage, n.parent), -1.0))
+                key = ("stock_origin", c, st.stage, n.tag)
+                level = initial if (n.parent is None and c == st.initial_origin) else 0.0
                 level = rhs.get(key, level)
                 lp.row(key, terms, level, level)
     for key, value in rhs.items():
@@ -633,10 +680,42 @@ def build_periods(data: Dataset, rhs: Mapping[tuple, float] | None = None,
             lp.row(key, [(("a", key[1], key[2]), 1.0)], value, math.inf)
     for e in data.expansions:
         if e.max_t_yr is not None:
-            key = ("expansion_max", e.expansion)
-            lp.row(key, [(col, 1.0) for col in lp.columns
-                         if col[0] == "a" and col[1] == e.expansion],
-                   -math.inf, rhs.get(key, e.max_t_yr))
+            for b, path in branches.paths.items():
+                key = ("expansion_max", e.expansion) if b == BASE_BRANCH else \
+                    ("expansion_max", e.expansion, b)
+                lp.row(key, [(("a", e.expansion, tag), 1.0) for tag in path
+                             if ("a", e.expansion, tag) in lp.columns],
+                       -math.inf, rhs.get(key, e.max_t_yr))
+    # the objective of SPEC §3b: each column's cost is its node's, C_b sums its path's
+    cost = np.array(lp.cost, dtype=float)
+    branch_cost: dict[str, np.ndarray] = {}
+    free_columns: tuple[int, ...] = ()
+    if data.disruptions:
+        node_of = [key[-1] for key in lp.columns]
+        for b, path in branches.paths.items():
+            on = set(path)
+            branch_cost[b] = np.array([c if tag in on else 0.0
+                                       for c, tag in zip(cost, node_of, strict=True)])
+        risk = data.risk_weight
+        lp.cost = [(1.0 - risk) * nodes[tag].probability * c
+                   for c, tag in zip(cost, node_of, strict=True)]
+        if risk > 0:
+            lp.column(("eta",), risk)
+            free_columns = (lp.columns[("eta",)],)
+            for b in branches.paths:
+                lp.column(("excess", b),
+                          risk * branches.probability[b] / (1.0 - data.cvar_alpha))
+            keys = list(lp.columns)[:cost.size]
+            for b in branches.paths:
+                terms = [(("excess", b), 1.0), (("eta",), 1.0)]
+                terms += [(key, -float(c)) for key, c in zip(keys, branch_cost[b], strict=True)
+                          if c != 0.0]
+                lp.row(("tail", b), terms, 0.0, math.inf)
+            n_extra = len(lp.cost) - cost.size
+            branch_cost = {b: np.concatenate([v, np.zeros(n_extra)])
+                           for b, v in branch_cost.items()}
+    else:
+        branch_cost[BASE_BRANCH] = cost
     # sizes of columns a plan may leave out (u, the split), for scaling violations
     free_ref, free_factor = [], []
     for key in lp.columns:
@@ -644,8 +723,8 @@ def build_periods(data: Dataset, rhs: Mapping[tuple, float] | None = None,
             free_ref.append(-1)
             free_factor.append(max(demands[key[1], key[2]], 0.0))
         elif key[0] == "v":
-            _, _, process, stage, period = key
-            free_ref.append(lp.columns[("z", process, period)])
+            _, _, process, stage, tag = key
+            free_ref.append(lp.columns[("z", process, tag)])
             free_factor.append(recipe[process].inputs[stage])
         elif key[0] == "L":
             free_ref.append(lp.columns[("I", key[2], key[3])])
@@ -655,7 +734,141 @@ def build_periods(data: Dataset, rhs: Mapping[tuple, float] | None = None,
             free_factor.append(0.0)
     return Lp(np.array(lp.cost, dtype=float), lp.matrix(), np.array(lp.lower, dtype=float),
               np.array(lp.upper, dtype=float), lp.keys, 0, 0, 0, tuple(free_ref),
-              tuple(free_factor), sigma, list(lp.columns))
+              tuple(free_factor), sigma, list(lp.columns), free_columns, branch_cost,
+              dict(branches.probability), data.risk_weight if data.disruptions else 0.0,
+              data.cvar_alpha)
+
+
+# ---------------------------------------------------------------- under disruption (SPEC §3b)
+
+BASE_BRANCH = "base"
+
+
+def node_tag(period: str, branch: str) -> str:
+    """The key suffix of a node: the period id on the base branch (which every branch
+    shares until its disruption starts), ``period@branch`` on a disruption's own nodes."""
+    return period if branch == BASE_BRANCH else f"{period}@{branch}"
+
+
+@dataclass(frozen=True)
+class Node:
+    """One period of one branch: ``branch`` owns it (``base``: shared with every branch
+    whose disruption has not started), ``probability`` is the total probability of the
+    branches through it, ``disruption`` the one in force there (None: none)."""
+
+    tag: str
+    period: Period
+    branch: str
+    position: int
+    parent: str | None
+    probability: float
+    disruption: Disruption | None = None
+
+    @property
+    def disrupted(self) -> bool:
+        return self.disruption is not None
+
+
+@dataclass(frozen=True)
+class Tree:
+    """SPEC §3b's scenario tree: the base branch (π₀ = 1 − Σ π_d) and one branch per
+    disruption d, sharing the base branch's nodes before d's first period."""
+
+    periods: list[Period]
+    nodes: list[Node]                  # the base branch's, then each disruption's own
+    paths: dict[str, list[str]]        # branch → its node per period, in time order
+    probability: dict[str, float]      # branch → π_b
+    starts: dict[str, int]             # disruption → position of its first period
+
+
+def tree(data: Dataset) -> Tree:
+    """The branches of ``data`` (just the base branch without disruptions). A disruption
+    with no period starts in the first (the only) period; it is in force in the periods
+    at positions start … start + duration − 1."""
+    periods = periods_of(data)
+    position = {p.period: i for i, p in enumerate(periods)}
+    starts = {d.disruption: position[d.period] if d.period else 0
+              for d in data.disruptions}
+    probability = {BASE_BRANCH: 1.0 - math.fsum(d.probability for d in data.disruptions)}
+    probability.update({d.disruption: d.probability for d in data.disruptions})
+    paths = {b: [node_tag(t.period, b if i >= starts.get(b, len(periods)) else BASE_BRANCH)
+                 for i, t in enumerate(periods)] for b in probability}
+    by = {d.disruption: d for d in data.disruptions}
+    nodes: list[Node] = []
+    seen: set[str] = set()
+    for b, path in paths.items():
+        for i, tag in enumerate(path):
+            if tag in seen:
+                continue
+            seen.add(tag)
+            owner = BASE_BRANCH if tag == periods[i].period else b
+            through = math.fsum(probability[c] for c, other in paths.items() if other[i] == tag)
+            d = by.get(owner)
+            active = d if d is not None and starts[owner] <= i < starts[owner] + d.duration \
+                else None
+            nodes.append(Node(tag, periods[i], owner, i, path[i - 1] if i else None, through,
+                              active))
+    return Tree(periods, nodes, paths, probability, starts)
+
+
+def node_dataset(data: Dataset, node: Node) -> Dataset:
+    """A node's data: its period's (``period_dataset``), with the settings of the
+    disruption in force there applied after them, in row order."""
+    local = period_dataset(data, node.period.period)
+    if node.disruption is not None:
+        for step in node.disruption.steps:
+            local = apply_step(local, step)
+    return local
+
+
+def node_weights(data: Dataset) -> dict[str, float]:
+    """Node → years × discount_factor × the probability of the branches through it: what
+    a dual of the node's rows is divided by to be in that period's and branch's money."""
+    return {n.tag: n.period.years * n.period.discount_factor * n.probability
+            for n in tree(data).nodes}
+
+
+def expected_cost_range(outcome: Outcome, slack: float = 1e-9) -> tuple[float, float]:
+    """The least and the largest expected cost Σ π_b C_b over the optimal face of an
+    optimal ``outcome`` (objective within ``slack`` relative of the optimum): what any
+    optimal plan's expected cost may be when λ and α do not fix it."""
+    lp = outcome.lp
+    expected = sum(lp.probability[b] * c for b, c in lp.branch_cost.items())
+    top = outcome.objective + slack * max(1.0, abs(outcome.objective))
+    face = replace(lp, A=sparse.csr_array(sparse.vstack([lp.A, sparse.csr_array(lp.c[None, :])])),
+                   lower=np.append(lp.lower, -math.inf), upper=np.append(lp.upper, top),
+                   keys=[*lp.keys, ("optimal_face",)])
+    ends = []
+    for sign in (1.0, -1.0):
+        found = solve_lp(replace(face, c=sign * expected))
+        if not found.optimal:
+            return -math.inf, math.inf
+        ends.append(math.fsum(float(a) * float(v) for a, v in zip(expected, found.values,
+                                                                   strict=True)))
+    return ends[0], ends[1]
+
+
+def cvar(costs: Mapping[str, float], probability: Mapping[str, float], alpha: float
+         ) -> float:
+    """CVaR_α exactly: min over η of η + Σ π_b·max(0, C_b − η)/(1 − α); a minimum is at
+    one of the C_b (the function is piecewise linear in η with breakpoints there)."""
+    return min(eta + math.fsum(probability[b] * max(0.0, c - eta)
+                               for b, c in costs.items()) / (1.0 - alpha)
+               for eta in costs.values())
+
+
+def branch_costs(lp: Lp, values: np.ndarray) -> dict[str, float]:
+    """C_b of every branch at these column values."""
+    return {b: math.fsum(float(a) * float(v) for a, v in zip(c, values, strict=True) if a)
+            for b, c in lp.branch_cost.items()}
+
+
+def risk_objective(lp: Lp, costs: Mapping[str, float]) -> tuple[float, float, float]:
+    """(expected cost Σ π_b C_b, CVaR_α(C), the objective (1 − λ)·E + λ·CVaR) of SPEC §3b
+    for these branch costs."""
+    expected = math.fsum(lp.probability[b] * c for b, c in costs.items())
+    tail = cvar(costs, lp.probability, lp.alpha)
+    return expected, tail, (1.0 - lp.risk_weight) * expected + lp.risk_weight * tail
 
 
 def weights_of(data: Dataset) -> dict[str, float]:
@@ -688,8 +901,9 @@ def violation_by_key(lp: Lp, given: Mapping[tuple, float]) -> float:
     solver = pywraplp.Solver.CreateSolver("GLOP")
     solver.SetSolverSpecificParametersAsString(GLOP_PARAMETERS)
     inf = solver.infinity()
+    free = set(lp.free_columns)
     cols = [solver.NumVar(fixed[j], fixed[j], f"v{j}") if j in fixed
-            else solver.NumVar(0.0, inf, f"w{j}") for j in range(n)]
+            else solver.NumVar(-inf if j in free else 0.0, inf, f"w{j}") for j in range(n)]
     e = solver.NumVar(0.0, inf, "e")
     matrix = lp.A
     for i in range(matrix.shape[0]):
@@ -919,7 +1133,8 @@ def _glop(lp: Lp, parameters: str) -> Outcome:
     solver.SetSolverSpecificParametersAsString(parameters)
     inf = solver.infinity()
     n = lp.c.size
-    v = [solver.NumVar(0.0, inf, f"v{j}") for j in range(n)]
+    free = set(lp.free_columns)
+    v = [solver.NumVar(-inf if j in free else 0.0, inf, f"v{j}") for j in range(n)]
     matrix = lp.A
     for i in range(matrix.shape[0]):
         low = -inf if np.isneginf(lp.lower[i]) else float(lp.lower[i])
@@ -977,6 +1192,7 @@ def violation(lp: Lp, x: Iterable[float], z: Iterable[float],
                        np.where(np.isfinite(lp.upper), np.abs(lp.upper), 0.0))
     worst = np.maximum(np.maximum(below, above), 0.0) / (scale + bound)
     negative = np.maximum(-v, 0.0) / (1.0 + np.abs(v))
+    negative[list(lp.free_columns)] = 0.0            # η of CVaR may be negative
     return float(max(np.max(worst, initial=0.0), np.max(negative, initial=0.0)))
 
 

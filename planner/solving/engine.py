@@ -428,7 +428,7 @@ def failure_message(result: PlanResult, time_limit: float | None) -> str:
     return f"the solver stopped without a plan (HiGHS: {result.message})"
 
 
-def _unmet_demand_rates(result: PlanResult) -> dict[int, RowRate]:
+def _unmet_demand_rates(result: PlanResult, analysis: Sensitivity) -> dict[int, RowRate]:
     """Demand rates of stages where some demand is left unmet (u[s] > 0), in each period.
 
     More demand there also raises u's bound u ≤ d, which ranging the balance row alone
@@ -441,9 +441,16 @@ def _unmet_demand_rates(result: PlanResult) -> dict[int, RowRate]:
     (where u reaches 0) is the row's. No demand (u = d = 0): the first tonne costs the
     cheaper of the row's rate and leaving it unmet. Rates are in the objective's units:
     a period's shortage price weighs years × discount factor there.
+
+    Under CVaR (risk weight > 0) a node's shortage cost reaches the objective through the
+    branch costs and the tail, at a weight the basis decides: where u sits at its bound
+    (all demand unmet, or none) the rate is measured by moving the demand and u's bound
+    together (``Sensitivity.unmet_demand_rate``); partly unmet, the row's own rate holds.
     """
+    if result.risk_weighted:
+        return _risk_unmet_demand_rates(result, analysis)
     rates = {}
-    for view in ([] if result.risk_weighted else result.views):
+    for view in result.views:
         m = view.built.model
         for s in m.SHORT_STAGES:
             unmet, row = view.value(m.short[s]), view.lp_row(m.balance[s])
@@ -455,6 +462,23 @@ def _unmet_demand_rates(result: PlanResult) -> dict[int, RowRate]:
                 rates[row] = RowRate(price, 0.0, INF, True, price, price)
             elif unmet > 1e-9 and row in result.row_rates:
                 rates[row] = replace(result.row_rates[row], valid_to=INF)
+    return rates
+
+
+def _risk_unmet_demand_rates(result: PlanResult, analysis: Sensitivity
+                             ) -> dict[int, RowRate]:
+    """``_unmet_demand_rates`` under CVaR: every node's stage whose unmet demand sits at
+    its bound (u = demand, 0 included), re-solved with the demand and u's bound moved."""
+    rates = {}
+    for view in result.views:
+        m = view.built.model
+        for s in m.SHORT_STAGES:
+            column = view._columns.get(id(m.short[s]))
+            if column is None:
+                continue
+            if view.value(m.short[s]) >= m.demand[s] * (1 - 1e-9):
+                row = view.lp_row(m.balance[s])
+                rates[row] = analysis.unmet_demand_rate(row, column)
     return rates
 
 
@@ -473,7 +497,7 @@ def _analyse(result: PlanResult, solver: HighsSolver) -> None:
                                                       h.expansion_limit)
                  for con in component.values()]
     result.row_rates.update(analysis.row_rates(rows))
-    result.row_rates.update(_unmet_demand_rates(result))
+    result.row_rates.update(_unmet_demand_rates(result, analysis))
     for view in result.views:
         for placed in view.share_columns:
             i, row = placed.index, placed.lp_row

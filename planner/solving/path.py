@@ -62,7 +62,7 @@ def _rate_up(plan: PlanResult, constraint) -> float:
 
 def _stocks(plan: PlanResult, h) -> pd.DataFrame:
     records = []
-    first = plan.views[0]
+    initial = {stage: _initial_value(plan, h, stage) for stage in h.stock}
     for view in plan.views:
         t, b, block = view.period, view.branch, view.built.model
         demand = {s.stage: s.demand_t for s in view.data.stages}
@@ -79,7 +79,7 @@ def _stocks(plan: PlanResult, h) -> pd.DataFrame:
                 "floor_t": h.floor[stage, t, b],
                 "capacity_t": math.nan if stock.capacity_t is None else stock.capacity_t,
                 "holding_usd": stock.holding_usd_per_t_yr * view.years * level,
-                "initial_usd_per_t": _initial_value(plan, h, stage, first),
+                "initial_usd_per_t": initial[stage],
                 "floor_usd_per_t": 0.0 if h.nodes[t, b].disrupted   # waived: moving the
                 else _rate_up(plan, h.stock_floor[stage, t, b]) / view.price_scale,  # floor
                 # changes nothing there
@@ -88,15 +88,19 @@ def _stocks(plan: PlanResult, h) -> pd.DataFrame:
     return _indexed(records, "stage")
 
 
-def _initial_value(plan: PlanResult, h, stage: str, first: PlanResult) -> float:
-    """One more t of initial stock: minus the rate of the first period's flow row that
-    holds it (the initial origin's, for a stock split by origin), in that period's
-    money. NaN for a split stock whose initial origin is none of its origins (no initial
-    stock): a first tonne would add an origin, not move a row."""
-    key = (first.period, first.branch)
-    row = (_declared(h.stock_origin_flow, (h.stock[stage].initial_origin, stage, *key))
-           if stage in h.split_stocks else h.stock_flow[(stage, *key)])
-    return math.nan if row is None else -_rate_up(plan, row) / first.price_scale
+def _initial_value(plan: PlanResult, h, stage: str) -> float:
+    """One more t of initial stock: minus the rates of the first period's flow rows that
+    hold it (the initial origin's, for a stock split by origin) — one per node of the
+    first period: the base branch's, and each disruption's that starts there, since every
+    branch starts from the same initial stock — in that period's money (all branches:
+    probability 1). NaN for a split stock whose initial origin is none of its origins (no
+    initial stock): a first tonne would add an origin, not move a row."""
+    roots = [key for key, node in h.nodes.items() if node.parent is None]
+    rows = [(_declared(h.stock_origin_flow, (h.stock[stage].initial_origin, stage, *key))
+             if stage in h.split_stocks else h.stock_flow[(stage, *key)]) for key in roots]
+    if any(row is None for row in rows):
+        return math.nan
+    return -sum(_rate_up(plan, row) for row in rows) / h.nodes[roots[0]].weight
 
 
 def _expansions(plan: PlanResult, h) -> pd.DataFrame:

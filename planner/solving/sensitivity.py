@@ -127,6 +127,40 @@ class Sensitivity:
             lambda edits: edits.set_row_bounds(row, moved_lower, moved_upper))
         return _rate(objective, self.solution.objective, step)
 
+    def unmet_demand_rate(self, row: int, unmet_col: int) -> RowRate:
+        """Rate of the demand of a balance ``row`` whose unmet demand u (column
+        ``unmet_col``, bounded by the demand) sits at that bound: all of it unmet, or none
+        there. More demand raises u's bound with the row, so the row's own dual (which
+        holds u's bound fixed) does not price it; the one-sided rates are measured by
+        re-solving with both moved, at the current demand (the range is that point; no
+        demand: from above only). Past the re-solve budget: the basis's rate for that
+        move, uniqueness unknown: the row's dual, plus u's reduced cost where that is
+        negative (u rises with its bound; otherwise u stays and the row's dual holds)."""
+        demand = float(self.lp.row_lower[row])
+        sol = self.solution
+        basis_rate = float(sol.row_dual[row] + min(0.0, sol.col_dual[unmet_col]))
+        if self.budget <= 0:
+            return RowRate(basis_rate, demand, demand, None, basis_rate, basis_rate)
+        step = 1e-4 * max(1.0, abs(demand))
+        rate_up = self._demand_rate(row, unmet_col, step)
+        rate_down = self._demand_rate(row, unmet_col, -step) if demand >= step else rate_up
+        self.budget -= 1 + (demand >= step)
+        unique = _close(rate_down, rate_up)
+        rate = (rate_down + rate_up) / 2 if unique else basis_rate
+        return RowRate(rate, demand, demand, unique, rate_down, rate_up)
+
+    def _demand_rate(self, row: int, unmet_col: int, step: float) -> float:
+        """d(cost)/d(demand) over [demand, demand + step], the balance row's bound and
+        u's upper bound moved together."""
+        lower, upper = self.lp.row_lower[row], self.lp.row_upper[row]
+        low_col, high_col = self.lp.col_lower[unmet_col], self.lp.col_upper[unmet_col]
+
+        def move(edits: TemporaryEdits) -> None:
+            edits.set_row_bounds(row, lower + step, upper)
+            edits.set_col_bounds(unmet_col, low_col, high_col + step)
+
+        return _rate(self._resolve_with(move), self.solution.objective, step)
+
     def whole_cost(self, row: int) -> float | None:
         """What the rule of ``row`` costs in total: the optimum with the row removed,
         subtracted from the optimum with it (≥ 0); None if the plan without it fails."""
