@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from planner.analysis import breakeven
 from planner.analysis.compare import compare_scenarios, default_names
 from planner.analysis.scenarios import (
     CapOverride,
@@ -409,11 +410,14 @@ class Stress:
 def stress(data: Inputs | Dataset | str | Path | Mapping, risk_weight: float | None = None,
            alpha: float | None = None, scenario: str | None = None, zone: str | None = None,
            samples: int | None = None, seed: int | None = None,
-           scheduler: str | None = None, workers: int | None = None) -> Stress:
+           scheduler: str | None = None, workers: int | None = None,
+           break_even: str | None = None) -> Stress:
     """``planner stress``: the plan under the dataset's disruptions (risk weight and CVaR
     level from the arguments, else from ``settings``), its reserve value and VSS; with
     ``samples``, the plan tested on that many sampled futures on Dask (``seed``, default
-    0; ``scheduler``: an existing cluster, else a local one of ``workers`` processes)."""
+    0; ``scheduler``: an existing cluster, else a local one of ``workers`` processes);
+    with ``break_even`` (a pattern of disruption ids), the probability of those
+    disruptions above which joining the zone is cheaper than observing it."""
     problems = stress_problems(risk_weight, alpha, samples, seed, scheduler, workers)
     if problems:
         raise InputError(problems)
@@ -421,9 +425,13 @@ def stress(data: Inputs | Dataset | str | Path | Mapping, risk_weight: float | N
     dataset, _ = prepare(inputs.dataset, scenario, zone=zone)
     sampling = None if samples is None else Sampling(samples, seed or 0, scheduler, workers)
     result, out = stress_report(dataset, risk_weight, alpha, sampling)
+    if break_even is not None:
+        out["break_even"] = zone_break_even(inputs.dataset, scenario, break_even,
+                                            risk_weight, alpha)
     out["manifest"] = build_manifest("planner.stress", {
         "risk_weight": risk_weight, "alpha": alpha, "scenario": scenario, "zone": zone,
-        "samples": samples, "seed": seed, "scheduler": scheduler, "workers": workers},
+        "samples": samples, "seed": seed, "scheduler": scheduler, "workers": workers,
+        "break_even": break_even},
         list(inputs.digests), result.residuals)
     samples_frame = _frame(out["samples"]["futures"] if "samples" in out else [])
     return Stress(out, _frame(out.get("branches", [])), _frame(out.get("stocks", [])),
@@ -453,13 +461,26 @@ def stress_problems(risk_weight: float | None, alpha: float | None, samples: int
     return found
 
 
+def with_risk(dataset: Dataset, risk_weight: float | None, alpha: float | None) -> Dataset:
+    """``dataset`` with λ and α from the arguments, where given."""
+    return replace(dataset, risk_weight=dataset.risk_weight if risk_weight is None
+                   else risk_weight, cvar_alpha=dataset.cvar_alpha if alpha is None else alpha)
+
+
+def zone_break_even(raw: Dataset, scenario: str | None, pattern: str,
+                    risk_weight: float | None, alpha: float | None) -> dict:
+    """The probability of the disruptions matching ``pattern`` above which joining the
+    zone is cheaper than observing it (``planner.analysis.breakeven``), as JSON."""
+    joined, observer = (with_risk(prepare(raw, scenario, zone=zone)[0], risk_weight, alpha)
+                        for zone in ("joined", "observer"))
+    return breakeven.break_even(joined, observer, pattern).summary()
+
+
 def stress_report(dataset: Dataset, risk_weight: float | None, alpha: float | None,
                   sampling: Sampling | None) -> tuple[Result, dict]:
     """Solve ``dataset`` under its disruptions (λ and α from the arguments, else from its
     settings): the labelled plan and SPEC §5's stress object (without its manifest)."""
-    dataset = replace(dataset, risk_weight=dataset.risk_weight if risk_weight is None
-                      else risk_weight, cvar_alpha=dataset.cvar_alpha if alpha is None
-                      else alpha)
+    dataset = with_risk(dataset, risk_weight, alpha)
     outcome = run_stress(dataset, sampling=sampling)
     result = labelled(outcome.plan)
     return result, stress_json(result, outcome.reserve_value_usd, outcome.vss_usd,

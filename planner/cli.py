@@ -26,7 +26,14 @@ from planner.analysis.scenarios import (
 from planner.analysis.stress import Sampling
 from planner.analysis.sweep import VERIFICATION as SWEEP_VERIFICATION
 from planner.analysis.sweep import CapTarget, cap_sweep, linear_values, parameter_sweep
-from planner.api import check_period, default_inputs, prepare, stress_problems, stress_report
+from planner.api import (
+    check_period,
+    default_inputs,
+    prepare,
+    stress_problems,
+    stress_report,
+    zone_break_even,
+)
 from planner.io import write as writers
 from planner.io.problems import InputError, Problem, Severity, errors
 from planner.io.read import dataset_cells, read_dataset
@@ -183,13 +190,16 @@ def check(inputs) -> None:
               help="Worker processes of the local Dask cluster (default: one per core).")
 @click.option("--plot", type=click.Path(path_type=Path),
               help="Also draw the branch costs, sampled futures and stock paths (.png/.svg).")
+@click.option("--break-even", "break_even", metavar="PATTERN",
+              help="The probability of the disruptions matching PATTERN (e.g. 'cn-*') above "
+                   "which joining the zone is cheaper than observing it, found exactly.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
               default="table", show_default=True, help="Output format.")
 @click.option("--output", type=click.Path(path_type=Path),
               help="Write here instead of the terminal (a folder for csv, a file otherwise).")
 @click.option("--debug", is_flag=True, help="Show a traceback for unexpected errors.")
 def stress(inputs, scenario, zone, risk_weight, alpha, samples, seed, scheduler, workers, plot,
-           fmt, output, debug) -> None:
+           break_even, fmt, output, debug) -> None:
     """The plan under disruption branches: expected cost, CVaR, the value of the reserve
     and of planning for the disruptions; with --samples, the plan on sampled futures."""
     inputs = inputs or default_inputs()
@@ -207,11 +217,14 @@ def stress(inputs, scenario, zone, risk_weight, alpha, samples, seed, scheduler,
             sampling = None if samples is None else Sampling(
                 samples, seed or 0, scheduler, workers, progress.advance)
             result, out = stress_report(data, risk_weight, alpha, sampling)
+        if break_even is not None and result.optimal:
+            out["break_even"] = zone_break_even(load(inputs)[0], scenario, break_even,
+                                                risk_weight, alpha)
         manifest = build_manifest("stress", {
             "inputs": inputs, "scenario": scenario, "zone": zone, "risk_weight": risk_weight,
             "alpha": alpha, "samples": samples, "seed": seed, "scheduler": scheduler,
-            "workers": workers, "plot": plot, "format": fmt, "output": output}, digests,
-            result.residuals)
+            "workers": workers, "plot": plot, "break_even": break_even, "format": fmt,
+            "output": output}, digests, result.residuals)
         emit(fmt, output, lambda: out, lambda: stress_tables(result, out), manifest)
         if plot is not None:
             from planner.reports.stress_plots import plot_stress  # matplotlib only if asked

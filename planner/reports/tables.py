@@ -785,4 +785,15 @@ def stress_tables(result: Result, out: dict) -> dict[str, list[dict]]:
             {"disruptions": " + ".join(f["disruptions"]) or "none", "count": f["count"],
              "status": f.get("status", "optimal"), "cost_usd": f.get("cost_usd"),
              "unmet_t": f.get("unmet_t")} for f in s["futures"] + s["failed"]]
+    if "break_even" in out:
+        b = out["break_even"]
+        tables["break_even"] = [{"key": key, "value": b[key]} for key in (
+            "break_even_probability", "probability_now", "max_probability", "cheaper_now",
+            "joined_now_usd", "observer_now_usd")] + [
+            {"key": "disruptions", "value": ", ".join(b["disruptions"])}]
+        observer = {p["probability"]: p["objective_usd"] for p in b["observer"]}
+        joined = {p["probability"]: p["objective_usd"] for p in b["joined"]}
+        tables["break_even_curve"] = [
+            {"probability": t, "joined_usd": joined.get(t), "observer_usd": observer.get(t)}
+            for t in sorted(set(joined) | set(observer))]
     return tables | report_tables(result)
