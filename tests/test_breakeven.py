@@ -136,3 +136,23 @@ def test_cli_break_even_json_and_refusal(tmp_path):
 def test_api_break_even(tmp_path):
     out = planner.stress(folder(tmp_path, ZONE), break_even="*").to_json()["break_even"]
     assert out["break_even_probability"] == pytest.approx(2 / 23)
+
+
+def test_compare_joined_and_observer_under_risk(tmp_path):
+    """`planner compare base joined` on ZONE (π = 0.05): expected cost observer
+    1,000 + 4,000·0.05 = 1,200, joined 1,200 + 1,700·0.05 = 1,285; CVaR_0.9 = the mean of
+    the worst 10 % (the 5 % stop and 5 % of the base): observer (5,000 + 1,000)/2 = 3,000,
+    joined (2,900 + 1,200)/2 = 2,050 — joining is dearer on average, cheaper in the tail;
+    each branch's cost and unmet demand side by side."""
+    tables = ZONE | {"scenarios.csv": "scenario,setting,target,value\njoined,zone,,joined\n"}
+    result = CliRunner().invoke(main, ["compare", "--inputs", str(folder(tmp_path, tables)),
+                                       "base", "joined", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    base, joined = json.loads(result.stdout)["columns"]
+    assert (base["expected_cost_usd"], joined["expected_cost_usd"]) == (
+        pytest.approx(1200), pytest.approx(1285))
+    assert (base["cvar_usd"], joined["cvar_usd"]) == (pytest.approx(3000), pytest.approx(2050))
+    assert base["branches"]["cn_stop"] == {"cost_usd": pytest.approx(5000),
+                                           "shortage_t": pytest.approx(10)}
+    assert joined["branches"]["cn_stop"] == {"cost_usd": pytest.approx(2900),
+                                             "shortage_t": pytest.approx(4)}

@@ -32,6 +32,11 @@ def scenario_column(outcome: ScenarioOutcome, first_cost: float | None) -> dict:
     cost = out["objective_usd"]
     column["change_usd"] = None if first_cost is None else round(cost - first_cost, 2)
     column["levy_usd"] = out["totals"]["levy_usd"]
+    if "branches" in out:   # under disruption: the risk, and each branch's cost and shortfall
+        column |= {"expected_cost_usd": out["expected_cost_usd"], "cvar_usd": out["cvar_usd"],
+                   "branches": {b["branch"]: {"cost_usd": b["cost_usd"],
+                                              "shortage_t": b["shortage_t"]}
+                                for b in out["branches"]}}
     if "periods" in out:
         return column | _path_column(out)
     column["cost_by_stage_usd"] = {r["stage"]: r["total_usd"] for r in out["cost_by_stage"]}
@@ -122,6 +127,14 @@ def comparison_rows(report: dict, stages: list[str]) -> list[dict]:
             row("total cost (USD)", lambda c: c.get("objective_usd")),
             row("change vs first (USD)", lambda c: c.get("change_usd")),
             row("of which zone levy (USD)", lambda c: c.get("levy_usd"))]
+    if any("branches" in c for c in columns):
+        rows += [row("expected cost (USD)", lambda c: c.get("expected_cost_usd")),
+                 row("CVaR (USD)", lambda c: c.get("cvar_usd"))]
+        branches = dict.fromkeys(b for c in columns for b in c.get("branches", {}))
+        rows += [row(f"{what} [{b}]{unit}", lambda c, b=b, key=key: c.get(
+                     "branches", {}).get(b, {}).get(key))
+                 for b in branches for what, key, unit in (
+                     ("cost", "cost_usd", " (USD)"), ("unmet", "shortage_t", " (t)"))]
     if any("penalty_usd" in c for c in columns):
         rows.append(row("soft-limit penalties, not paid (USD)", lambda c: c.get("penalty_usd")))
     if any("path" in c for c in columns):
