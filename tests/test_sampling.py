@@ -30,7 +30,7 @@ from click.testing import CliRunner
 import planner
 from planner.analysis import sampling
 from planner.analysis.sampling import FutureSolve, sample
-from planner.analysis.stress import _shared, shared_decisions
+from planner.analysis.stress import shared_decisions, shared_nodes
 from planner.api import load, prepare
 from planner.cli import main
 from planner.solving.engine import start
@@ -80,7 +80,7 @@ def dataset(folder: Path, **settings):
 def plan_and_fixed(data):
     result, _ = start(data, None)
     assert result.optimal
-    return result, shared_decisions(result, _shared(result))
+    return result, shared_decisions(result, shared_nodes(result))
 
 
 def test_each_future_costs_what_it_costs_by_hand(compose, cluster):

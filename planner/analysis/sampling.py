@@ -71,7 +71,8 @@ class Samples:
     alpha: float
     futures: list[Future]    # distinct, most often drawn first
     workers: int
-    seconds: float
+    seconds: float             # solving the futures, on a running cluster
+    startup_seconds: float     # starting (or joining) the cluster
     worker_peak_mb: list[float]
 
     @property
@@ -103,9 +104,11 @@ class Samples:
                 "distinct": len(self.futures)}
 
     def run(self) -> dict:
-        """How the futures were solved: workers, wall time, throughput (futures drawn and
-        distinct LPs solved per second) and each worker's peak memory."""
+        """How the futures were solved: workers, wall time (solving; starting the
+        cluster), throughput (futures drawn and distinct LPs solved per second, cluster
+        running) and each worker's peak memory."""
         return {"workers": self.workers, "seconds": self.seconds,
+                "startup_seconds": self.startup_seconds,
                 "futures_per_second": self.n / self.seconds if self.seconds else None,
                 "lps_per_second": len(self.futures) / self.seconds if self.seconds else None,
                 "worker_peak_mb": self.worker_peak_mb}
@@ -152,12 +155,14 @@ def sample(data: Dataset, fixed: Mapping[str, float], n: int, seed: int,
     ordered = sorted(drawn, key=lambda s: (-drawn[s], s))
     began = time.perf_counter()
     with dask_client(scheduler, workers) as client:
+        ready = time.perf_counter()
         outcomes = _run(client, data, fixed, ordered, task or solve_future, progress)
+        solved = time.perf_counter()
         count = len(client.scheduler_info()["workers"])
         peaks = sorted(client.run(peak_mb).values())
     return Samples(n, seed, data.cvar_alpha,
                    [Future(s, drawn[s], outcomes[s]) for s in ordered], count,
-                   time.perf_counter() - began, peaks)
+                   solved - ready, ready - began, peaks)
 
 
 def _run(client, data: Dataset, fixed: Mapping[str, float], ordered: list[tuple[str, ...]],

@@ -59,8 +59,9 @@ def stress(data: Dataset, time_limit: float | None = None,
     vss = _vss(data, result, solver, optimum, time_limit)
     samples = None
     if sampling is not None:
-        samples = sample(data, shared_decisions(result, _shared(result)), sampling.n, sampling.seed,
-                         sampling.scheduler, sampling.workers, sampling.progress)
+        fixed = shared_decisions(result, shared_nodes(result))
+        samples = sample(data, fixed, sampling.n, sampling.seed, sampling.scheduler,
+                         sampling.workers, sampling.progress)
     result = finish(result, solver, time_limit)
     return StressOutcome(result, reserve, vss, _reserve_days(result), samples)
 
@@ -93,7 +94,7 @@ def shared_decisions(plan: PlanResult, shared: set[tuple[str, str]]) -> dict[str
             if _node_of(var, model) in shared}
 
 
-def _shared(result: PlanResult) -> set[tuple[str, str]]:
+def shared_nodes(result: PlanResult) -> set[tuple[str, str]]:
     """Nodes before the first disruption starts (every branch shares them)."""
     h = result.horizon.model
     starts = [next(i for i, key in enumerate(b.nodes) if key[1] != "base")
@@ -120,7 +121,7 @@ def _vss(data: Dataset, result: PlanResult, solver, optimum: float,
     blind, _ = start(replace(data, disruptions=()), time_limit)
     if not blind.optimal:
         return None
-    chosen = shared_decisions(blind, _shared(result))
+    chosen = shared_decisions(blind, shared_nodes(result))
     if not chosen:   # a disruption from the first period: no decision precedes it
         return 0.0
     columns = [j for j, var in enumerate(result.lp.columns) if var.name in chosen]
@@ -138,7 +139,7 @@ def _reserve_days(result: PlanResult) -> dict[str, float]:
     if not result.linked:
         return {}
     h = result.horizon.model
-    shared = _shared(result)
+    shared = shared_nodes(result)
     if not shared:   # a disruption from the first period: the initial stock is the reserve
         first = h.nodes[h.branches[0].nodes[0]]
         demand = {s.stage: s.demand_t for s in first.data.stages}

@@ -763,7 +763,7 @@ STRESS_KEYS = ("expected_cost_usd", "cvar_usd", "risk_weight", "cvar_alpha",
                "reserve_value_usd", "vss_usd")
 SAMPLE_KEYS = ("n", "seed", "mean_usd", "p50_usd", "p90_usd", "p99_usd", "cvar_usd", "alpha",
                "shortage_probability", "solved", "distinct")
-RUN_KEYS = ("workers", "seconds", "futures_per_second", "lps_per_second")
+RUN_KEYS = ("workers", "seconds", "startup_seconds", "futures_per_second", "lps_per_second")
 
 
 def stress_tables(result: Result, out: dict) -> dict[str, list[dict]]:
