@@ -631,6 +631,136 @@ def write_all(calib: dict[str, float]) -> None:
           [(e, t, fmt(c), fmt(m), lead, frm) for e, t, c, m, lead, frm in rows_expansions()])
 
 
+# ----------------------------------------------------------------------------------------
+# Under disruption (SPEC §3b, issue 12 point 5): the `disruptions` table and Project Vault.
+# PENDING: this version of the product refuses a `disruptions` table (planner/io/schema.py
+# PLANNED), so both are written to inputs/tools/pending/ and the shipped dataset is unchanged.
+# HOW TO SWITCH IT ON, once the product reads `disruptions`: set SWITCH_ON = True below and
+# re-run this script; it then writes inputs/disruptions.csv and appends the Vault's two offers
+# to inputs/offers.csv (then `make inputs-xlsx`).  Or by hand: copy
+# inputs/tools/pending/disruptions.csv into inputs/ and append the rows of
+# inputs/tools/pending/offers_vault.csv to inputs/offers.csv.  SOURCES.md §15.
+# ----------------------------------------------------------------------------------------
+SWITCH_ON = False
+PENDING = Path(__file__).resolve().parent / "pending"
+
+# Probabilities.  One rule for both disruptions: the rate of episodes x the share of a year an
+# episode lasted = the yearly probability of a FULL-YEAR equivalent (the model's periods are one
+# year; a branch with capacity 0 for a year loses the same tonnage as an episode of that length).
+#  Episodes in which China cut rare-earth supply to trading partners as leverage, 2010-2025: the
+#  2010 embargo on Japan and the April 2025 licences (MOFCOM No. 18, F §4b) -> 2 in 16 years.
+EPISODES_PER_YEAR = 2 / 16                       # 0.125 [D]
+#  (a) Dy/Tb: Star Group got 2.5 % of its heavy-RE needs in the five months after April 2025
+#      (F §5c [R]) -> 5 months.  0.125 x 5/12 = 0.052 -> 5 % a year.
+#  (b) magnets: China's magnet exports fell 51 % m/m in April 2025 and 74 % y/y in May (1,238 t),
+#      back to 3,188 t in June (F §4b [R]; Automotive World / WSJ 2025-06-20) -> about 2 months
+#      at half or less.  0.125 x 2/12 = 0.021 -> 2 % a year.
+HAZARD_DYTB = round(EPISODES_PER_YEAR * 5 / 12, 2)      # 0.05 per year
+HAZARD_MAGNET = round(EPISODES_PER_YEAR * 2 / 12, 2)    # 0.02 per year
+# Start years: 2026-2030 (2025 is the calibrated baseline and the year the 2025 episode is
+# observed in).  Branch "first onset in year k" (branches are exclusive, SPEC §3b):
+# pi_k = h (1 - h)^(k - 2026); over the horizon sum_k pi_k = 1 - (1 - h)^5.
+DISRUPTION_STARTS = YEARS[1:]
+DISRUPTION_DURATION = 1                          # one period (a year): the model's shortest
+# Project Vault (F §8 [R]: ~USD 12 bn = up to 10 bn EXIM loan + ~1.67-2 bn private; the
+# "1.2 bn" of the article is a decimal slip, F §0).  Forms and tonnages held: [NF].
+#  Stages: Dy/Tb oxide and metal (the elements China licenses; no other US offer at these stages,
+#  so a `price_factor US:dytb-*` row reaches the Vault alone -- a Vault magnet offer could not be
+#  told apart from MP's, e-VAC's, JS Link's and POSCO's US magnets).
+#  Tonnage: the Vault's buffer target is "60 days" of emergency supply (F §8 [S]) -> 60 days of
+#  Korea's Dy/Tb need: metal = final demand 3 t + the feed of Korea's magnet plants at 2026
+#  capacity (Star Group 1,000 t + JS Link Yesan 1,000 t) x 0.0226; oxide = final demand 3 t.
+VAULT_DAYS = 60
+VAULT_DYTB_METAL_T = round((DYTB_METAL_DEMAND + 2_000 * DYTB_PER_MAGNET) * VAULT_DAYS / 365, 1)
+VAULT_DYTB_OXIDE_T = round(DYTB_OXIDE_DEMAND * VAULT_DAYS / 365, 2)
+#  Price: the Vault's buyers "pay upfront fees to lock fixed prices plus carrying costs" (F §8
+#  [R]).  Bought outside China from 2026, at the ex-China Dy/Tb level of 2025 (3.4 x China, §11)
+#  -> 3.4 x 370,000 = 1,258,000 $/t oxide, metal x 1.238; carrying cost ASSUMPTION 2 years (bought
+#  2026, drawn on average mid-horizon) x (4.5 % discount rate + 1 % holding) = 11 %.
+VAULT_CARRY = round(2 * (DISCOUNT_RATE + STOCK_HOLDING), 3)               # 0.11
+VAULT_DYTB_OXIDE = round(F_DYTB_VS_CN * DYTB_OXIDE * (1 + VAULT_CARRY), -2)
+VAULT_DYTB_METAL = round(F_DYTB_VS_CN * DYTB_METAL * (1 + VAULT_CARRY), -2)
+#  Outside a disruption the Vault does not release (a reserve).  The product has no per-offer
+#  switch, so the offers carry a normal-times price no plan pays: ten times the magnets a tonne of
+#  Dy/Tb makes possible, 10 x SHORT_MAGNET / 0.0226 = 130.6 M $/t.  Tested lower: at 2 x the
+#  Dy/Tb stages' own value of lost supply, joined-2030 and joined-eu-style-65 bought from the
+#  Vault in normal years to make magnets; at 2 x SHORT_MAGNET / 0.0226 (26.1 M), joined-eu-style-65
+#  still did (US-origin Dy/Tb also loosens the embedded 65 % cap, a leverage of ~2.9).  Each
+#  disruption's rows bring the price down to the release price while it lasts.  Members only:
+#  open only once Korea has joined the zone.
+VAULT_IDLE_PRICE = round(10 * SHORT_MAGNET / DYTB_PER_MAGNET, -5)         # 130.6 M $/t
+VAULT_OFFERS = (("US-VAULT-DYTB-OXIDE", "dytb-oxide", VAULT_DYTB_OXIDE, VAULT_DYTB_OXIDE_T),
+                ("US-VAULT-DYTB-METAL", "dytb-metal", VAULT_DYTB_METAL, VAULT_DYTB_METAL_T))
+VAULT_FROM = "2027"    # ASSUMPTION: announced Feb 2026 (F §8); a year to buy the stock
+
+
+def rows_vault_offers() -> list[dict]:
+    """Project Vault's release offers (members_only), at the normal-times price."""
+    return [dict(offer=o, stage=s, supplier="Project Vault (US strategic reserve; release)",
+                 country="US", price_usd_per_t=int(VAULT_IDLE_PRICE), capacity_t=fmt(t),
+                 min_t=0, freight_usd_per_t=FREIGHT["US"], members_only="true")
+            for o, s, _, t in VAULT_OFFERS]
+
+
+def rows_disruptions() -> list[tuple]:
+    """(disruption, probability, period, duration, setting, target, value), in table order."""
+    rows = []
+    kinds = (
+        # (a) China stops Dy/Tb exports (the April 2025 licences at their tightest) -- the
+        #     `dytb-stop` scenario's rows: capacity 0, ex-China Dy/Tb at 3.4 x China.
+        ("cn-dytb-stop", HAZARD_DYTB,
+         [("capacity_factor", "CN:dytb-oxide", 0), ("capacity_factor", "CN:dytb-metal", 0),
+          ("price_factor", "ex-cn:dytb-oxide", F_DYTB),
+          ("price_factor", "ex-cn:dytb-metal", F_DYTB)],
+         F_DYTB),
+        # (b) China halves its magnet exports to Korea -- `joined-retaliation`'s magnet rows:
+        #     capacity_factor 0.25 (of China's 2 x need: half the year's need), ex-China magnets
+        #     x 1.70 (pass-through of the 2025 ex-China NdPr and Dy/Tb prices, §11).
+        ("cn-magnet-half", HAZARD_MAGNET,
+         [("capacity_factor", "CN:magnet", F_CUT), ("price_factor", "ex-cn:magnet", F_MAGNET)],
+         1.0),
+    )
+    for name, h, settings, dytb_factor in kinds:
+        for i, y in enumerate(DISRUPTION_STARTS):
+            d, p = f"{name}-{y}", round(h * (1 - h) ** i, 4)
+            body = list(settings)
+            if str(y) >= VAULT_FROM:
+                # the Vault's release price: undo the normal-times price and any ex-cn factor
+                # already applied to it (US is in ex-cn), in row order
+                for _, s, price, _ in VAULT_OFFERS:
+                    body.append(("price_factor", f"US:{s}",
+                                 round(price / (VAULT_IDLE_PRICE * dytb_factor), 8)))
+            rows += [(d, p, str(y), DISRUPTION_DURATION, *r) for r in body]
+    return rows
+
+
+def write_disruptions() -> None:
+    """The disruptions table and the Vault's offers: into pending/, or (SWITCH_ON) the dataset."""
+    header = ["disruption", "probability", "period", "duration", "setting", "target", "value"]
+    rows = [(*r[:6], fmt(r[6])) for r in rows_disruptions()]
+    first = {}
+    for r in rows:
+        first.setdefault(r[0], r[1])
+    assert sum(first.values()) <= 1, "probabilities add up to more than 1"
+    offer_header = ["offer", "stage", "supplier", "country", "price_usd_per_t", "capacity_t",
+                    "min_t", "freight_usd_per_t", "members_only"]
+    if SWITCH_ON:
+        write("disruptions", header, rows)
+        with open(OUT / "offers.csv", "a", newline="") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            for r in rows_vault_offers():
+                w.writerow([r[h] for h in offer_header])
+        return
+    PENDING.mkdir(exist_ok=True)
+    for name, hdr, body in (("disruptions", header, rows),
+                            ("offers_vault", offer_header, rows_vault_offers())):
+        with open(PENDING / f"{name}.csv", "w", newline="") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(hdr)
+            for r in body:
+                w.writerow([r[h] for h in hdr] if isinstance(r, dict) else list(r))
+
+
 def derived() -> dict[str, float]:
     """The derived figures ([D]) that SOURCES.md quotes, for printing."""
     return dict(METAL_RATIO=METAL_RATIO, DYTB_OXIDE=DYTB_OXIDE, DYTB_METAL=DYTB_METAL,
@@ -646,6 +776,9 @@ def derived() -> dict[str, float]:
                 F_DYTB_VS_CN=F_DYTB_VS_CN, SEP25_CN=SEP25_CN, EXCN=EXCN, MAG_PASS=MAG_PASS,
                 F_MAGNET=F_MAGNET, AUD_USD=AUD_USD, KSM_CAPEX_PER_T=KSM_CAPEX_PER_T,
                 POSCO_US_CAPEX_PER_T=POSCO_US_CAPEX_PER_T,
+                HAZARD_DYTB=HAZARD_DYTB, HAZARD_MAGNET=HAZARD_MAGNET,
+                VAULT_DYTB_OXIDE=VAULT_DYTB_OXIDE, VAULT_DYTB_METAL=VAULT_DYTB_METAL,
+                VAULT_DYTB_OXIDE_T=VAULT_DYTB_OXIDE_T, VAULT_DYTB_METAL_T=VAULT_DYTB_METAL_T,
                 **{f"GROWTH {k}": v for k, v in GROWTH_CHECKS.items()},
                 **{f"DF {y}": discount_factor(y) for y in YEARS},
                 **{f"DEMAND_FACTOR {y}": demand_factor(y) for y in YEARS},
@@ -665,4 +798,5 @@ if __name__ == "__main__":
     for k, v in derived().items():
         print(f"{k:22s} {v:,.4f}")
     write_all(read_calibration())
+    write_disruptions()
     print("wrote the tables to", OUT)
