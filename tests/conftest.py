@@ -92,12 +92,13 @@ def write_rows(folder: Path, table: str, rows: list[list[str]]) -> None:
 
 
 FIRST_YEAR = "2025"   # the default dataset's first period: its base tables, no period_values
-OVER_TIME = ("periods.csv", "period_values.csv", "stocks.csv", "expansions.csv")
+OVER_TIME = ("periods.csv", "period_values.csv", "stocks.csv", "expansions.csv",
+             "disruptions.csv")
 
 
 def write_first_year(folder: Path) -> Path:
     """The shipped dataset as one year (2025): its CSV tables without the tables of plans
-    over time, and the scenario rows that hold in every period or in 2025 (others
+    over time and under disruption, and the scenario rows that hold in every period or in 2025 (others
     dropped). The single-year model on the calibration year, for tests of one-period
     mechanics on real data."""
     from planner.api import default_inputs

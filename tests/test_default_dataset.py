@@ -41,9 +41,9 @@ FIRST = "2025"   # the calibration year: SPEC §5a's baseline is the first perio
 
 
 def first_year(data):
-    """The default dataset's first period as a one-period dataset (no stocks or new
-    capacity): the single-year model on the calibration year's numbers."""
-    return replace(period_datasets(data)[0].data, stocks=())
+    """The default dataset's first period as a one-period dataset (no stocks, new
+    capacity or disruptions): the single-year model on the calibration year's numbers."""
+    return replace(period_datasets(data)[0].data, stocks=(), disruptions=())
 
 
 def china_by_value(plan: dict) -> dict[str, float]:

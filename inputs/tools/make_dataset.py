@@ -415,6 +415,11 @@ def rows_offers(calib: dict[str, float]) -> list[dict]:
     # plants in the pipeline (closed today; opened by rows_expansions)
     for offer, stage, supplier, country, price in PIPELINE_OFFERS:
         add(offer, stage, supplier, country, price, 0)
+    # Project Vault's release offers (members_only; closed in normal times by their price, each
+    # disruption's rows bring it to the release price: see "Under disruption" below, SOURCES §15)
+    for offer, stage, _, tonnes in VAULT_OFFERS:
+        add(offer, stage, "Project Vault (US strategic reserve; release)", "US",
+            VAULT_IDLE_PRICE, tonnes, members_only=True)
     return rows
 
 
@@ -629,21 +634,15 @@ def write_all(calib: dict[str, float]) -> None:
     write("expansions", ["expansion", "target", "usd_per_t_yr", "max_t_yr", "lead_periods",
                          "from_period"],
           [(e, t, fmt(c), fmt(m), lead, frm) for e, t, c, m, lead, frm in rows_expansions()])
+    write("disruptions", ["disruption", "probability", "period", "duration", "setting", "target",
+                          "value"], rows_disruptions())
 
 
 # ----------------------------------------------------------------------------------------
 # Under disruption (SPEC §3b, issue 12 point 5): the `disruptions` table and Project Vault.
-# PENDING: this version of the product refuses a `disruptions` table (planner/io/schema.py
-# PLANNED), so both are written to inputs/tools/pending/ and the shipped dataset is unchanged.
-# HOW TO SWITCH IT ON, once the product reads `disruptions`: set SWITCH_ON = True below and
-# re-run this script; it then writes inputs/disruptions.csv and appends the Vault's two offers
-# to inputs/offers.csv (then `make inputs-xlsx`).  Or by hand: copy
-# inputs/tools/pending/disruptions.csv into inputs/ and append the rows of
-# inputs/tools/pending/offers_vault.csv to inputs/offers.csv.  SOURCES.md §15.
+# Two disruptions, each a one-year branch that may start in any year 2026-2030, and Project
+# Vault's Dy/Tb release offers (in offers.csv, members_only).  SOURCES.md §15.
 # ----------------------------------------------------------------------------------------
-SWITCH_ON = False
-PENDING = Path(__file__).resolve().parent / "pending"
-
 # Probabilities.  One rule for both disruptions: the rate of episodes x the share of a year an
 # episode lasted = the yearly probability of a FULL-YEAR equivalent (the model's periods are one
 # year; a branch with capacity 0 for a year loses the same tonnage as an episode of that length).
@@ -694,16 +693,9 @@ VAULT_OFFERS = (("US-VAULT-DYTB-OXIDE", "dytb-oxide", VAULT_DYTB_OXIDE, VAULT_DY
 VAULT_FROM = "2027"    # ASSUMPTION: announced Feb 2026 (F §8); a year to buy the stock
 
 
-def rows_vault_offers() -> list[dict]:
-    """Project Vault's release offers (members_only), at the normal-times price."""
-    return [dict(offer=o, stage=s, supplier="Project Vault (US strategic reserve; release)",
-                 country="US", price_usd_per_t=int(VAULT_IDLE_PRICE), capacity_t=fmt(t),
-                 min_t=0, freight_usd_per_t=FREIGHT["US"], members_only="true")
-            for o, s, _, t in VAULT_OFFERS]
-
-
 def rows_disruptions() -> list[tuple]:
-    """(disruption, probability, period, duration, setting, target, value), in table order."""
+    """(disruption, probability, period, duration, setting, target, value), in table order;
+    the branches' probabilities add up to at most 1 (SPEC §3b)."""
     rows = []
     kinds = (
         # (a) China stops Dy/Tb exports (the April 2025 licences at their tightest) -- the
@@ -730,35 +722,12 @@ def rows_disruptions() -> list[tuple]:
                 for _, s, price, _ in VAULT_OFFERS:
                     body.append(("price_factor", f"US:{s}",
                                  round(price / (VAULT_IDLE_PRICE * dytb_factor), 8)))
-            rows += [(d, p, str(y), DISRUPTION_DURATION, *r) for r in body]
-    return rows
-
-
-def write_disruptions() -> None:
-    """The disruptions table and the Vault's offers: into pending/, or (SWITCH_ON) the dataset."""
-    header = ["disruption", "probability", "period", "duration", "setting", "target", "value"]
-    rows = [(*r[:6], fmt(r[6])) for r in rows_disruptions()]
+            rows += [(d, p, str(y), DISRUPTION_DURATION, s, t, fmt(v)) for s, t, v in body]
     first = {}
     for r in rows:
         first.setdefault(r[0], r[1])
     assert sum(first.values()) <= 1, "probabilities add up to more than 1"
-    offer_header = ["offer", "stage", "supplier", "country", "price_usd_per_t", "capacity_t",
-                    "min_t", "freight_usd_per_t", "members_only"]
-    if SWITCH_ON:
-        write("disruptions", header, rows)
-        with open(OUT / "offers.csv", "a", newline="") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            for r in rows_vault_offers():
-                w.writerow([r[h] for h in offer_header])
-        return
-    PENDING.mkdir(exist_ok=True)
-    for name, hdr, body in (("disruptions", header, rows),
-                            ("offers_vault", offer_header, rows_vault_offers())):
-        with open(PENDING / f"{name}.csv", "w", newline="") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow(hdr)
-            for r in body:
-                w.writerow([r[h] for h in hdr] if isinstance(r, dict) else list(r))
+    return rows
 
 
 def derived() -> dict[str, float]:
@@ -798,5 +767,4 @@ if __name__ == "__main__":
     for k, v in derived().items():
         print(f"{k:22s} {v:,.4f}")
     write_all(read_calibration())
-    write_disruptions()
     print("wrote the tables to", OUT)

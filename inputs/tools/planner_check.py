@@ -52,8 +52,11 @@ def first_period(j: dict) -> str | None:
 
 
 def in_period(row: dict, period: str | None) -> bool:
-    """Whether a report row belongs to ``period`` (every row when there are no periods)."""
-    return period is None or str(row.get("period")) == period
+    """Whether a report row belongs to ``period`` of the base branch (every row when there are
+    no periods; with disruptions, the other branches' rows are left out: the path shown is
+    the base branch's)."""
+    return period is None or (str(row.get("period")) == period
+                              and row.get("branch", "base") == "base")
 
 
 def shares(j: dict, buyer: str = "KR", period: str | None = None) -> dict:
@@ -113,9 +116,11 @@ def holding_cost(j: dict, period: str) -> float:
 
 
 def by_period(j: dict) -> list[str]:
-    """One line per period: cost per year, China by value, unmet, stock puts, expansions."""
+    """One line per period of the base branch: cost per year, China by value, unmet, stock
+    puts, expansions."""
     lines = []
-    for per in sorted(j.get("periods") or [], key=lambda r: r["order"]):
+    for per in sorted((r for r in j.get("periods") or [] if r.get("branch", "base") == "base"),
+                      key=lambda r: r["order"]):
         pid = per["period"]
         sh = " / ".join(f"{v * 100:5.1f}" for v in shares(j, period=pid).values())
         um = unmet(j, pid)
