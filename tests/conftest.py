@@ -98,9 +98,9 @@ OVER_TIME = ("periods.csv", "period_values.csv", "stocks.csv", "expansions.csv",
 
 def write_first_year(folder: Path) -> Path:
     """The shipped dataset as one year (2025): its CSV tables without the tables of plans
-    over time and under disruption, and the scenario rows that hold in every period or in 2025 (others
-    dropped). The single-year model on the calibration year, for tests of one-period
-    mechanics on real data."""
+    over time and under disruption, and the scenario rows that hold in every period or in
+    2025 (others dropped). The single-year model on the calibration year, for tests of
+    one-period mechanics on real data."""
     from planner.api import default_inputs
 
     folder.mkdir(parents=True, exist_ok=True)

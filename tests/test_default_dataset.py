@@ -82,6 +82,34 @@ def test_baseline_reproduces_observed_dependence_on_china_by_value():
     assert report["dytb-metal"] == pytest.approx(found["dytb-metal"], abs=1e-9)
 
 
+def test_the_dataset_has_the_spec_disruptions_and_the_vault(dataset):
+    """SPEC §5a: disruptions for a Chinese export stop of Dy/Tb and a halving of China's
+    magnet exports, each with a probability, and Project Vault as a members_only release
+    offer that is drawn only in disruption branches (never in the base branch)."""
+    steps = {}
+    for d in dataset.disruptions:
+        assert 0 < d.probability < 1, d
+        assert d.period, d
+        assert d.duration == 1, d
+        steps.setdefault(d.disruption.rsplit("-", 1)[0], set()).update(
+            (s.setting, s.target, float(s.value)) for s in d.steps)
+    assert set(steps) == {"cn-dytb-stop", "cn-magnet-half"}
+    assert {("capacity_factor", "CN:dytb-oxide", 0.0),
+            ("capacity_factor", "CN:dytb-metal", 0.0)} <= steps["cn-dytb-stop"]
+    assert ("capacity_factor", "CN:magnet", 0.25) in steps["cn-magnet-half"]
+    assert sum(d.probability for d in dataset.disruptions) < 1
+    vault = {o.offer: o for o in dataset.offers if o.members_only}
+    assert {o.stage for o in vault.values()} == {"dytb-oxide", "dytb-metal"}
+    observer, joined = solve_json(), solve_json("--zone", "joined")
+    for plan in (observer, joined):
+        assert len(plan["branches"]) == 1 + len(dataset.disruptions)
+    drawn = {(r["branch"], r["offer"]) for r in joined["purchases"]
+             if r["offer"] in vault and r["tonnes"] > 1e-9}
+    assert drawn
+    assert all(branch != "base" for branch, _ in drawn)
+    assert not [r for r in observer["purchases"] if r["offer"] in vault and r["tonnes"] > 1e-9]
+
+
 def test_the_dataset_is_the_spec_network(dataset):
     """SPEC §5a stages, a magnet recipe (NdPr and Dy/Tb metal) and a separation with
     co-products (NdPr, Dy/Tb and Ce/La oxides from concentrate)."""
