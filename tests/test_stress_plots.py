@@ -62,9 +62,13 @@ def disrupted(tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="module")
-def shipped() -> dict:
-    """The shipped data: no disruptions, one branch, stocks."""
-    return stress(default_inputs())
+def shipped(tmp_path_factory) -> dict:
+    """The shipped data without its disruptions: one branch, stocks."""
+    folder = tmp_path_factory.mktemp("no-disruptions")
+    for path in default_inputs().glob("*.csv"):
+        if path.name != "disruptions.csv":
+            (folder / path.name).write_bytes(path.read_bytes())
+    return stress(folder)
 
 
 @pytest.fixture(scope="module")
