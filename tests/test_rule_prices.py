@@ -53,6 +53,31 @@ def test_cost_of_joining_the_zone(plan):
     assert json.loads(joined.stdout)["totals"]["cost_of_joining_usd"] == pytest.approx(740.0)
 
 
+MEMBERS_ONLY = {
+    "stages.csv": "stage,order,demand_t\nmagnet,1,10\n",
+    "countries.csv": "country,name,zone_member,groups\nCN,China,false,\nJP,Japan,true,\n"
+                     "US,United States,true,\nKR,Korea,true,\n",
+    "offers.csv": "offer,stage,supplier,country,price_usd_per_t,capacity_t,min_t,"
+                  "freight_usd_per_t,members_only\nmg_cn,magnet,A,CN,100,5,0,0,false\n"
+                  "mg_jp,magnet,B,JP,200,,0,0,false\nmg_vault,magnet,Vault,US,120,4,0,0,true\n",
+    "settings.csv": "key,value\nbuyer,KR\nzone,observer\n",
+}
+
+
+@pytest.mark.parametrize("zone", ["observer", "joined"])
+def test_cost_of_joining_opens_members_only_offers(tmp_path, zone):
+    """No levy, no duty: joining only opens the Vault (120 USD/t, 4 t) to a buyer whose
+    marginal tonne comes from Japan at 200. Observer 5·100 + 5·200 = 1,500; joined
+    5·100 + 4·120 + 1·200 = 1,180: joining costs −320, seen from either side."""
+    for name, text in MEMBERS_ONLY.items():
+        (tmp_path / name).write_text(text)
+    result = CliRunner().invoke(main, ["solve", "--inputs", str(tmp_path), "--zone", zone,
+                                       "--format", "json"])
+    out = json.loads(result.stdout)
+    assert out["objective_usd"] == pytest.approx(1500 if zone == "observer" else 1180)
+    assert out["totals"]["cost_of_joining_usd"] == pytest.approx(-320.0)
+
+
 def test_concentration_before_and_after(plan):
     rows = {r["stage"]: r for r in plan["concentration"]}
     assert rows["oxide"]["hhi_after"] == pytest.approx(5200.0)

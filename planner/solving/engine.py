@@ -21,6 +21,7 @@ from planner.models.build import (
 )
 from planner.models.costs import landed_costs
 from planner.models.data import Dataset, ZoneStatus
+from planner.models.groups import closed_offers
 from planner.models.highs import (
     INF,
     HighsSolver,
@@ -285,7 +286,8 @@ def finish(result: PlanResult, solver: HighsSolver | None, time_limit: float | N
 
 def _add_context(result: PlanResult, solver: HighsSolver) -> None:
     """Re-solve warm from the optimum (no rebuild): once with every share row relaxed,
-    once with the offers' landed costs under the other zone status; restore after."""
+    once under the other zone status (the offers' landed costs, and members-only offers
+    opened or closed); restore after."""
     base_basis = solver.basis()
     views = result.views
     rows = [placed.lp_row for view in views for placed in view.share_columns]
@@ -297,17 +299,25 @@ def _add_context(result: PlanResult, solver: HighsSolver) -> None:
             for view in views:
                 view.unconstrained = (view._take(free.col_value, view._offer_columns),
                                       view._take(free.col_value, view._process_columns))
-    columns, costs = [], []
+    columns, costs, switched, uppers = [], [], [], []
     for view in views:
         data = view.data
         other = ZoneStatus.OBSERVER if data.zone is ZoneStatus.JOINED else ZoneStatus.JOINED
-        flipped = landed_costs(replace(data, zone=other))
+        flipped_data = replace(data, zone=other)
+        flipped = landed_costs(flipped_data)
         used = view._offer_columns >= 0
         columns.append(view._offer_columns[used])
         costs.append(view.price_scale
                      * np.array([flipped[o.offer].total for o in data.offers])[used])
+        closed_now, closed_then = closed_offers(data), closed_offers(flipped_data)
+        for column, offer in zip(view._offer_columns, data.offers, strict=True):
+            if column >= 0 and (offer.offer in closed_now) != (offer.offer in closed_then):
+                switched.append(column)
+                uppers.append(0.0 if offer.offer in closed_then else INF)
     with solver.temporary(basis=base_basis) as edits:
         edits.set_costs(np.concatenate(columns), np.concatenate(costs))
+        if switched:   # members-only offers: open to a member, closed to an observer
+            edits.set_col_bounds(switched, 0.0, np.array(uppers))
         status, _ = solver.run(presolve=False)
         if status is SolveStatus.OPTIMAL:
             result.other_zone_objective = solver.objective()
