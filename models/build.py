@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from . import constraints as rules
 from .costs import LandedCost, landed_costs

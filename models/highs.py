@@ -35,9 +35,10 @@ from functools import cached_property
 
 import highspy
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
-from scipy import sparse
+
+from .scipy_sparse import sparse
 
 INF = highspy.kHighsInf
 IIS_FROM_LP_IRREDUCIBLE = 6

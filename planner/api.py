@@ -18,7 +18,6 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from importlib.resources import files
 from pathlib import Path
 
 import pandas as pd
@@ -39,6 +38,7 @@ from planner.analysis.sweep import VERIFICATION as SWEEP_VERIFICATION
 from planner.analysis.sweep import CapTarget, cap_sweep
 from planner.io.problems import InputError, Problem, errors
 from planner.io.read import read_inputs
+from planner.io.shipped import default_inputs
 from planner.io.validate import validate
 from planner.models.data import Basis, Dataset, ScenarioStep, Scope
 from planner.reports.compare_tables import comparison, comparison_rows
@@ -75,11 +75,6 @@ class Inputs:
         return (f"<planner.Inputs {d.name or 'unnamed'}: {len(d.stages)} stages, "
                 f"{len(d.offers)} offers, {len(d.processes)} processes, "
                 f"{len(d.limits)} limits, {len({s.scenario for s in d.scenarios})} scenarios>")
-
-
-def default_inputs() -> Path:
-    """The shipped default dataset (installed with the package)."""
-    return Path(str(files("planner.inputs")))
 
 
 def load(source: str | Path | Mapping[str, pd.DataFrame] | None = None) -> Inputs:

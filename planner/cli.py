@@ -12,40 +12,23 @@ import io
 import sys
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 
-from planner.analysis.compare import compare_scenarios, default_names
-from planner.analysis.scenarios import (
-    CapOverride,
-    cap_override,
-    stage_problems,
-    target_problems,
-)
-from planner.analysis.stress import Sampling
-from planner.analysis.sweep import VERIFICATION as SWEEP_VERIFICATION
-from planner.analysis.sweep import CapTarget, cap_sweep, linear_values, parameter_sweep
-from planner.api import (
-    check_period,
-    default_inputs,
-    prepare,
-    stress_problems,
-    stress_report,
-    zone_break_even,
-)
 from planner.io import write as writers
 from planner.io.problems import InputError, Problem, Severity, errors
-from planner.io.read import dataset_cells, read_dataset
-from planner.io.validate import validate
+from planner.io.shipped import default_inputs
 from planner.models.data import Basis, Dataset, Scope, ZoneStatus
-from planner.reports.compare_tables import comparison, comparison_rows
-from planner.reports.manifest import build_manifest, input_digests, manifest_rows
-from planner.reports.render import LazyProgress, PipeConsole, render, silence_stdout
 from planner.reports.sweep_tables import closing_line, sweep_json, sweep_tables
-from planner.reports.tables import as_json, report_tables, stress_tables
-from planner.solving.engine import solve_plan
-from planner.solving.result import labelled
+
+if TYPE_CHECKING:
+    from planner.analysis.scenarios import CapOverride
+    from planner.analysis.sweep import CapTarget
+
+# Start-up: the rest (pandas, Pyomo, HiGHS, scipy, rich, the report tables) is imported
+# inside the commands that use it, so `--help` loads only click and small modules and
+# `check` no solver (tests/test_startup.py; bench/startup_benchmark.py measures it).
 
 EXIT_PLAN, EXIT_INFEASIBLE, EXIT_BAD_INPUT, EXIT_SOLVER = 0, 1, 2, 3
 
@@ -53,7 +36,8 @@ EXIT_PLAN, EXIT_INFEASIBLE, EXIT_BAD_INPUT, EXIT_SOLVER = 0, 1, 2, 3
 def load(path) -> tuple[Dataset, list[Problem]]:
     """Read and validate a dataset (a folder, an .xlsx workbook, or a dict of pandas
     DataFrames: table name -> frame); raises InputError with every problem."""
-    from planner.io.read import read_inputs
+    from planner.io.read import read_inputs  # pandas: only when a dataset is read
+    from planner.io.validate import validate
 
     return validate(read_inputs(path))
 
@@ -65,6 +49,7 @@ PERIOD_OPTION = click.option(
 
 def parse_cap(_ctx, _param, values: tuple[str, ...]) -> list[CapOverride]:
     """``GROUP:STAGE=SHARE`` → CapOverride; a usage error otherwise."""
+    from planner.analysis.scenarios import cap_override  # pandas: only with --cap
     caps = []
     for text in values:
         target, sep, share = text.partition("=")
@@ -104,6 +89,12 @@ def main() -> None:
 @click.option("--debug", is_flag=True, help="Show a traceback for unexpected errors.")
 def solve(inputs, scenario, caps, zone, period, fmt, output, time_limit, debug) -> None:
     """Solve the sourcing plan and report the mix and its shadow prices."""
+    # The solver stack and the report tables: only for the commands that need them.
+    from planner.reports.manifest import build_manifest
+    from planner.reports.tables import as_json, report_tables
+    from planner.solving.engine import solve_plan
+    from planner.solving.result import labelled
+
     inputs = inputs or default_inputs()
     with _Guard(debug, fmt):
         output_check(fmt, output, inputs)
@@ -151,6 +142,7 @@ def output_check(fmt: str, path: Path | None, inputs: Path) -> None:
 @inputs_option
 def check(inputs) -> None:
     """Validate a dataset and list every problem (exit 2 if any error)."""
+    from planner.io.read import read_dataset  # pandas, not the solver stack
     inputs = inputs or default_inputs()
     with _Guard(False, "table"):
         # Typed frames only, no per-row records; validation also checks every scenario
@@ -202,6 +194,13 @@ def stress(inputs, scenario, zone, risk_weight, alpha, samples, seed, scheduler,
            break_even, fmt, output, debug) -> None:
     """The plan under disruption branches: expected cost, CVaR, the value of the reserve
     and of planning for the disruptions; with --samples, the plan on sampled futures."""
+    # The solver stack and the report tables: only for the commands that need them.
+    from planner.analysis.stress import Sampling
+    from planner.api import stress_problems, stress_report, zone_break_even
+    from planner.reports.manifest import build_manifest
+    from planner.reports.render import LazyProgress
+    from planner.reports.tables import stress_tables
+
     inputs = inputs or default_inputs()
     with _Guard(debug, fmt):
         problems = stress_problems(risk_weight, alpha, samples, seed, scheduler, workers)
@@ -250,6 +249,11 @@ def stress(inputs, scenario, zone, risk_weight, alpha, samples, seed, scheduler,
               help="Write here instead of the terminal (a folder for csv, a file otherwise).")
 def compare(inputs, names, fmt, output) -> None:
     """Solve scenarios side by side (default: the base dataset, then every scenario)."""
+    # The solver stack and the report tables: only for the commands that need them.
+    from planner.analysis.compare import compare_scenarios, default_names
+    from planner.reports.compare_tables import comparison, comparison_rows
+    from planner.reports.manifest import build_manifest, input_digests
+
     inputs = inputs or default_inputs()
     with _Guard(False, fmt):
         output_check(fmt, output, inputs)
@@ -312,6 +316,14 @@ def parse_target(_ctx, _param, values: tuple[str, ...]) -> list[tuple[str, str]]
 def sweep(inputs, targets, scope, basis, exact, start, end, steps, benchmark, capacity_factor,
           zone_sweep, scenario, period, fmt, output, plot, debug) -> None:
     """Optimal cost against a cap (exact curve or grid), or against a parameter."""
+    # The solver stack and the report tables: only for the commands that need them.
+    from planner.analysis.scenarios import stage_problems
+    from planner.analysis.sweep import VERIFICATION as SWEEP_VERIFICATION
+    from planner.analysis.sweep import cap_sweep, parameter_sweep
+    from planner.api import check_period
+    from planner.reports.manifest import build_manifest
+    from planner.reports.render import LazyProgress
+
     inputs = inputs or default_inputs()
     with _Guard(debug, fmt):
         mode = _sweep_mode(targets, exact, start, end, steps, benchmark, capacity_factor,
@@ -367,6 +379,7 @@ def cap_target(data: Dataset, group: str, stage: str, scope: str | None,
                basis: str | None, period: str | None = None) -> CapTarget:
     """The cap to sweep: scope and basis as given, else as the dataset's one max-share
     limit for exactly this group and stage, else direct and volume."""
+    from planner.analysis.sweep import CapTarget  # the solver stack: sweep only
     limits = [lim for lim in data.limits if (lim.group, lim.stage) == (group, stage)
               and lim.max_share is not None and (scope is None or lim.scope.value == scope)
               and (basis is None or lim.basis.value == basis)]
@@ -408,6 +421,7 @@ def _sweep_mode(targets, exact, start, end, steps, benchmark, capacity_factor,
 
 def _parameter(mode: str, benchmark, capacity_factor, start, end,
                steps: int) -> tuple[str, str, list[str]]:
+    from planner.analysis.sweep import linear_values  # the solver stack: sweep only
     if mode == "zone":
         return "zone", "", [ZoneStatus.OBSERVER.value, ZoneStatus.JOINED.value]
     target = benchmark if mode == "benchmark" else capacity_factor
@@ -433,6 +447,7 @@ def plot_check(path: Path, inputs: Path) -> None:
               help="An .xlsx file (from a folder) or a folder (from a workbook).")
 def convert(inputs, output) -> None:
     """Convert a dataset between a CSV folder and one .xlsx workbook (cells kept as they are)."""
+    from planner.io.read import dataset_cells, read_dataset  # pandas: not for --help
     inputs = inputs or default_inputs()
     with _Guard(False, "table"):
         to_workbook = output.suffix.lower() == ".xlsx"
@@ -449,6 +464,9 @@ def convert(inputs, output) -> None:
 def _prepare(inputs: Path, scenario: str | None, caps: list[CapOverride],
              zone: str | None, period: str | None = None) -> tuple[Dataset, list[dict]]:
     """The dataset to solve, with the digests of the input files as they were read."""
+    from planner.api import prepare  # the solver stack: only for the commands that solve
+    from planner.reports.manifest import input_digests
+
     data, found = load(inputs)
     digests = input_digests(inputs)
     for problem in found:
@@ -462,6 +480,7 @@ def _prepare(inputs: Path, scenario: str | None, caps: list[CapOverride],
 def check_targets(data: Dataset, targets: list[tuple[str, str]], flag: str = "--cap") -> None:
     """Exit 2 on an unknown group or stage of ``--cap`` (or ``--capacity-factor``);
     print the warnings."""
+    from planner.analysis.scenarios import target_problems  # pandas: not for --help
     problems = target_problems(data, targets, flag)
     if errors(problems):
         raise InputError(errors(problems))
@@ -472,6 +491,12 @@ def check_targets(data: Dataset, targets: list[tuple[str, str]], flag: str = "--
 def emit(fmt: str, path: Path | None, json_object, tables, manifest: dict) -> None:
     """Write a report: ``json_object()`` for json, ``tables()`` for every other format;
     each carries the run ``manifest`` (a key, a file, a sheet, a closing table)."""
+    # rich and the manifest's table (pandas): only when a report is written.
+    from rich.console import Console
+
+    from planner.reports.manifest import manifest_rows
+    from planner.reports.render import PipeConsole, render, silence_stdout
+
     if fmt == "json":
         text = writers.write_json({**json_object(), "manifest": manifest})
         if path is None:

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
 
 from planner.models.build import ShareColumns, share_columns
 from planner.models.data import Bound, Dataset
 from planner.models.groups import closed_offers, process_flows
 from planner.models.highs import INF, HighsSolver, LinearProgram, SolveStatus
+from planner.models.scipy_sparse import sparse
 
 if TYPE_CHECKING:
     from planner.solving.engine import PlanResult
