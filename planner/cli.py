@@ -36,8 +36,8 @@ from planner.api import (
 )
 from planner.io import write as writers
 from planner.io.problems import InputError, Problem, Severity, errors
-from planner.io.read import dataset_cells, read_dataset
-from planner.io.validate import validate
+from planner.io.read import dataset_cells, read_dataset, table_cells
+from planner.io.validate import validate, validate_frames
 from planner.models.data import Basis, Dataset, Scope, ZoneStatus
 from planner.reports.compare_tables import comparison, comparison_rows
 from planner.reports.manifest import build_manifest, input_digests, manifest_rows
@@ -437,13 +437,13 @@ def convert(inputs, output) -> None:
     with _Guard(False, "table"):
         to_workbook = output.suffix.lower() == ".xlsx"
         output_check("xlsx" if to_workbook else "csv", output, inputs)
-        load(inputs)  # refuse to convert a dataset with errors
-        tables = dataset_cells(read_dataset(inputs))
+        raw = read_dataset(inputs)
+        validate_frames(raw)  # refuse to convert a dataset with errors (read once)
         if to_workbook:
-            writers.write_dataset_workbook(output, tables)
+            writers.write_dataset_workbook(output, table_cells(raw))
         else:
-            writers.write_dataset_folder(output, tables)
-        click.echo(f"wrote {len(tables)} tables to {output}")
+            writers.write_dataset_folder(output, dataset_cells(raw))
+        click.echo(f"wrote {len(raw.tables)} tables to {output}")
 
 
 def _prepare(inputs: Path, scenario: str | None, caps: list[CapOverride],

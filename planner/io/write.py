@@ -12,6 +12,7 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -152,20 +153,16 @@ def _atomic(path: Path, write) -> None:
 
 
 
-def write_dataset_workbook(path: Path, tables: dict[str, tuple[list[str], list[list]]]) -> None:
-    """Input tables as one workbook, cells kept literally (text stays text, even ``=…``)."""
-    from openpyxl import Workbook
+def write_dataset_workbook(path: Path, tables: Iterable[tuple[str, list[str], Iterable[list]]]
+                           ) -> None:
+    """Input tables — (name, header, rows) — as one workbook, cells kept literally (text
+    stays text, even ``=…``), streamed a row at a time, atomically."""
+    from planner.io.plain_workbook import CellError, write_plain_workbook
 
-    book = Workbook()
-    book.remove(book.active)
-    for name, (header, rows) in tables.items():
-        sheet = book.create_sheet(title=name)
-        for number, values in enumerate([header, *rows], start=1):
-            for column, value in enumerate(values, start=1):
-                cell = sheet.cell(row=number, column=column, value=value)
-                if isinstance(value, str):
-                    cell.data_type = "s"  # never a formula
-    _atomic(path, book.save)
+    try:
+        _atomic(path, lambda handle: write_plain_workbook(handle, tables))
+    except CellError as exc:
+        raise OutputError(f"cannot write {path}: {exc}") from None
 
 
 def write_dataset_folder(folder: Path, tables: dict[str, tuple[list[str], list[list]]]) -> None:
