@@ -487,7 +487,9 @@ def emit(fmt: str, path: Path | None, json_object, tables, manifest: dict) -> No
     if fmt == "csv":
         writers.write_csv_folder(path, with_manifest)
     elif fmt == "xlsx":
-        writers.write_workbook(path, with_manifest)
+        from planner.reports.workbook import write_report_workbook  # xlsxwriter when asked
+
+        write_report_workbook(path, with_manifest)
     elif path is None:
         render(with_manifest, PipeConsole(width=None if sys.stdout.isatty() else 200))
         return

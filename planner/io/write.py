@@ -1,4 +1,5 @@
-"""Write report tables: terminal (rich), JSON, CSV folder, Excel workbook.
+"""Write report tables (JSON, CSV folder; the report workbook is
+``planner.reports.workbook``) and datasets (CSV folder, workbook of plain cells).
 
 Files are written atomically (a temporary file renamed into place), never over
 an input file, and text cells that would start a formula in a spreadsheet
@@ -100,29 +101,6 @@ def csv_text(rows: list[dict]) -> str:
 def _csv_cell(value: object) -> object:
     if value is None:
         return ""
-    return safe_cell(value)
-
-
-def write_workbook(path: Path, tables: dict[str, list[dict]]) -> None:
-    """One sheet per table (sheet name = table name), formula-safe, atomically."""
-    from openpyxl import Workbook
-
-    book = Workbook()
-    book.remove(book.active)
-    for name, rows in tables.items():
-        if not rows:
-            continue
-        sheet = book.create_sheet(title=name[:31])
-        header = columns_of(rows)
-        sheet.append(header)
-        for row in rows:
-            sheet.append([_xlsx_cell(row.get(c)) for c in header])
-    _atomic(path, book.save)
-
-
-def _xlsx_cell(value: object) -> object:
-    if isinstance(value, list | tuple | dict):
-        value = json.dumps(value)
     return safe_cell(value)
 
 
