@@ -3,7 +3,7 @@
 * ``Summary`` first: the headline figures (the ``summary``, ``stress``,
   ``break_even`` or ``sweep`` table; for ``compare`` the status and cost of each
   scenario), a chart (the mix by country per stage, the change in cost per
-  scenario, or the sweep's cost curve), the list of sheets with what each says,
+  scenario, or a cap sweep's cost curve), the list of sheets with what each says,
   and the run manifest.
 * Then one sheet per report table (``mix``: the chart's tonnes by stage and
   country), each with a frozen bold header row, a filter, columns fitted to their

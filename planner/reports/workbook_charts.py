@@ -7,7 +7,7 @@
   the first period and one for the last.
 * ``planner compare``: the change in total cost against the first scenario, a
   column per scenario.
-* ``planner sweep``: the optimal cost against the swept value (points solved).
+* ``planner sweep`` of one cap: the optimal cost against the cap (points solved).
 """
 
 from __future__ import annotations
