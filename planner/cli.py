@@ -447,18 +447,20 @@ def plot_check(path: Path, inputs: Path) -> None:
               help="An .xlsx file (from a folder) or a folder (from a workbook).")
 def convert(inputs, output) -> None:
     """Convert a dataset between a CSV folder and one .xlsx workbook (cells kept as they are)."""
-    from planner.io.read import dataset_cells, read_dataset  # pandas: not for --help
+    # pandas: not for --help
+    from planner.io.read import dataset_cells, read_dataset, table_cells
+    from planner.io.validate import validate_frames
     inputs = inputs or default_inputs()
     with _Guard(False, "table"):
         to_workbook = output.suffix.lower() == ".xlsx"
         output_check("xlsx" if to_workbook else "csv", output, inputs)
-        load(inputs)  # refuse to convert a dataset with errors
-        tables = dataset_cells(read_dataset(inputs))
+        raw = read_dataset(inputs)
+        validate_frames(raw)  # refuse to convert a dataset with errors (read once)
         if to_workbook:
-            writers.write_dataset_workbook(output, tables)
+            writers.write_dataset_workbook(output, table_cells(raw))
         else:
-            writers.write_dataset_folder(output, tables)
-        click.echo(f"wrote {len(tables)} tables to {output}")
+            writers.write_dataset_folder(output, dataset_cells(raw))
+        click.echo(f"wrote {len(raw.tables)} tables to {output}")
 
 
 def _prepare(inputs: Path, scenario: str | None, caps: list[CapOverride],
@@ -512,7 +514,9 @@ def emit(fmt: str, path: Path | None, json_object, tables, manifest: dict) -> No
     if fmt == "csv":
         writers.write_csv_folder(path, with_manifest)
     elif fmt == "xlsx":
-        writers.write_workbook(path, with_manifest)
+        from planner.reports.workbook import write_report_workbook  # xlsxwriter when asked
+
+        write_report_workbook(path, with_manifest)
     elif path is None:
         render(with_manifest, PipeConsole(width=None if sys.stdout.isatty() else 200))
         return

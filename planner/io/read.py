@@ -29,6 +29,7 @@ import csv
 import datetime as dt
 import html
 import io
+import math
 import re
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -985,15 +986,22 @@ def _frame_column(series: pd.Series) -> np.ndarray:
 def dataset_cells(raw: RawDataset) -> dict[str, tuple[list[str], list[list[Cell]]]]:
     """Header and cell rows of every table read, typed for a workbook: cells of
     numeric columns become numbers, everything else stays text."""
+    return {name: (header, list(rows)) for name, header, rows in table_cells(raw)}
+
+
+def table_cells(raw: RawDataset) -> Iterator[tuple[str, list[str], Iterator[list[Cell]]]]:
+    """The same, a table at a time and a row at a time (for writing a large dataset
+    without holding a second copy of it)."""
     numeric = {(t.name, c.name) for t in TABLES for c in t.columns
                if c.kind in (Kind.NUMBER, Kind.INT)}
-    tables = {}
     for name, table in raw.tables.items():
-        kinds = [(name, h) in numeric for h in table.header]
-        rows = [[_typed(cell, kind) for cell, kind in zip(cells, kinds, strict=False)]
-                for _, cells in table.rows]
-        tables[name] = (table.header, rows)
-    return tables
+        yield name, table.header, _typed_rows(table, [(name, h) in numeric
+                                                      for h in table.header])
+
+
+def _typed_rows(table: RawTable, numeric: list[bool]) -> Iterator[list[Cell]]:
+    for _, cells in table.rows:
+        yield [_typed(cell, kind) for cell, kind in zip(cells, numeric, strict=False)]
 
 
 def _typed(cell: Cell, numeric: bool) -> Cell:
@@ -1007,5 +1015,7 @@ def _typed(cell: Cell, numeric: bool) -> Cell:
         number = float(cell)
     except ValueError:
         return cell
+    if not math.isfinite(number):
+        return cell  # "inf", "nan": no spreadsheet number; the text, as written
     return int(number) if number.is_integer() and "." not in cell else number
 

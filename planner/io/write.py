@@ -1,4 +1,5 @@
-"""Write report tables: terminal (rich), JSON, CSV folder, Excel workbook.
+"""Write report tables (JSON, CSV folder; the report workbook is
+``planner.reports.workbook``) and datasets (CSV folder, workbook of plain cells).
 
 Files are written atomically (a temporary file renamed into place), never over
 an input file, and text cells that would start a formula in a spreadsheet
@@ -12,6 +13,7 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -102,29 +104,6 @@ def _csv_cell(value: object) -> object:
     return safe_cell(value)
 
 
-def write_workbook(path: Path, tables: dict[str, list[dict]]) -> None:
-    """One sheet per table (sheet name = table name), formula-safe, atomically."""
-    from openpyxl import Workbook
-
-    book = Workbook()
-    book.remove(book.active)
-    for name, rows in tables.items():
-        if not rows:
-            continue
-        sheet = book.create_sheet(title=name[:31])
-        header = columns_of(rows)
-        sheet.append(header)
-        for row in rows:
-            sheet.append([_xlsx_cell(row.get(c)) for c in header])
-    _atomic(path, book.save)
-
-
-def _xlsx_cell(value: object) -> object:
-    if isinstance(value, list | tuple | dict):
-        value = json.dumps(value)
-    return safe_cell(value)
-
-
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -152,20 +131,16 @@ def _atomic(path: Path, write) -> None:
 
 
 
-def write_dataset_workbook(path: Path, tables: dict[str, tuple[list[str], list[list]]]) -> None:
-    """Input tables as one workbook, cells kept literally (text stays text, even ``=…``)."""
-    from openpyxl import Workbook
+def write_dataset_workbook(path: Path, tables: Iterable[tuple[str, list[str], Iterable[list]]]
+                           ) -> None:
+    """Input tables — (name, header, rows) — as one workbook, cells kept literally (text
+    stays text, even ``=…``), streamed a row at a time, atomically."""
+    from planner.io.plain_workbook import CellError, write_plain_workbook
 
-    book = Workbook()
-    book.remove(book.active)
-    for name, (header, rows) in tables.items():
-        sheet = book.create_sheet(title=name)
-        for number, values in enumerate([header, *rows], start=1):
-            for column, value in enumerate(values, start=1):
-                cell = sheet.cell(row=number, column=column, value=value)
-                if isinstance(value, str):
-                    cell.data_type = "s"  # never a formula
-    _atomic(path, book.save)
+    try:
+        _atomic(path, lambda handle: write_plain_workbook(handle, tables))
+    except CellError as exc:
+        raise OutputError(f"cannot write {path}: {exc}") from None
 
 
 def write_dataset_folder(folder: Path, tables: dict[str, tuple[list[str], list[list]]]) -> None:
