@@ -448,8 +448,8 @@ def stress_problems(risk_weight: float | None, alpha: float | None, samples: int
                                   or value < low):
             found.append(Problem(name, f"a whole number ≥ {low}", value=str(value)))
     if samples is None and (seed is not None or scheduler is not None or workers is not None):
-        found.append(Problem("samples", "a number of futures to draw: seed, scheduler and "
-                             "workers only apply to sampled futures"))
+        found.append(Problem("samples", "samples (a number of futures to draw): seed, "
+                             "scheduler and workers apply only to sampled futures"))
     if scheduler is not None and workers is not None:
         found.append(Problem("workers", "no workers with a scheduler: the cluster at the "
                              "scheduler's address has its own", value=str(workers)))

@@ -9,6 +9,7 @@ verified plan.
 from __future__ import annotations
 
 import io
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -195,6 +196,7 @@ def stress(inputs, scenario, zone, risk_weight, alpha, samples, seed, scheduler,
     """The plan under disruption branches: expected cost, CVaR, the value of the reserve
     and of planning for the disruptions; with --samples, the plan on sampled futures."""
     # The solver stack and the report tables: only for the commands that need them.
+    from planner.analysis import breakeven
     from planner.analysis.stress import Sampling
     from planner.api import stress_problems, stress_report, zone_break_even
     from planner.reports.manifest import build_manifest
@@ -204,14 +206,17 @@ def stress(inputs, scenario, zone, risk_weight, alpha, samples, seed, scheduler,
     inputs = inputs or default_inputs()
     with _Guard(debug, fmt):
         problems = stress_problems(risk_weight, alpha, samples, seed, scheduler, workers)
-        if problems:
-            raise click.UsageError(problems[0].expected.replace("seed, scheduler and workers",
-                                                                "--seed, --scheduler and "
-                                                                "--workers"))
+        if problems:   # the API's words, with the flags' names
+            raise click.UsageError("; ".join(
+                re.sub(r"\b(samples|seed|scheduler|workers|risk_weight|alpha)\b",
+                       lambda m: "--" + m.group(1).replace("_", "-"), p.expected)
+                + (f" (got {p.value})" if p.value else "") for p in problems))
         output_check(fmt, output, inputs)
         if plot is not None:
             plot_check(plot, inputs)
         data, digests = _prepare(inputs, scenario, [], zone)
+        if break_even is not None:   # before any solve: a pattern that matches nothing
+            breakeven.chosen(data, break_even)
         with LazyProgress("sampled futures") as progress:
             sampling = None if samples is None else Sampling(
                 samples, seed or 0, scheduler, workers, progress.advance)

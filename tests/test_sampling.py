@@ -23,6 +23,7 @@ import math
 import os
 from pathlib import Path
 
+import distributed  # noqa: F401  (its config defaults, before any dask.config.set)
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -210,6 +211,9 @@ def test_a_future_that_keeps_killing_its_worker_is_reported(compose, monkeypatch
     assert sum(f["count"] for f in out["futures"]) == out["solved"]
     for future in out["futures"]:
         assert future["cost_usd"] == pytest.approx(BY_HAND[tuple(future["disruptions"])][0])
+    short = sum(f["count"] for f in out["futures"] if f["unmet_t"] > 0)   # over the solved
+    assert out["shortage_probability"] == (pytest.approx(short / out["solved"])
+                                           if out["solved"] else None)
 
 
 @pytest.mark.skipif(not (CONFORMANCE / "reserve-vs-disruption").exists(),
@@ -253,8 +257,11 @@ def test_cli_samples_json_and_table(compose, cluster, tmp_path):
     (["--samples", "5", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "scheduler"),
     (["--samples", "0"], "0"),
     (["--samples", "5", "--seed", "-1"], "-1"),
+    (["--samples", "5", "--scheduler", "not-an-address"], "not-an-address"),
+    (["--break-even", "us-*"], "d2, d3"),
 ])
 def test_cli_refuses_bad_sampling_flags(compose, flags, says):
+    """Exit 2 before anything is solved, naming the flag's value (or the choices)."""
     result = CliRunner().invoke(main, ["stress", "--inputs", str(compose), *flags])
     assert result.exit_code == 2
     assert says in result.output

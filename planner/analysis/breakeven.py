@@ -109,8 +109,10 @@ def chosen(data: Dataset, pattern: str) -> tuple[str, ...]:
     none does."""
     ids = tuple(d.disruption for d in data.disruptions if fnmatchcase(d.disruption, pattern))
     if not ids:
-        raise InputError([Problem("disruptions", "a pattern matching one or more disruption "
-                                  "ids (shell-style: cn-*, *dytb*)", column="disruption",
+        known = [d.disruption for d in data.disruptions]
+        raise InputError([Problem("--break-even", "a pattern (shell-style: cn-*, *dytb*) "
+                                  "matching one or more of the dataset's disruptions: "
+                                  + (", ".join(known) if known else "it has none"),
                                   value=pattern)])
     return ids
 

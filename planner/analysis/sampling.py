@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from planner.io.problems import InputError, Problem
 from planner.models.data import Dataset
 from planner.solving.engine import start
 
@@ -41,6 +42,7 @@ UNMET_TOLERANCE = 1e-6   # t: a future "has a shortfall" above this
 RESUBMITS = 2            # a task Dask gave up on is submitted again this many times
 POLL_SECONDS = 2.0       # how often the cluster is checked for workers while waiting
 NO_WORKER_SECONDS = 60.0   # the remaining futures fail after this long without a worker
+CONNECT_SECONDS = 10       # how long to try an existing scheduler's address
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,7 @@ class Samples:
         same seed, whatever solved them (the run's speed is in ``run``)."""
         solved = self.solved
         costs = np.repeat([f.outcome.cost_usd for f in solved], [f.count for f in solved])
-        short = sum(f.count for f in self.futures
-                    if f.outcome.status != "optimal" or f.outcome.unmet_t > UNMET_TOLERANCE)
+        short = sum(f.count for f in solved if f.outcome.unmet_t > UNMET_TOLERANCE)
         stats = dict.fromkeys(("mean_usd", "p50_usd", "p90_usd", "p99_usd", "cvar_usd"))
         if len(costs):
             stats = {"mean_usd": float(costs.mean()),
@@ -94,7 +95,7 @@ class Samples:
                      "cvar_usd": empirical_cvar(costs, self.alpha)}
         failed = [f for f in self.futures if f.outcome.status != "optimal"]
         return {"n": self.n, "seed": self.seed, **stats,
-                "shortage_probability": short / self.n if self.n else None,
+                "shortage_probability": short / len(costs) if len(costs) else None,
                 "alpha": self.alpha, "solved": int(len(costs)),
                 "failed": [{"disruptions": list(f.disruptions), "count": f.count,
                             "status": f.outcome.status} for f in failed],
@@ -218,7 +219,7 @@ def dask_client(scheduler: str | None, workers: int | None) -> Iterator:
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
-        with Client(scheduler) as client:
+        with connect(scheduler) as client:
             yield client
         return
     with LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
@@ -226,6 +227,19 @@ def dask_client(scheduler: str | None, workers: int | None) -> Iterator:
                       dashboard_address="127.0.0.1:0") as cluster, \
             Client(cluster) as client:
         yield client
+
+
+def connect(scheduler: str):
+    """A client of the Dask scheduler at ``scheduler``; an input error (the address, and
+    why) if it cannot be reached — checked before the plan is solved."""
+    from distributed import Client
+
+    try:
+        return Client(scheduler, timeout=CONNECT_SECONDS)
+    except (OSError, ValueError, TypeError) as error:   # unreachable, or not an address
+        raise InputError([Problem("--scheduler", "the address of a running Dask scheduler, "
+                                  f"e.g. tcp://host:8786 ({error})", value=scheduler)]
+                         ) from None
 
 
 def peak_mb() -> float:

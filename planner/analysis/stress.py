@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from planner.analysis.sampling import Samples, sample
+from planner.analysis.sampling import Samples, connect, sample
 from planner.models.data import Dataset
 from planner.models.highs import SolveStatus
 from planner.solving.engine import PlanResult, finish, start
@@ -51,6 +51,8 @@ def stress(data: Dataset, time_limit: float | None = None,
            sampling: Sampling | None = None) -> StressOutcome:
     """Solve ``data`` with its disruptions, measure the reserve value and the VSS, and
     test the plan on sampled futures."""
+    if sampling is not None and sampling.scheduler is not None:
+        connect(sampling.scheduler).close()   # an unreachable cluster: say so before solving
     result, solver = start(data, time_limit)
     if not result.optimal:
         return StressOutcome(finish(result, solver, time_limit), None, None, {})
