@@ -12,6 +12,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import write_first_year
 
 from planner.cli import main
 from planner.reports.render import _text
@@ -118,11 +119,13 @@ def test_an_infeasible_plan_on_a_closed_pipe_still_exits_1():
     assert done.returncode == 1, done.stderr
 
 
-def test_compare_never_splits_a_number_when_not_a_terminal():
-    """13 scenarios side by side: each total cost appears whole in the table (it was
+def test_compare_never_splits_a_number_when_not_a_terminal(tmp_path):
+    """Every shipped scenario side by side (on the calibration year: the table's width is
+    what matters, not the horizon): each total cost appears whole in the table (it was
     folded as "539,976,684 / .88" at 200 columns)."""
-    report = json.loads(run("compare", "--format", "json").stdout)
-    text = run("compare").stdout
+    year = write_first_year(tmp_path / "year")
+    report = json.loads(run("compare", "--inputs", year, "--format", "json").stdout)
+    text = run("compare", "--inputs", year).stdout
     costs = [c["objective_usd"] for c in report["columns"] if c["objective_usd"]]
     assert len(costs) >= 10
     for cost in costs:
