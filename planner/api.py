@@ -421,8 +421,7 @@ def stress(data: Inputs | Dataset | str | Path | Mapping, risk_weight: float | N
     sampling = None if samples is None else Sampling(samples, seed or 0, scheduler, workers)
     result, out = stress_report(dataset, risk_weight, alpha, sampling)
     if break_even is not None:
-        out["break_even"] = zone_break_even(inputs.dataset, scenario, break_even,
-                                            risk_weight, alpha)
+        out["break_even"] = zone_break_even(dataset, break_even, risk_weight, alpha)
     out["manifest"] = build_manifest("planner.stress", {
         "risk_weight": risk_weight, "alpha": alpha, "scenario": scenario, "zone": zone,
         "samples": samples, "seed": seed, "scheduler": scheduler, "workers": workers,
@@ -462,11 +461,12 @@ def with_risk(dataset: Dataset, risk_weight: float | None, alpha: float | None) 
                    else risk_weight, cvar_alpha=dataset.cvar_alpha if alpha is None else alpha)
 
 
-def zone_break_even(raw: Dataset, scenario: str | None, pattern: str,
-                    risk_weight: float | None, alpha: float | None) -> dict:
+def zone_break_even(dataset: Dataset, pattern: str, risk_weight: float | None,
+                    alpha: float | None) -> dict:
     """The probability of the disruptions matching ``pattern`` above which joining the
-    zone is cheaper than observing it (``planner.analysis.breakeven``), as JSON."""
-    joined, observer = (with_risk(prepare(raw, scenario, zone=zone)[0], risk_weight, alpha)
+    zone is cheaper than observing it (``planner.analysis.breakeven``), as JSON; from the
+    prepared ``dataset`` (a zone status set last replaces the run's own)."""
+    joined, observer = (with_risk(prepare(dataset, zone=zone)[0], risk_weight, alpha)
                         for zone in ("joined", "observer"))
     return breakeven.break_even(joined, observer, pattern).summary()
 

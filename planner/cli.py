@@ -222,8 +222,7 @@ def stress(inputs, scenario, zone, risk_weight, alpha, samples, seed, scheduler,
                 samples, seed or 0, scheduler, workers, progress.advance)
             result, out = stress_report(data, risk_weight, alpha, sampling)
         if break_even is not None and result.optimal:
-            out["break_even"] = zone_break_even(load(inputs)[0], scenario, break_even,
-                                                risk_weight, alpha)
+            out["break_even"] = zone_break_even(data, break_even, risk_weight, alpha)
         manifest = build_manifest("stress", {
             "inputs": inputs, "scenario": scenario, "zone": zone, "risk_weight": risk_weight,
             "alpha": alpha, "samples": samples, "seed": seed, "scheduler": scheduler,

@@ -45,6 +45,14 @@ class Touch:
         """The supporting line at another probability."""
         return self.value + self.slope * (t - self.t)
 
+    def meets(self, later: Touch) -> float | None:
+        """Where this line crosses the line of a touch at a higher t (None: the two are
+        one line, their slopes equal within the tolerance)."""
+        if self.slope - later.slope <= TOLERANCE * max(1.0, abs(self.slope)):
+            return None
+        return (later.value - later.slope * later.t - self.value + self.slope * self.t) / (
+            self.slope - later.slope)
+
 
 @dataclass(frozen=True)
 class Curve:
@@ -59,12 +67,9 @@ class Curve:
 
     def breakpoints(self) -> list[float]:
         """Where consecutive supporting lines cross."""
-        found = []
-        for left, right in zip(self.touches, self.touches[1:], strict=False):
-            if left.slope - right.slope > TOLERANCE * max(1.0, abs(left.slope)):
-                found.append((right.value - right.slope * right.t
-                              - left.value + left.slope * left.t) / (left.slope - right.slope))
-        return found
+        crossings = (left.meets(right) for left, right in zip(self.touches, self.touches[1:],
+                                                              strict=False))
+        return [t for t in crossings if t is not None]
 
 
 @dataclass(frozen=True)
@@ -167,12 +172,9 @@ def curve(data: Dataset, weights: dict[str, float], t_max: float, zone: str) -> 
     pending = [ends]
     while pending:
         left, right = pending.pop()
-        if left.slope - right.slope <= TOLERANCE * max(1.0, abs(left.slope)):
+        t = left.meets(right)
+        if t is None or not left.t < t < right.t:
             continue   # one line over the whole interval
-        t = (right.value - right.slope * right.t - left.value + left.slope * left.t) / (
-            left.slope - right.slope)
-        if not left.t < t < right.t:
-            continue
         middle = touch(t)
         if left.line(t) - middle.value <= TOLERANCE * max(1.0, abs(middle.value)):
             continue   # V touches both lines at t: the interval's one breakpoint
