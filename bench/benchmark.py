@@ -38,16 +38,9 @@ def generate(folder: Path, offers_per_stage: int, countries: int = 60, seed: int
     """A synthetic chain: ``countries`` countries, many offers per stage, three processes;
     with ``periods`` > 0 also that many yearly periods, their values, stocks and expansions."""
     rng = random.Random(seed)
-    codes = [a + b for a in "ABCDEFGHIJ" for b in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-             if a + b not in ("KR",)][:countries - 1] + ["KR"]
-    codes = ["CN" if c == "AA" else c for c in codes]
+    codes = _country_codes(countries)
     folder.mkdir(parents=True, exist_ok=True)
-
-    def write(name: str, header: list[str], rows: list[list]) -> None:
-        with (folder / f"{name}.csv").open("w", newline="") as handle:
-            out = csv.writer(handle)
-            out.writerow(header)
-            out.writerows(rows)
+    write = _writer(folder)
 
     base = {"ore": 5_000, "oxide": 60_000, "metal": 80_000, "magnet": 55_000}
     write("stages", ["stage", "order", "demand_t"],
@@ -80,6 +73,70 @@ def generate(folder: Path, offers_per_stage: int, countries: int = 60, seed: int
     write("settings", ["key", "value"], [["buyer", "KR"], ["zone", "joined"]])
     if periods:
         write_periods(write, periods, demand_t=1_000 * offers_per_stage // 20)
+
+
+def generate_wide(folder: Path, materials: int = 17, offers: int = 17_000,
+                  countries: int = 60, seed: int = 11) -> None:
+    """A wide, easy national model (issue 13): ``materials`` materials × 4 levels as
+    stages with unique orders, ``offers`` offers spread evenly over them from
+    ``countries`` countries (China cheaper and on a third of them), one domestic
+    process per level step and material, demand at every level, an ``each:*`` volume
+    cap (no country above 6 % of any stage) and a ``CN:*`` value cap (China below 35 %
+    of any stage's spend): several hundred binding share rows, an LP HiGHS solves in
+    well under a second."""
+    rng = random.Random(seed)
+    codes = _country_codes(countries)
+    folder.mkdir(parents=True, exist_ok=True)
+    write = _writer(folder)
+    stages = [(f"m{m:02d}-{level}", 4 * m + k, f"m{m:02d}", level)
+              for m in range(materials) for k, level in enumerate(STAGES)]
+    base = {"ore": 5_000, "oxide": 60_000, "metal": 80_000, "magnet": 55_000}
+    per_stage = offers // len(stages)
+    write("stages", ["stage", "order", "demand_t", "material"],
+          [[s, order, 10 * per_stage if level != "ore" else 0, material]
+           for s, order, material, level in stages])
+    rows = []
+    for s, _, _, level in stages:
+        for k in range(per_stage):
+            country = "CN" if rng.random() < 0.3 else rng.choice(codes[:-1])
+            price = base[level] * (0.7 if country == "CN" else 1.0) * rng.uniform(0.8, 1.5)
+            rows.append([f"{s}_{k}", s, f"supplier {k % 200}", country, round(price, 2),
+                         round(rng.uniform(20, 200), 1), round(rng.uniform(10, 100), 1)])
+    write("offers", ["offer", "stage", "supplier", "country", "price_usd_per_t",
+                     "capacity_t", "freight_usd_per_t"], rows)
+    write("countries", ["country", "name", "zone_member", "groups"],
+          [[c, f"Country {c}", c != "CN" and rng.random() < 0.5,
+            "feoc" if c == "CN" else ""] for c in codes])
+    steps = [("sep", "ore", "oxide", 0.3, 8_000), ("metal", "oxide", "metal", 0.85, 6_000),
+             ("magnet", "metal", "magnet", 2.75, 9_000)]
+    write("processes", ["process", "from_stage", "to_stage", "yield", "cost_usd_per_t",
+                        "capacity_t"],
+          [[f"kr-{m:02d}-{name}", f"m{m:02d}-{source}", f"m{m:02d}-{target}", y, cost,
+            2 * per_stage] for m in range(materials)
+           for name, source, target, y, cost in steps])
+    write("tariffs", ["country", "stage", "mfn_rate", "zone_rate"],
+          [["*", "*", 0.03, 0.0]])
+    write("limits", ["group", "stage", "min_share", "max_share", "basis", "scope"],
+          [["each", "*", "", 0.06, "volume", "direct"],
+           ["CN", "*", "", 0.35, "value", "direct"]])
+    write("settings", ["key", "value"], [["buyer", "KR"], ["zone", "observer"]])
+
+
+def _country_codes(countries: int) -> list[str]:
+    """``countries`` two-letter codes, China first and the buyer (KR) last."""
+    codes = [a + b for a in "ABCDEFGHIJ" for b in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+             if a + b not in ("KR",)][:countries - 1] + ["KR"]
+    return ["CN" if c == "AA" else c for c in codes]
+
+
+def _writer(folder: Path):
+    """``write(name, header, rows)``: one CSV table of the dataset in ``folder``."""
+    def write(name: str, header: list[str], rows: list[list]) -> None:
+        with (folder / f"{name}.csv").open("w", newline="") as handle:
+            out = csv.writer(handle)
+            out.writerow(header)
+            out.writerows(rows)
+    return write
 
 
 def write_periods(write, periods: int, demand_t: float) -> None:

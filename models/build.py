@@ -268,16 +268,15 @@ def _chain_index(data: Dataset, landed: dict[str, LandedCost],
         for stage in inputs:
             processes_from[stage].append(process)
     countries = {c.country: c for c in data.countries}
-    offers_by_origin: dict[tuple[str, str], list[str]] = defaultdict(list)
+    offers_by_origin: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for o in data.offers:
-        offers_by_origin[(o.stage, o.country)].append(o.offer)
+        offers_by_origin[o.stage][o.country].append(o.offer)
     group_offers: dict[tuple[str, str, str, str], list[str]] = {}
     group_has_buyer: dict[tuple[str, str, str, str], bool] = {}
     for key in sorted({r.aggregate for r in rows if not r.embedded}):   # direct scope only
         group, stage, _, _ = key
-        group_offers[key] = [offer for (at, country), offers in offers_by_origin.items()
-                             if at == stage and in_group(group, country, countries)
-                             for offer in offers]
+        group_offers[key] = [offer for country, offers in offers_by_origin[stage].items()
+                             if in_group(group, country, countries) for offer in offers]
         group_has_buyer[key] = in_group(group, data.buyer, countries)
     origins_at: dict[str, list[str]] = {}
     origin_offers: dict[tuple[str, str], list[tuple[str, float]]] = {}

@@ -45,6 +45,7 @@ from planner.reports.compare_tables import comparison, comparison_rows
 from planner.reports.manifest import build_manifest, input_digests
 from planner.reports.sweep_tables import sweep_json
 from planner.reports.tables import as_json, report_tables, stress_json
+from planner.solving import WHOLE_COST_LIMIT
 from planner.solving.engine import solve_plan
 from planner.solving.result import Result, labelled
 
@@ -262,41 +263,59 @@ class Plan:
         return "\n".join(parts)
 
 
+def _whole_cost_count(whole_costs: int | str) -> int | None:
+    """``whole_costs`` as the engine takes it (None: all); an input error otherwise."""
+    if whole_costs == "all":
+        return None
+    if isinstance(whole_costs, int) and not isinstance(whole_costs, bool) and whole_costs >= 0:
+        return whole_costs
+    raise InputError([Problem("whole_costs", "a count (0, 1, 2, ...) or 'all'",
+                              value=str(whole_costs))])
+
+
 def solve(data: Inputs | Dataset | str | Path | Mapping, scenario: str | None = None,
           caps: Mapping[str, float] | None = None, zone: str | None = None,
-          time_limit: float | None = None, period: str | None = None) -> Plan:
+          time_limit: float | None = None, period: str | None = None,
+          whole_costs: int | str = WHOLE_COST_LIMIT) -> Plan:
     """Solve a dataset (from ``load``, or anything ``load`` takes) under a scenario, caps
     (``{"GROUP:STAGE": max_share}``, direct and volume, like ``--cap``) and a zone
-    status; the plan, its shadow prices, or the diagnosis of why none exists."""
+    status; the plan, its shadow prices, or the diagnosis of why none exists.
+    ``whole_costs``: how many binding share limits get their whole cost, largest rates
+    first (``"all"``: every one), like ``--whole-costs``."""
     if time_limit is not None and not time_limit > 0:
         raise InputError([Problem("time_limit", "seconds > 0", value=str(time_limit))])
+    count = _whole_cost_count(whole_costs)
     inputs = _inputs(data)
     dataset, found = prepare(inputs.dataset, scenario, _cap_overrides(caps or {}), zone, period)
     for problem in found:
         warnings.warn(str(problem), stacklevel=2)
-    result = labelled(solve_plan(dataset, time_limit=time_limit, context=True))
+    result = labelled(solve_plan(dataset, time_limit=time_limit, context=True,
+                                 whole_costs=count))
     manifest = build_manifest("planner.solve", {"scenario": scenario, "caps": dict(caps or {}),
                                                 "zone": zone, "period": period,
-                                                "time_limit": time_limit},
+                                                "time_limit": time_limit,
+                                                "whole_costs": whole_costs},
                               list(inputs.digests), result.residuals)
     return Plan(result, manifest, [*inputs.warnings, *found])
 
 
 def compare(data: Inputs | Dataset | str | Path | Mapping,
-            scenarios: list[str] | str | None = None) -> pd.DataFrame:
+            scenarios: list[str] | str | None = None,
+            whole_costs: int | str = WHOLE_COST_LIMIT) -> pd.DataFrame:
     """Scenarios side by side (default: the base dataset, then every scenario): one row
     per metric, one column per scenario, as ``planner compare`` prints. The run
-    manifest is in ``frame.attrs["manifest"]``."""
+    manifest is in ``frame.attrs["manifest"]``. ``whole_costs`` as for ``solve``."""
+    count = _whole_cost_count(whole_costs)
     inputs = _inputs(data)
     dataset = inputs.dataset
     names = [scenarios] if isinstance(scenarios, str) else list(
         scenarios or default_names(dataset))
-    outcomes = compare_scenarios(dataset, names)
+    outcomes = compare_scenarios(dataset, names, count)
     report = comparison(outcomes)
     stages = [s.stage for s in sorted(dataset.stages, key=lambda s: s.order)]
     frame = pd.DataFrame.from_records(comparison_rows(report, stages)).set_index("metric")
     frame.attrs["manifest"] = build_manifest(
-        "planner.compare", {"scenarios": names}, list(inputs.digests),
+        "planner.compare", {"scenarios": names, "whole_costs": whole_costs}, list(inputs.digests),
         {o.name: o.result.residuals for o in outcomes})
     return frame
 

@@ -22,6 +22,7 @@ from planner.io.problems import InputError, Problem, Severity, errors
 from planner.io.shipped import default_inputs
 from planner.models.data import Basis, Dataset, Scope, ZoneStatus
 from planner.reports.sweep_tables import closing_line, sweep_json, sweep_tables
+from planner.solving import WHOLE_COST_LIMIT
 
 if TYPE_CHECKING:
     from planner.analysis.scenarios import CapOverride
@@ -42,6 +43,25 @@ def load(path) -> tuple[Dataset, list[Problem]]:
 
     return validate(read_inputs(path))
 
+
+class WholeCosts(click.ParamType):
+    """``--whole-costs``: a count of binding limits (≥ 0) or ``all`` (None)."""
+
+    name = "N|all"
+
+    def convert(self, value, param, ctx):
+        """A count, or None for ``all``; a usage error otherwise."""
+        if value is None or isinstance(value, int) or value == "all":
+            return None if value == "all" else value
+        if str(value).isdigit():
+            return int(value)
+        self.fail(f"{value!r} is not a count (0, 1, 2, ...) or 'all'", param, ctx)
+
+
+WHOLE_COSTS_OPTION = click.option(
+    "--whole-costs", "whole_costs", type=WholeCosts(), default=str(WHOLE_COST_LIMIT),
+    show_default=True, help="Measure the whole cost of this many binding share limits, "
+    "largest USD/pp first (one warm re-solve each), or of all of them.")
 
 PERIOD_OPTION = click.option(
     "--period", metavar="PERIOD", help="Over time: apply --cap in this period only "
@@ -87,8 +107,10 @@ def main() -> None:
               help="Write here instead of the terminal (a folder for csv, a file otherwise).")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True),
               help="Stop the solver after this many seconds.")
+@WHOLE_COSTS_OPTION
 @click.option("--debug", is_flag=True, help="Show a traceback for unexpected errors.")
-def solve(inputs, scenario, caps, zone, period, fmt, output, time_limit, debug) -> None:
+def solve(inputs, scenario, caps, zone, period, fmt, output, time_limit, whole_costs,
+          debug) -> None:
     """Solve the sourcing plan and report the mix and its shadow prices."""
     # The solver stack and the report tables: only for the commands that need them.
     from planner.reports.manifest import build_manifest
@@ -100,18 +122,24 @@ def solve(inputs, scenario, caps, zone, period, fmt, output, time_limit, debug) 
     with _Guard(debug, fmt):
         output_check(fmt, output, inputs)
         data, digests = _prepare(inputs, scenario, caps, zone, period)
-        result = labelled(solve_plan(data, time_limit=time_limit, context=True))
+        result = labelled(solve_plan(data, time_limit=time_limit, context=True,
+                                     whole_costs=whole_costs))
         manifest = build_manifest("solve", {
             "inputs": inputs, "scenario": scenario,
             "caps": [f"{c.group}:{c.stage}={c.share:g}" for c in caps],
             "zone": zone, "period": period, "format": fmt, "output": output,
-            "time_limit": time_limit},
+            "time_limit": time_limit, "whole_costs": _count_or_all(whole_costs)},
             digests, result.residuals)
         emit(fmt, output, lambda: as_json(result), lambda: report_tables(result), manifest)
         click.echo(outcome_line(result), err=True)
         if result.optimal:
             sys.exit(EXIT_PLAN)
         sys.exit(EXIT_INFEASIBLE if result.diagnosis is not None else EXIT_SOLVER)
+
+
+def _count_or_all(whole_costs: int | None) -> int | str:
+    """``--whole-costs`` as the manifest records it."""
+    return "all" if whole_costs is None else whole_costs
 
 
 def outcome_line(result) -> str:
@@ -251,7 +279,8 @@ def stress(inputs, scenario, zone, risk_weight, alpha, samples, seed, scheduler,
               default="table", show_default=True, help="Output format.")
 @click.option("--output", type=click.Path(path_type=Path),
               help="Write here instead of the terminal (a folder for csv, a file otherwise).")
-def compare(inputs, names, fmt, output) -> None:
+@WHOLE_COSTS_OPTION
+def compare(inputs, names, fmt, output, whole_costs) -> None:
     """Solve scenarios side by side (default: the base dataset, then every scenario)."""
     # The solver stack and the report tables: only for the commands that need them.
     from planner.analysis.compare import compare_scenarios, default_names
@@ -266,11 +295,13 @@ def compare(inputs, names, fmt, output) -> None:
         for problem in warnings:
             click.echo(str(problem), err=True)
         wanted = list(names) or default_names(data)
-        outcomes = compare_scenarios(data, wanted)
+        outcomes = compare_scenarios(data, wanted, whole_costs)
         report = comparison(outcomes)
         stages = [s.stage for s in sorted(data.stages, key=lambda s: s.order)]
         manifest = build_manifest("compare", {"inputs": inputs, "scenarios": wanted,
-                                              "format": fmt, "output": output}, digests,
+                                              "format": fmt, "output": output,
+                                              "whole_costs": _count_or_all(whole_costs)},
+                                  digests,
                                   {o.name: o.result.residuals for o in outcomes})
         emit(fmt, output, lambda: report,
              lambda: {"comparison": comparison_rows(report, stages)}, manifest)

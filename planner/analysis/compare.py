@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from planner.analysis.scenarios import apply_scenario, scenario_names
 from planner.models.data import Dataset
+from planner.solving import WHOLE_COST_LIMIT
 from planner.solving.result import Result, labelled
 from planner.solving.variants import VariantSolver
 
@@ -31,10 +32,12 @@ class ScenarioOutcome:
     reused_model: bool
 
 
-def compare_scenarios(data: Dataset, names: list[str]) -> list[ScenarioOutcome]:
+def compare_scenarios(data: Dataset, names: list[str],
+                      whole_costs: int | None = WHOLE_COST_LIMIT) -> list[ScenarioOutcome]:
     """Solve the base dataset (``base``) or a named scenario for each name, in order,
-    reusing the built model between scenarios that differ only in numbers."""
-    solver = VariantSolver()
+    reusing the built model between scenarios that differ only in numbers;
+    ``whole_costs`` binding share rows of each priced whole (None: all)."""
+    solver = VariantSolver(whole_costs=whole_costs)
     outcomes = []
     for name in names:
         start = time.perf_counter()

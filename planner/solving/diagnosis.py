@@ -68,7 +68,8 @@ def unreachable_demand(data: Dataset, stocked: set[str] | frozenset[str] = froze
                        ) -> Diagnosis | None:
     """Stages with demand but no offer, no process and no stock (``stocked``) feeding
     them (no LP needed)."""
-    fed = {o.stage for o in data.offers if o.offer not in closed_offers(data)} | stocked
+    closed = closed_offers(data)
+    fed = {o.stage for o in data.offers if o.offer not in closed} | stocked
     fed |= {stage for outputs in process_flows(data).outputs.values() for stage in outputs}
     stages = [s for s in data.stages if s.demand_t > 0 and s.stage not in fed
               and s.shortage_usd_per_t is None]

@@ -33,6 +33,7 @@ from planner.models.highs import (
 )
 from planner.models.horizon import HorizonModel, create_horizon
 from planner.models.periods import BASE_BRANCH, BASE_PERIOD, over_time, period_datasets
+from planner.solving import WHOLE_COST_LIMIT
 from planner.solving.diagnosis import Diagnosis, diagnose, unreachable_demand
 from planner.solving.sensitivity import RowRate, Sensitivity, ShareRange
 
@@ -54,6 +55,7 @@ class PlanResult:
     row_rates: dict[int, RowRate] = field(default_factory=dict)     # by LP row
     share_ranges: dict[int, ShareRange] = field(default_factory=dict)  # by share row
     rule_costs: dict[int, float | None] = field(default_factory=dict)  # by share row
+    whole_costs_measured: tuple[int, int] = (0, 0)  # (whole costs measured, binding rows)
     unconstrained: tuple[np.ndarray, np.ndarray] | None = None  # (bought, made), no limits
     other_zone_objective: float | None = None    # optimum under the other zone status
     diagnosis: Diagnosis | None = None
@@ -202,15 +204,17 @@ class PlanResult:
 
 
 def solve_plan(data: Dataset, time_limit: float | None = None,
-               sensitivity: bool = True, context: bool = False) -> PlanResult:
+               sensitivity: bool = True, context: bool = False,
+               whole_costs: int | None = WHOLE_COST_LIMIT) -> PlanResult:
     """Build and solve ``data``; verify the optimum and analyse it, or diagnose.
 
     ``context`` adds two comparisons to an optimal plan, re-solved warm on the same
     solver: the plan without share limits (concentration before/after) and the
     optimum under the other zone status (what joining the zone costs).
+    ``whole_costs``: how many binding share rows get their whole cost (None: all).
     """
     result, solver = start(data, time_limit)
-    return finish(result, solver, time_limit, sensitivity, context)
+    return finish(result, solver, time_limit, sensitivity, context, whole_costs)
 
 
 def start(data: Dataset, time_limit: float | None,
@@ -273,12 +277,13 @@ def unreachable(data: Dataset) -> Diagnosis | None:
 
 
 def finish(result: PlanResult, solver: HighsSolver | None, time_limit: float | None,
-           sensitivity: bool = True, context: bool = False) -> PlanResult:
+           sensitivity: bool = True, context: bool = False,
+           whole_costs: int | None = WHOLE_COST_LIMIT) -> PlanResult:
     """Settle soft-limit penalties, then shadow prices and context of an optimal plan."""
     if result.optimal and not result.linked and result.built.model.SOFT_ROWS:
         result = _settle_penalties(result, solver, time_limit)
     if result.optimal and sensitivity:
-        _analyse(result, solver)
+        _analyse(result, solver, whole_costs)
     if result.optimal and context and not result.risk_weighted:
         _add_context(result, solver)   # (under CVaR, costs sit in the branch rows)
     return result
@@ -492,9 +497,11 @@ def _risk_unmet_demand_rates(result: PlanResult, analysis: Sensitivity
     return rates
 
 
-def _analyse(result: PlanResult, solver: HighsSolver) -> None:
+def _analyse(result: PlanResult, solver: HighsSolver,
+             whole_costs: int | None = WHOLE_COST_LIMIT) -> None:
     """Rates and ranges of every demand, capacity, minimum and binding share row, in
-    every period, and of the stock and expansion rows that link periods."""
+    every period, and of the stock and expansion rows that link periods; the whole cost
+    of the ``whole_costs`` binding share rows with the largest rates (None: of all)."""
     analysis = Sensitivity(solver, result.lp, result.solution)
     rows = [view.lp_row(con) for view in result.views
             for component in (view.built.model.balance, view.built.model.minimum,
@@ -508,6 +515,7 @@ def _analyse(result: PlanResult, solver: HighsSolver) -> None:
                  for con in component.values()]
     result.row_rates.update(analysis.row_rates(rows))
     result.row_rates.update(_unmet_demand_rates(result, analysis))
+    binding = []
     for view in result.views:
         for placed in view.share_columns:
             i, row = placed.index, placed.lp_row
@@ -517,4 +525,23 @@ def _analyse(result: PlanResult, solver: HighsSolver) -> None:
                 continue  # slack: no rate to range
             view.share_ranges[i] = analysis.share_range(row, placed.total,
                                                         placed.share_row.share)
-            view.rule_costs[i] = analysis.whole_cost(row)
+            binding.append((view, i, row))
+    _whole_costs(result, analysis, binding, whole_costs)
+
+
+def _whole_costs(result: PlanResult, analysis: Sensitivity,
+                 binding: list[tuple[PlanResult, int, int]], limit: int | None) -> None:
+    """The whole cost of the binding share rows (view, share row, LP row) with the
+    largest rates, up to ``limit`` of them (None: all): one warm re-solve each, so their
+    number, not the count of binding rows, bounds the time. Largest |d cost / dσ| in the
+    objective's units first, ties in LP row order; the others stay unmeasured."""
+    def rate(item: tuple[PlanResult, int, int]) -> float:
+        view, i, _ = item
+        found = view.share_ranges[i]
+        return max(abs(found.rate_down), abs(found.rate_up))
+
+    chosen = sorted(binding, key=rate, reverse=True)[:limit]
+    costs = analysis.whole_costs([row for _, _, row in chosen])
+    for view, i, row in chosen:
+        view.rule_costs[i] = costs[row]
+    result.whole_costs_measured = (len(chosen), len(binding))

@@ -161,16 +161,27 @@ class Sensitivity:
 
         return _rate(self._resolve_with(move), self.solution.objective, step)
 
-    def whole_cost(self, row: int) -> float | None:
-        """What the rule of ``row`` costs in total: the optimum with the row removed,
-        subtracted from the optimum with it (≥ 0); None if the plan without it fails."""
-        without = self._resolve_with(lambda edits: edits.set_row_bounds(row, -INF, INF))
-        return None if without is None else self.solution.objective - without
+    def whole_costs(self, rows: list[int]) -> dict[int, float | None]:
+        """What the rule of each row costs in total: the optimum with the row removed,
+        subtracted from the optimum with it (≥ 0); None if the plan without it fails.
+        One warm re-solve per row, each from the optimal basis; the optimal basis is
+        factored again once, after the last."""
+        costs = {}
+        for row in rows:
+            without = self._resolve_with(
+                lambda edits, row=row: edits.set_row_bounds(row, -INF, INF), restore=False)
+            costs[row] = None if without is None else self.solution.objective - without
+        if rows:
+            self.solver.run(presolve=False)
+        return costs
 
-    def _resolve_with(self, change: Callable[[TemporaryEdits], None]) -> float | None:
+    def _resolve_with(self, change: Callable[[TemporaryEdits], None],
+                      restore: bool = True) -> float | None:
         """Objective after ``change`` (a temporary edit, warm from the optimal basis; None
-        if not optimal); leaving the edit re-solves, so the optimal basis is factored again."""
-        with self.solver.temporary(basis=self.base_basis) as edits:
+        if not optimal); leaving the edit sets the optimal basis back and, with
+        ``restore``, re-solves so that basis is factored again and the solution is the
+        plan's (without: the caller re-solves before reading the solver)."""
+        with self.solver.temporary(basis=self.base_basis, resolve=restore) as edits:
             change(edits)
             self.solver.set_basis(self.base_basis)
             status, _ = self.solver.run(presolve=False)

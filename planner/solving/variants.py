@@ -23,6 +23,7 @@ from planner.models.data import Basis, Dataset
 from planner.models.groups import closed_offers, share_rows
 from planner.models.highs import INF, HighsSolver
 from planner.models.periods import over_time
+from planner.solving import WHOLE_COST_LIMIT
 from planner.solving.diagnosis import unreachable_demand
 from planner.solving.engine import PlanResult, finish, start
 
@@ -30,8 +31,9 @@ from planner.solving.engine import PlanResult, finish, start
 class VariantSolver:
     """Solves datasets in turn, reusing the last built model when only numbers differ."""
 
-    def __init__(self, time_limit: float | None = None):
-        self.time_limit = time_limit
+    def __init__(self, time_limit: float | None = None,
+                 whole_costs: int | None = WHOLE_COST_LIMIT):
+        self.time_limit, self.whole_costs = time_limit, whole_costs
         self.models: dict[tuple, tuple[PlanResult, HighsSolver]] = {}  # by structure
         self.reused = 0
 
@@ -40,7 +42,8 @@ class VariantSolver:
         is off, or a diagnosis."""
         if unreachable_demand(data) or over_time(data):   # a plan over time: built anew
             result, solver = start(data, self.time_limit)
-            return finish(result, solver, self.time_limit, sensitivity)
+            return finish(result, solver, self.time_limit, sensitivity,
+                          whole_costs=self.whole_costs)
         key = structure(data)
         if key in self.models:
             last, solver = self.models[key]
@@ -50,7 +53,8 @@ class VariantSolver:
             self.reused += 1
         else:
             result, solver = start(data, self.time_limit)
-        result = finish(result, solver, self.time_limit, sensitivity)
+        result = finish(result, solver, self.time_limit, sensitivity,
+                        whole_costs=self.whole_costs)
         self.models[key] = (result, solver)
         return result
 
