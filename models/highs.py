@@ -229,6 +229,7 @@ class HighsSolver:
     def __init__(self, lp: LinearProgram, time_limit: float | None = None):
         self.lp = lp
         self._edits: TemporaryEdits | None = None   # open ``temporary`` block, if any
+        self._basis_rows: dict[tuple[str, int], np.ndarray] = {}   # see ``_basis_row``
         self.highs = _new_highs()
         if time_limit is not None:
             self.highs.setOptionValue("time_limit", float(time_limit))
@@ -256,6 +257,7 @@ class HighsSolver:
 
         Cheap for warm re-solves: nothing is copied out of HiGHS.
         """
+        self._basis_rows.clear()
         self.highs.setOptionValue("presolve", "on" if presolve else "off")
         self.highs.setOptionValue("solver", "simplex")
         run = self.highs.run()
@@ -386,6 +388,7 @@ class HighsSolver:
 
     def _apply(self, kind: str, index, values: tuple[np.ndarray, ...], in_copy: bool) -> None:
         """Write one edit to HiGHS and, with ``in_copy``, to the copy."""
+        self._basis_rows.clear()
         lp, highs = self.lp, self.highs
         if kind == _COEFFICIENT:
             rows, cols = index
@@ -413,6 +416,7 @@ class HighsSolver:
 
     def clear_basis(self) -> None:
         """Forget the basis and solution, so the next solve starts cold."""
+        self._basis_rows.clear()
         self.highs.clearSolver()
 
     def basic_variables(self) -> np.ndarray:
@@ -428,16 +432,24 @@ class HighsSolver:
         return np.asarray(values, dtype=float)
 
     def basis_inverse_row(self, position: int) -> np.ndarray:
-        """Row ``position`` of B⁻¹, indexed by constraint row."""
-        status, values = self.highs.getBasisInverseRow(int(position))
-        _check(status, "getBasisInverseRow")
-        return np.asarray(values, dtype=float)
+        """Row ``position`` of B⁻¹, indexed by constraint row (read-only)."""
+        return self._basis_row("getBasisInverseRow", int(position))
 
     def reduced_row(self, position: int) -> np.ndarray:
-        """Row ``position`` of B⁻¹A, indexed by column."""
-        status, values = self.highs.getReducedRow(int(position))
-        _check(status, "getReducedRow")
-        return np.asarray(values, dtype=float)
+        """Row ``position`` of B⁻¹A, indexed by column (read-only)."""
+        return self._basis_row("getReducedRow", int(position))
+
+    def _basis_row(self, method: str, position: int) -> np.ndarray:
+        """A row of B⁻¹ or B⁻¹A from HiGHS, kept until the basis or the LP changes: the
+        share limits of one stage all ask for the row of that stage's total."""
+        key = (method, position)
+        if key not in self._basis_rows:
+            status, values = getattr(self.highs, method)(position)
+            _check(status, method)
+            row = np.asarray(values, dtype=float)
+            row.setflags(write=False)
+            self._basis_rows[key] = row
+        return self._basis_rows[key]
 
     def basis(self) -> highspy.HighsBasis:
         """The current basis, to restore with ``set_basis``."""
@@ -445,6 +457,7 @@ class HighsSolver:
 
     def set_basis(self, basis: highspy.HighsBasis) -> None:
         """Warm-start the next solve from ``basis``."""
+        self._basis_rows.clear()
         self.highs.setBasis(basis)
 
 
