@@ -271,12 +271,16 @@ def _chain_index(data: Dataset, landed: dict[str, LandedCost],
     offers_by_origin: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for o in data.offers:
         offers_by_origin[o.stage][o.country].append(o.offer)
+    supplying = {o.country for o in data.offers}
     group_offers: dict[tuple[str, str, str, str], list[str]] = {}
     group_has_buyer: dict[tuple[str, str, str, str], bool] = {}
+    members: dict[str, set[str]] = {}   # group -> the supplying countries in it
     for key in sorted({r.aggregate for r in rows if not r.embedded}):   # direct scope only
         group, stage, _, _ = key
+        if group not in members:
+            members[group] = {c for c in supplying if in_group(group, c, countries)}
         group_offers[key] = [offer for country, offers in offers_by_origin[stage].items()
-                             if in_group(group, country, countries) for offer in offers]
+                             if country in members[group] for offer in offers]
         group_has_buyer[key] = in_group(group, data.buyer, countries)
     origins_at: dict[str, list[str]] = {}
     origin_offers: dict[tuple[str, str], list[tuple[str, float]]] = {}
