@@ -106,8 +106,8 @@ class Segment:
         return {"cap_from": self.cap_from, "cap_to": self.cap_to,
                 "objective_from": self.piece.cost_at(self.cap_from),
                 "objective_to": self.piece.cost_at(self.cap_to),
-                "usd_per_pp_from": -self.piece.rate_at(self.cap_from) / 100 / self.weight,
-                "usd_per_pp_to": -self.piece.rate_at(self.cap_to) / 100 / self.weight,
+                "usd_per_pp_from": usd_per_pp(self.piece, self.cap_from, self.weight),
+                "usd_per_pp_to": usd_per_pp(self.piece, self.cap_to, self.weight),
                 "formula": {"anchor_cap": self.piece.share, "anchor_objective": self.piece.cost,
                             "rate_usd_per_share": self.piece.rate, "u": self.piece.u_k,
                             "rate_weight": self.weight}}
@@ -131,10 +131,10 @@ class Curve:
                         "leave": sorted(before.used - after.used),
                         "capacity_full": sorted(after.full - before.full),
                         "capacity_freed": sorted(before.full - after.full),
-                        "usd_per_pp_above": -before.piece.rate_at(before.cap_to) / 100
-                        / before.weight,
-                        "usd_per_pp_below": -after.piece.rate_at(after.cap_from) / 100
-                        / after.weight})
+                        "usd_per_pp_above": usd_per_pp(before.piece, before.cap_to,
+                                                       before.weight),
+                        "usd_per_pp_below": usd_per_pp(after.piece, after.cap_from,
+                                                       after.weight)})
         return out
 
 
@@ -262,8 +262,8 @@ class CapSweep:
         low, high = piece.interval
         if not low + STEP < cap < high - STEP or _pole_near(piece, cap, POLE_CONDITION):
             return None
-        rate = -piece.rate_at(cap) / 100 / self.weights[0]
-        return Point(cap, "optimal", piece.cost_at(cap), rate + 0.0, READ_OFF)
+        return Point(cap, "optimal", piece.cost_at(cap),
+                     usd_per_pp(piece, cap, self.weights[0]) + 0.0, READ_OFF)
 
     # -- the exact curve ---------------------------------------------------------------
     def tightest_feasible(self) -> float | None:
@@ -396,6 +396,12 @@ def cap_sweep(data: Dataset, targets: list[CapTarget], exact: bool, start: float
         points.sort(key=lambda p: (-p.value[0], -p.value[1]))
     return SweepResult(points, targets, tightest_feasible_cap=ranges[0][2],
                        solves=sweep.solves, seconds=time.perf_counter() - clock)
+
+
+def usd_per_pp(piece: SharePiece, share: float, weight: float) -> float:
+    """The piece's marginal cost at ``share``: USD per percentage point tighter, in the
+    money of the cap's period (``weight``: that period's discount weight, 1 for all)."""
+    return -piece.rate_at(share) / 100 / weight
 
 
 def _worth_a_piece(unread: int) -> bool:
