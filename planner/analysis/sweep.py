@@ -12,6 +12,13 @@ piece over its interval, steps ``STEP`` past the interval's lower end, re-solves
 warm, and repeats down to the end: one solve per piece, so breakpoints + 1
 solves when no basis is degenerate.
 
+**Grid.** Where the cap is one row of the model, a grid point inside the piece of
+the last solve is read off that piece (its cost and rate are closed-form in σ)
+instead of solved: a solve is made only at a grid point no earlier piece holds,
+so a grid takes at most as many solves as it has points, and at most one per
+piece of the exact curve that holds a grid point. A point at a piece's end (a
+breakpoint, where the rate depends on the side) or near its pole is solved.
+
 Soft limits elsewhere in the dataset are held hard during a sweep (their excess
 is fixed at 0): the curve is that of hard caps.
 """
@@ -41,6 +48,9 @@ from planner.solving.sensitivity import SharePiece, basis_share_interval
 from planner.solving.variants import VariantSolver
 
 STEP = 1e-7            # how far past a breakpoint the next piece is solved (share units)
+UNREAD = 4             # solves in a row with no point read off: then fewer pieces taken
+POLE_CONDITION = 1e-3  # 1 + δ·u below this: a grid point is solved, not read off its piece
+SOLVED, READ_OFF = "solved", "exact piece"   # how a point was obtained (``Point.method``)
 TONNES_EPS = 1e-9
 MAX_PIECES = 10_000
 CUSHIONS = (0.0, 1e-9, 1e-6, 1e-4, 1e-2)   # tried above the tightest cap until one solves
@@ -70,12 +80,14 @@ class CapTarget:
 
 @dataclass(frozen=True)
 class Point:
-    """One solve: the cap(s) or parameter value, its outcome, cost and marginal cost."""
+    """One point: the cap(s) or parameter value, its outcome, cost and marginal cost, and
+    how it was obtained (``SOLVED``, or ``READ_OFF`` the piece of an earlier solve)."""
 
     value: float | str | tuple[float, ...]
     status: str
     objective_usd: float | None
     usd_per_pp: float | None = None
+    method: str = SOLVED
 
 
 @dataclass(frozen=True)
@@ -94,8 +106,8 @@ class Segment:
         return {"cap_from": self.cap_from, "cap_to": self.cap_to,
                 "objective_from": self.piece.cost_at(self.cap_from),
                 "objective_to": self.piece.cost_at(self.cap_to),
-                "usd_per_pp_from": -self.piece.rate_at(self.cap_from) / 100 / self.weight,
-                "usd_per_pp_to": -self.piece.rate_at(self.cap_to) / 100 / self.weight,
+                "usd_per_pp_from": usd_per_pp(self.piece, self.cap_from, self.weight),
+                "usd_per_pp_to": usd_per_pp(self.piece, self.cap_to, self.weight),
                 "formula": {"anchor_cap": self.piece.share, "anchor_objective": self.piece.cost,
                             "rate_usd_per_share": self.piece.rate, "u": self.piece.u_k,
                             "rate_weight": self.weight}}
@@ -119,10 +131,10 @@ class Curve:
                         "leave": sorted(before.used - after.used),
                         "capacity_full": sorted(after.full - before.full),
                         "capacity_freed": sorted(before.full - after.full),
-                        "usd_per_pp_above": -before.piece.rate_at(before.cap_to) / 100
-                        / before.weight,
-                        "usd_per_pp_below": -after.piece.rate_at(after.cap_from) / 100
-                        / after.weight})
+                        "usd_per_pp_above": usd_per_pp(before.piece, before.cap_to,
+                                                       before.weight),
+                        "usd_per_pp_below": usd_per_pp(after.piece, after.cap_from,
+                                                       after.weight)})
         return out
 
 
@@ -210,9 +222,48 @@ class CapSweep:
             start = piece.interval[0] if piece.rate == 0 else 1.0
         return start, 0.0 if tightest is None else tightest, tightest
 
-    def grid(self, values: list[tuple[float, ...]]) -> list[Point]:
-        """Every point of a grid, in the order given (warm from the previous one)."""
-        return [self.solve_at(caps)[0] for caps in values]
+    def grid(self, values: list[tuple[float, ...]], read_off: bool = True) -> list[Point]:
+        """Every point of a grid, in the order given (warm from the previous one).
+
+        With ``read_off`` and one cap row (``reads_off_pieces``), a point that the piece
+        of the last solve holds is read off it (``_read_off``), any other is solved. A
+        solve's piece comes from its basis (no solve); it is not taken for the last
+        point, nor where the breakpoints are denser than the grid (``_worth_a_piece``).
+        """
+        if not (read_off and self.reads_off_pieces()):
+            return [self.solve_at(caps)[0] for caps in values]
+        points, piece, unread = [], None, 0   # unread: solves in a row, no point read off
+        for k, caps in enumerate(values):
+            point = None if piece is None else self._read_off(piece, caps[0])
+            if point is None:
+                point, solution = self.solve_at(caps)
+                unread += 1
+                wanted = k < len(values) - 1 and _worth_a_piece(unread)
+                piece = (self._basis_piece(solution, caps[0])
+                         if wanted and point.status == "optimal" else None)
+            else:
+                unread = 0
+                if self.observer is not None:
+                    self.observer(point)
+            points.append(point)
+        return points
+
+    def reads_off_pieces(self) -> bool:
+        """Whether a grid may read points off exact pieces: one cap moving one row (the
+        cost along it is one basis's closed form; two caps, ``each``, or a cap in several
+        periods or branches move several rows at once)."""
+        return len(self.rows) == 1 and len(self.rows[0]) == 1
+
+    def _read_off(self, piece: SharePiece, cap: float) -> Point | None:
+        """The point at ``cap`` from ``piece`` (exact: its basis is optimal there); None
+        where it must be solved: outside the piece or within ``STEP`` of an end (a
+        breakpoint, where the rate depends on the side), or near its pole (the closed
+        form is ill-conditioned there)."""
+        low, high = piece.interval
+        if not low + STEP < cap < high - STEP or _pole_near(piece, cap, POLE_CONDITION):
+            return None
+        return Point(cap, "optimal", piece.cost_at(cap),
+                     usd_per_pp(piece, cap, self.weights[0]) + 0.0, READ_OFF)
 
     # -- the exact curve ---------------------------------------------------------------
     def tightest_feasible(self) -> float | None:
@@ -276,6 +327,11 @@ class CapSweep:
         if point.status != "optimal":
             return None
         self._solution = solution
+        return self._basis_piece(solution, cap)
+
+    def _basis_piece(self, solution: LpSolution, cap: float) -> SharePiece:
+        """The cost function of the basis just solved at ``cap`` (the one cap row), and
+        the interval over which that basis stays optimal."""
         (row, total, _), = self.rows[0]
         return basis_share_interval(self.solver, self.lp, solution,
                                     self.solver.basic_variables(), row, total, cap)
@@ -342,9 +398,23 @@ def cap_sweep(data: Dataset, targets: list[CapTarget], exact: bool, start: float
                        solves=sweep.solves, seconds=time.perf_counter() - clock)
 
 
-def _pole_near(piece: SharePiece, share: float) -> bool:
-    """Whether the piece's cost runs off to infinity at ``share`` (1 + δ·u ≈ 0)."""
-    return abs(1.0 + (piece.share - share) * piece.u_k) < 1e-6
+def usd_per_pp(piece: SharePiece, share: float, weight: float) -> float:
+    """The piece's marginal cost at ``share``: USD per percentage point tighter, in the
+    money of the cap's period (``weight``: that period's discount weight, 1 for all)."""
+    return -piece.rate_at(share) / 100 / weight
+
+
+def _worth_a_piece(unread: int) -> bool:
+    """Whether a grid takes the piece of its latest solve, the ``unread``-th in a row
+    with no point read off: always up to ``UNREAD``, then every ``UNREAD``-th (a piece
+    costs a tenth to a fifth of a solve, and such a run means the curve's breakpoints
+    are denser than the grid there)."""
+    return unread <= UNREAD or unread % UNREAD == 0
+
+
+def _pole_near(piece: SharePiece, share: float, within: float = 1e-6) -> bool:
+    """Whether the piece's cost runs off to infinity at ``share`` (|1 + δ·u| < ``within``)."""
+    return abs(1.0 + (piece.share - share) * piece.u_k) < within
 
 
 def linear_values(start: float, end: float, steps: int) -> list[float]:

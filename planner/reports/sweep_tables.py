@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # the sweep runs the solver; reading its result needs neither
     from planner.analysis.sweep import Point, SweepResult
 
+READ_OFF = "exact piece"   # planner.analysis.sweep.READ_OFF (not imported: no solver here)
+
 
 def _clean(x: float | None, digits: int = 9) -> float | None:
     if x is None:
@@ -48,7 +50,7 @@ def _cap_point(point: Point) -> dict:
     if len(caps) > 1:
         row["cap2"] = _clean(caps[1])
     return row | {"status": point.status, "objective_usd": _clean(point.objective_usd, 6),
-                  "usd_per_pp": _clean(point.usd_per_pp, 6)}
+                  "usd_per_pp": _clean(point.usd_per_pp, 6), "method": point.method}
 
 
 def sweep_tables(out: dict) -> dict[str, list[dict]]:
@@ -70,10 +72,14 @@ def sweep_tables(out: dict) -> dict[str, list[dict]]:
 
 
 def closing_line(out: dict) -> str:
-    """The one stderr line that ends a sweep."""
+    """The one stderr line that ends a sweep: how many points, how many of them were read
+    off exact pieces rather than solved, how many have a plan."""
     points = out["points"]
-    solved = sum(p["status"] == "optimal" for p in points)
-    line = f"sweep: {len(points)} point(s) solved, {solved} with a plan"
+    with_plan = sum(p["status"] == "optimal" for p in points)
+    read_off = sum(p.get("method") == READ_OFF for p in points)
+    how = (f", {len(points) - read_off} solved and {read_off} read off exact pieces"
+           if read_off else " solved")
+    line = f"sweep: {len(points)} point(s){how}, {with_plan} with a plan"
     if "segments" in out:
         line += f"; exact curve of {len(out['segments'])} segment(s)"
     if out.get("tightest_feasible_cap") is not None:
