@@ -63,8 +63,9 @@ TITLES = {
     "comparison": "Scenarios side by side",
     "tightest_feasible": "Tightest feasible value of each violated limit",
     "sweep": "Sweep",
-    "points": "Points solved (objective in USD; usd_per_pp for a cap: its dual at that "
-              "point, one side's rate where the point is a breakpoint)",
+    "points": "Points (objective in USD; usd_per_pp for a cap: the rate there, one "
+              "side's where the point is a breakpoint; method: solved, or read off the "
+              "exact piece of an earlier solve)",
     "walk": "Solves of the exact walk (each just past a breakpoint, or a check of the "
             "tightest cap; read the curve from the segments)",
     "segments": "Exact curve: one optimal basis per segment (cap from → to, USD, USD/pp)",
