@@ -59,6 +59,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from planner.models.data import Basis, Dataset
@@ -103,6 +104,8 @@ class Result:
     cvar_usd: float = math.nan
     _views: dict[tuple[str, str], Result] = field(default_factory=dict, repr=False,
                                                   compare=False)
+    _split: dict[str, tuple[pd.DataFrame, dict]] = field(default_factory=dict, repr=False,
+                                                         compare=False)
 
     @property
     def over_time(self) -> bool:
@@ -128,12 +131,23 @@ class Result:
         return self._views[key]
 
     def _view(self, key: tuple[str, str]) -> Result:
-        frames = {name: _one_node(getattr(self, name), key) for name in PERIOD_FRAMES}
+        frames = {name: self._rows_at(name, key) for name in PERIOD_FRAMES}
         yearly = (float(self.periods.loc[key, "cost_usd_per_yr"]) if len(self.periods)
                   else self.objective_usd)
         return replace(self, data=self.period_data.get(key, self.data), **frames,
                        objective_usd=yearly, penalty_usd=0.0, other_zone_objective_usd=None,
-                       _views={})
+                       _views={}, _split={})
+
+    def _rows_at(self, name: str, key: tuple[str, str]) -> pd.DataFrame:
+        """The rows of frame ``name`` at node ``key``, relabelled as the base period and
+        branch; each frame is split by node once, not searched once per node."""
+        frame = getattr(self, name)
+        if frame.empty:
+            return frame
+        if name not in self._split:
+            self._split[name] = _split_by_node(frame)
+        relabelled, rows = self._split[name]
+        return relabelled.iloc[rows.get(key, [])]
 
     @property
     def optimal(self) -> bool:
@@ -178,14 +192,22 @@ def labelled(plan: PlanResult) -> Result:
     return result
 
 
-def _one_node(frame: pd.DataFrame, key: tuple[str, str]) -> pd.DataFrame:
-    if frame.empty:
-        return frame
-    period, branch = key
-    rows = frame[(frame.index.get_level_values("period") == period)
-                 & (frame.index.get_level_values("branch") == branch)]
-    return rows.rename(index={period: BASE}, level="period").rename(
-        index={branch: BASE}, level="branch")
+def _split_by_node(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """``frame`` with every row relabelled as the base period and branch, and each
+    node's (period, branch) rows in it, in the frame's order: a slice where they are
+    consecutive (as ``labelled`` writes them; a view, not a copy), else their positions."""
+    index = frame.index
+    at_base = np.zeros(len(frame), dtype=np.int8)
+    relabelled = frame.set_axis(pd.MultiIndex(
+        levels=[[BASE], [BASE], *index.levels[2:]], codes=[at_base, at_base, *index.codes[2:]],
+        names=index.names, verify_integrity=False))
+    nodes = frame.groupby(level=list(LEVELS), sort=False).indices
+    return relabelled, {key: _run(rows) for key, rows in nodes.items()}
+
+
+def _run(rows: np.ndarray) -> slice | np.ndarray:
+    """Ascending row positions as a slice where they are consecutive."""
+    return slice(rows[0], rows[-1] + 1) if rows[-1] - rows[0] + 1 == len(rows) else rows
 
 
 def _json_status(plan: PlanResult) -> str:
@@ -401,4 +423,6 @@ def base(frame: pd.DataFrame) -> pd.DataFrame:
     """The rows of the base period and branch, indexed by the frame's own key."""
     if frame.empty:
         return frame.reset_index(list(LEVELS), drop=True)
+    if all(len(level) == 1 and level[0] == BASE for level in frame.index.levels[:2]):
+        return frame.droplevel(list(LEVELS))   # one node's rows (a view's): all of them
     return frame.xs((BASE, BASE), level=list(LEVELS))
