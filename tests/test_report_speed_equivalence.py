@@ -2,16 +2,24 @@
 
 - A node's view (``Result.at``: each frame split by node once) is the frame's rows of
   that node found by a mask and relabelled as the base node.
+- The tables of a plan over time, computed for every node at once (one groupby over
+  all nodes, ``reports.tables._Frames``), are each node's tables computed from its
+  view alone: same rows, keys, order and floats (``repr``).
+- Stages in report order are pandas' stable sort by (material's first order, material
+  name case-folded, order), on random stage lists with ties.
 """
 
 from __future__ import annotations
 
+import random
+from collections import namedtuple
 from functools import cache
 
 import pandas as pd
 import pytest
 from generator import random_dataset
 
+from planner.reports.tables import BASE_NODE, _Frames, _in_order, _node_tables, path_tables
 from planner.solving.engine import solve_plan
 from planner.solving.result import BASE, PERIOD_FRAMES, labelled
 
@@ -54,3 +62,36 @@ def test_a_nodes_view_is_its_rows_relabelled(knobs):
                 pd.testing.assert_frame_equal(getattr(view, name),
                                               _masked(getattr(result, name), period, branch),
                                               check_exact=True)
+
+
+@pytest.mark.parametrize("knobs", range(len(KNOBS)))
+def test_every_node_at_once_equals_each_node_alone(knobs):
+    for result in _paths(knobs):
+        tables = path_tables(result)
+        for period, branch in result.nodes():
+            alone = _node_tables(_Frames.one(result.at(period, branch)), BASE_NODE)
+            for name, rows in alone.items():
+                tagged = [{key: value for key, value in row.items()
+                           if key not in ("period", "branch")}
+                          for row in tables[name] if row["period"] == period
+                          and row.get("branch", BASE) == branch]
+                assert repr(tagged) == repr(rows), (name, period, branch)
+
+
+def _pandas_order(stages: list) -> list:
+    """The stages' report order by pandas: material's first order, name, order; stable."""
+    frame = pd.DataFrame({"material": [s.material for s in stages],
+                          "order": [s.order for s in stages]})
+    keys = pd.DataFrame({"first": frame.groupby("material")["order"].transform("min"),
+                         "name": frame["material"].str.lower(), "order": frame["order"]})
+    return [stages[i] for i in keys.sort_values(["first", "name", "order"], kind="stable").index]
+
+
+def test_stage_order_is_pandas_stable_sort():
+    stage = namedtuple("Stage", ["key", "material", "order"])
+    rng = random.Random(5)
+    for _ in range(300):
+        materials = rng.sample(["", "NdPr", "ndpr", "DyTb", "cela", "Magnet", "é"], 4)
+        stages = [stage(f"s{i}", rng.choice(materials), rng.randint(0, 4))
+                  for i in range(rng.randint(1, 9))]
+        assert _in_order(stages) == _pandas_order(stages)
