@@ -7,18 +7,25 @@
   view alone: same rows, keys, order and floats (``repr``).
 - Stages in report order are pandas' stable sort by (material's first order, material
   name case-folded, order), on random stage lists with ties.
+- ``write_json`` is ``json.dumps(indent=2, ensure_ascii=False)`` of the object with
+  NaN and ±inf replaced by null, on random nested objects.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import random
 from collections import namedtuple
 from functools import cache
 
+import numpy as np
 import pandas as pd
 import pytest
 from generator import random_dataset
+from planner.models.data import Basis
 
+from planner.io.write import write_json
 from planner.reports.tables import BASE_NODE, _Frames, _in_order, _node_tables, path_tables
 from planner.solving.engine import solve_plan
 from planner.solving.result import BASE, PERIOD_FRAMES, labelled
@@ -95,3 +102,43 @@ def test_stage_order_is_pandas_stable_sort():
         stages = [stage(f"s{i}", rng.choice(materials), rng.randint(0, 4))
                   for i in range(rng.randint(1, 9))]
         assert _in_order(stages) == _pandas_order(stages)
+
+
+def _random_value(rng: random.Random, depth: int):
+    scalars = [None, True, False, rng.randint(-10**12, 10**12), rng.uniform(-1e9, 1e9),
+               rng.random() * 1e-12, -0.0, math.nan, math.inf, -math.inf,
+               np.float64(rng.uniform(-5, 5)), Basis.VOLUME,
+               "".join(rng.choice('aé"\\\n\t\x00\x1f\u2028😀 ,{}[]:') for _ in range(6))]
+    if depth >= 4 or rng.random() < 0.6:
+        return rng.choice(scalars)
+    if rng.random() < 0.5:
+        items = [_random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
+        return tuple(items) if rng.random() < 0.2 else items
+    keys = ["key", "é \"q\"", 3, 2.5, True, None, Basis.VOLUME, ""]
+    return {rng.choice(keys): _random_value(rng, depth + 1) for _ in range(rng.randint(0, 5))}
+
+
+def _finite(value):
+    """The reference: every non-finite float replaced by None, walking the object."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
+def test_write_json_is_json_dumps_with_null_for_non_finite_numbers():
+    rng = random.Random(11)
+    for _ in range(2000):
+        value = {"report": _random_value(rng, 0)}
+        assert write_json(value) == json.dumps(_finite(value), indent=2, ensure_ascii=False)
+
+
+def test_write_json_refuses_what_json_refuses():
+    for value in ({"n": np.int64(1)}, {"s": {1, 2}}, {(1, 2): 0}):
+        with pytest.raises(TypeError):
+            json.dumps(value)
+        with pytest.raises(TypeError):
+            write_json(value)
