@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict, namedtuple
-from typing import TYPE_CHECKING, NamedTuple
+from functools import cache, cached_property
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from planner.analysis.origins import origin_shares, segregated_share
-from planner.models.data import Basis, Bound, Scope
+from planner.models.data import Basis, Bound, Dataset, Scope
 from planner.models.groups import in_group, is_country_code
-from planner.solving.result import Result, base
+from planner.solving.result import BASE, LEVELS, Result
 
 if TYPE_CHECKING:   # a type only: reports import no solver
     from planner.analysis.sampling import Samples
@@ -47,121 +49,286 @@ def _bound(x: float) -> float | None:
     return None if math.isnan(x) or abs(x) >= 1e20 else _clean(x)
 
 
-def _records(frame: pd.DataFrame) -> list:
-    """Rows of ``frame`` as named tuples, its index first as ``key``, built from whole
-    columns (pandas' own row iteration is many times slower on text columns)."""
-    row = namedtuple("Row", ["key", *frame.columns])
-    columns = [frame.index.tolist(), *(frame[c].tolist() for c in frame.columns)]
-    return [row._make(values) for values in zip(*columns, strict=True)]
-
-
 def _capacity(x: float) -> float | None:
     """A capacity: None for unlimited (NaN in the labelled result)."""
     return None if math.isnan(x) else _clean(x)
 
 
-def purchases(result: Result) -> list[dict]:
+# -- a result's frames, read once per report ------------------------------------
+
+Node = tuple[str, str]     # (period, branch): a node of a plan over time
+BASE_NODE = (BASE, BASE)   # the one node of a one-period result, or of a node's view
+
+
+def _records(frame: pd.DataFrame, keys: list) -> list:
+    """Rows of ``frame`` as named tuples, ``keys`` (one per row) first as ``key``, built
+    from whole columns (pandas' own row iteration is many times slower on text columns)."""
+    row = namedtuple("Row", ["key", *frame.columns])
+    columns = [keys, *(frame[c].tolist() for c in frame.columns)]
+    return [row._make(values) for values in zip(*columns, strict=True)]
+
+
+def _by_node(frame: pd.DataFrame) -> defaultdict[Node, list]:
+    """Rows of ``frame`` as named tuples (``_records``), by node, in the frame's order;
+    ``key`` is the row's own key (its index without period and branch)."""
+    rows: defaultdict[Node, list] = defaultdict(list)
+    if frame.empty:
+        return rows
+    index = frame.index
+    records = _records(frame, index.droplevel(list(LEVELS)).tolist())
+    nodes = zip(index.get_level_values("period").tolist(),
+                index.get_level_values("branch").tolist(), strict=True)
+    for node, record in zip(nodes, records, strict=True):
+        rows[node].append(record)
+    return rows
+
+
+def _in_order(stages: list) -> list:
+    """Stages grouped by material (the material whose first stage is most upstream
+    first, then by name), then upstream first; ties keep the input order."""
+    first: dict[str, int] = {}
+    for s in stages:
+        first[s.material] = min(first.get(s.material, s.order), s.order)
+    return sorted(stages, key=lambda s: (first[s.material], s.material.lower(), s.order))
+
+
+class _Frames:
+    """A result's frames read once for its report tables: each frame's rows by node
+    (``_by_node``), and the sums the tables share, each one pandas groupby over every
+    node with period and branch among its keys. pandas sums every group on its own, in
+    row order, so a node's sum is, to the last bit, the one its own rows would give."""
+
+    def __init__(self, result: Result, nodes: dict[Node, Dataset], over_time: bool):
+        self.result = result
+        self.nodes = nodes            # the nodes the tables show, in order: their datasets
+        self.over_time = over_time
+
+    @classmethod
+    def one(cls, result: Result) -> _Frames:
+        """A one-period result, or the view of one node (``Result.at``): the base node."""
+        return cls(result, {BASE_NODE: result.data}, over_time=False)
+
+    @classmethod
+    def path(cls, result: Result) -> _Frames:
+        """Every node of a plan over time, with its own dataset."""
+        return cls(result, {key: result.period_data.get(key, result.data)
+                            for key in result.nodes()}, over_time=True)
+
+    def view(self, node: Node) -> Result:
+        """The result seen from ``node`` (``planner.analysis.origins`` reads one)."""
+        return self.result.at(*node) if self.over_time else self.result
+
+    @cached_property
+    def offers(self) -> defaultdict[Node, list]:
+        return _by_node(self.result.offers)
+
+    @cached_property
+    def offer_at(self) -> defaultdict[Node, dict]:
+        """Each node's offers by id."""
+        return defaultdict(dict, {node: {o.key: o for o in rows}
+                                  for node, rows in self.offers.items()})
+
+    @cached_property
+    def processes(self) -> defaultdict[Node, list]:
+        return _by_node(self.result.processes)
+
+    @cached_property
+    def process_at(self) -> defaultdict[Node, dict]:
+        """Each node's processes by id."""
+        return defaultdict(dict, {node: {p.key: p for p in rows}
+                                  for node, rows in self.processes.items()})
+
+    @cached_property
+    def flows(self) -> defaultdict[Node, list]:
+        """Each node's process inputs and outputs, ``key`` (process, stage)."""
+        return _by_node(self.result.flows)
+
+    @cached_property
+    def stages(self) -> dict[Node, list]:
+        """Each node's stages, in report order (``_in_order``)."""
+        return {node: _in_order(rows) for node, rows in _by_node(self.result.stages).items()}
+
+    @cached_property
+    def rates(self) -> defaultdict[Node, defaultdict[str, dict]]:
+        """Each node's rate rows by kind, then by key (a stage, offer or process)."""
+        rates: defaultdict[Node, defaultdict[str, dict]] = defaultdict(
+            lambda: defaultdict(dict))
+        for node, rows in _by_node(self.result.rates).items():
+            for rate in rows:
+                kind, key = rate.key
+                rates[node][kind][key] = rate
+        return rates
+
+    @cached_property
+    def limits(self) -> defaultdict[Node, list]:
+        return _by_node(self.result.limits)
+
+    @cached_property
+    def stocks(self) -> defaultdict[Node, list]:
+        """Each node's stocks, ``key`` the stage."""
+        return _by_node(self.result.stocks)
+
+    def _flows(self, role: str) -> pd.DataFrame:
+        flows = self.result.flows
+        return flows[flows["role"] == role]
+
+    @cached_property
+    def supply(self) -> defaultdict[tuple[str, str, str], float]:
+        """Tonnes supplied into each (period, branch, stage): purchases plus domestic
+        output (main output and co-products)."""
+        supply: defaultdict[tuple[str, str, str], float] = defaultdict(float)
+        for frame in (self.result.offers, self._flows("output")):
+            for key, tonnes in frame.groupby([*LEVELS, "stage"])["tonnes"].sum().items():
+                supply[key] += tonnes
+        return supply
+
+    @cached_property
+    def purchase_costs(self) -> dict[tuple[str, str, str], tuple[float, float, float]]:
+        """Per (period, branch, stage): purchases, and the duty and zone levy in them (USD)."""
+        offers = self.result.offers
+        bought = pd.DataFrame({
+            "stage": offers["stage"],
+            "purchases_usd": offers["tonnes"] * offers["landed_usd_per_t"],
+            "duty_usd": offers["tonnes"] * offers["duty_usd_per_t"],
+            "levy_usd": offers["tonnes"] * offers["levy_usd_per_t"]})
+        parts = bought.groupby([*LEVELS, "stage"]).sum()
+        return dict(zip(parts.index, zip(*(parts[c].tolist() for c in parts.columns),
+                                         strict=True), strict=True))
+
+    @cached_property
+    def processing_costs(self) -> dict[tuple[str, str, str], float]:
+        """Per (period, branch, stage): processing cost of its main output (USD)."""
+        processes = self.result.processes
+        made = pd.DataFrame({"to_stage": processes["to_stage"],
+                             "usd": processes["tonnes"] * processes["cost_usd_per_t"]})
+        return made.groupby([*LEVELS, "to_stage"])["usd"].sum().to_dict()
+
+    @cached_property
+    def used(self) -> dict[tuple[str, str, str], float]:
+        """Per (period, branch, stage): tonnes drawn by processes."""
+        return self._flows("input").groupby([*LEVELS, "stage"])["tonnes"].sum().to_dict()
+
+    @cached_property
+    def country_supply(self) -> defaultdict[Node, dict[str, tuple]]:
+        """Per node and stage: the selling countries in order of first appearance
+        (purchases by seller, then domestic output as the buyer's), and their tonnes and
+        value (USD; output at its value-basis weight) as arrays of the summed column's
+        dtype, so a total over them is the one the column's own ``sum`` gives."""
+        offers, made = self.result.offers.reset_index(), self._flows("output").reset_index()
+        buyers = [self.nodes[node].buyer for node in zip(
+            made["period"].tolist(), made["branch"].tolist(), strict=True)]
+        flows = pd.concat([
+            pd.DataFrame({"period": offers["period"], "branch": offers["branch"],
+                          "stage": offers["stage"], "country": offers["country"],
+                          "volume": offers["tonnes"],
+                          "value": offers["tonnes"] * offers["landed_usd_per_t"]}),
+            pd.DataFrame({"period": made["period"], "branch": made["branch"],
+                          "stage": made["stage"], "country": buyers,
+                          "volume": made["tonnes"],
+                          "value": made["tonnes"] * made["value_usd_per_t"]})])
+        sums = flows.groupby([*LEVELS, "stage", "country"], sort=False)[["volume", "value"]].sum()
+        keys = sums.index.tolist()   # (period, branch, stage, country)
+        at: defaultdict[tuple[str, str, str], list[int]] = defaultdict(list)
+        for position, (period, branch, stage, _) in enumerate(keys):
+            at[period, branch, stage].append(position)
+        volume, value = sums["volume"].to_numpy(), sums["value"].to_numpy()
+        supply: defaultdict[Node, dict[str, tuple]] = defaultdict(dict)
+        for (period, branch, stage), rows in at.items():
+            supply[period, branch][stage] = ([keys[i][3] for i in rows], volume[rows],
+                                             value[rows])
+        return supply
+
+    @cached_property
+    def imports(self) -> defaultdict[Node, list]:
+        """Per node, spend on imports (purchases from outside the buyer's country) by
+        stage, then by material: (level, name, country, USD, the name's total USD), in
+        order of first appearance."""
+        offers = self.result.offers.reset_index()
+        keys = list(zip(offers["period"].tolist(), offers["branch"].tolist(),
+                        offers["stage"].tolist(), strict=True))
+        material = {(*node, s.key): s.material for node, rows in self.stages.items()
+                    for s in rows}
+        spend = pd.DataFrame({
+            "period": offers["period"], "branch": offers["branch"], "stage": offers["stage"],
+            "country": offers["country"], "material": [material[key] for key in keys],
+            "usd": offers["tonnes"] * offers["landed_usd_per_t"]})
+        spend = spend[spend["country"] != [self.nodes[key[:2]].buyer for key in keys]]
+        imports: defaultdict[Node, list] = defaultdict(list)
+        for level in ("stage", "material"):
+            by = spend.groupby([*LEVELS, level, "country"], sort=False)["usd"].sum()
+            totals = spend.groupby([*LEVELS, level], sort=False)["usd"].sum().to_dict()
+            for (period, branch, name, country), usd in by.items():
+                imports[period, branch].append(
+                    (level, name, country, usd, totals[(period, branch, name)]))
+        return imports
+
+
+# -- the one-period tables, node by node ----------------------------------------
+
+def _purchases(f: _Frames, node: Node) -> list[dict]:
     """Every offer bought, with its landed-cost components and share of its stage."""
-    supply = stage_supply(result)
-    bought = base(result.offers)
-    bought = bought[bought["tonnes"] > TONNES_EPS]
-    return [{
-        "offer": o.key, "stage": o.stage, "supplier": o.supplier, "country": o.country,
-        "tonnes": _clean(o.tonnes),
-        "share": _clean(o.tonnes / supply[o.stage]) if supply[o.stage] > 0 else 0.0,
-        "landed_usd_per_t": _clean(o.landed_usd_per_t),
-        "price_usd_per_t": _clean(o.price_usd_per_t),
-        "freight_usd_per_t": _clean(o.freight_usd_per_t), "duty_rate": _clean(o.duty_rate),
-        "duty_usd_per_t": _clean(o.duty_usd_per_t), "levy_usd_per_t": _clean(o.levy_usd_per_t),
-        "cost_usd": _clean(o.tonnes * o.landed_usd_per_t, 2)}
-        for o in _records(bought)]
+    rows = []
+    for o in f.offers[node]:
+        if o.tonnes <= TONNES_EPS:
+            continue
+        supply = f.supply[(*node, o.stage)]
+        rows.append({
+            "offer": o.key, "stage": o.stage, "supplier": o.supplier, "country": o.country,
+            "tonnes": _clean(o.tonnes),
+            "share": _clean(o.tonnes / supply) if supply > 0 else 0.0,
+            "landed_usd_per_t": _clean(o.landed_usd_per_t),
+            "price_usd_per_t": _clean(o.price_usd_per_t),
+            "freight_usd_per_t": _clean(o.freight_usd_per_t), "duty_rate": _clean(o.duty_rate),
+            "duty_usd_per_t": _clean(o.duty_usd_per_t),
+            "levy_usd_per_t": _clean(o.levy_usd_per_t),
+            "cost_usd": _clean(o.tonnes * o.landed_usd_per_t, 2)})
+    return rows
 
 
-def production(result: Result) -> list[dict]:
+def _production(f: _Frames, node: Node) -> list[dict]:
     """Domestic output of every process (t of main output), with the input it draws."""
-    made = base(result.processes)
     return [{"process": p.key, "from_stage": p.from_stage, "to_stage": p.to_stage,
              "tonnes": _clean(p.tonnes), "input_t": _clean(p.tonnes / p.yield_t_per_t),
              "cost_usd_per_t": _clean(p.cost_usd_per_t),
              "cost_usd": _clean(p.tonnes * p.cost_usd_per_t, 2)}
-            for p in _records(made)]
+            for p in f.processes[node]]
 
 
-def process_flows(result: Result) -> list[dict]:
+def _process_flows(f: _Frames, node: Node) -> list[dict]:
     """Every input and output of every process (main ones and ``process_flows``), t."""
-    flows = base(result.flows)
-    return [{"process": f.key[0], "stage": f.key[1], "role": f.role, "main": f.main,
-             "t_per_t": _clean(f.t_per_t), "tonnes": _clean(f.tonnes)}
-            for f in _records(flows)]
+    return [{"process": flow.key[0], "stage": flow.key[1], "role": flow.role,
+             "main": flow.main, "t_per_t": _clean(flow.t_per_t), "tonnes": _clean(flow.tonnes)}
+            for flow in f.flows[node]]
 
 
-def _flows(result: Result, role: str) -> pd.DataFrame:
-    flows = base(result.flows).reset_index()
-    return flows[flows["role"] == role]
-
-
-def stage_supply(result: Result) -> dict[str, float]:
-    """Tonnes supplied into each stage: purchases plus domestic output (main output and
-    co-products)."""
-    supply: dict[str, float] = defaultdict(float)
-    offers, made = base(result.offers), _flows(result, "output")
-    for stage, tonnes in offers.groupby("stage")["tonnes"].sum().items():
-        supply[stage] += tonnes
-    for stage, tonnes in made.groupby("stage")["tonnes"].sum().items():
-        supply[stage] += tonnes
-    return supply
-
-
-def _stages_in_order(result: Result) -> pd.DataFrame:
-    """Stages grouped by material (the material whose first stage is most upstream
-    first, then by name), then upstream first; ties keep the input order."""
-    stages = base(result.stages)
-    first = stages.groupby("material")["order"].transform("min")
-    keys = pd.DataFrame({"first": first, "name": stages["material"].str.lower(),
-                         "order": stages["order"]})
-    return stages.loc[keys.sort_values(["first", "name", "order"], kind="stable").index]
-
-
-def cost_by_stage(result: Result) -> list[dict]:
+def _cost_by_stage(f: _Frames, node: Node) -> list[dict]:
     """Purchase and processing cost attributed to the stage they supply, with the duty
     and zone levy inside the purchase cost shown apart."""
-    offers, processes = base(result.offers), base(result.processes)
-    bought = pd.DataFrame({"stage": offers["stage"],
-                           "purchases_usd": offers["tonnes"] * offers["landed_usd_per_t"],
-                           "duty_usd": offers["tonnes"] * offers["duty_usd_per_t"],
-                           "levy_usd": offers["tonnes"] * offers["levy_usd_per_t"]})
-    parts = bought.groupby("stage").sum()
-    processing = (processes["tonnes"] * processes["cost_usd_per_t"]).groupby(
-        processes["to_stage"]).sum()
-    supply = stage_supply(result)
-    used = _flows(result, "input").groupby("stage")["tonnes"].sum()
-    stages = _stages_in_order(result)
-    labelled = bool((stages["material"] != "").any())
-    priced = bool(stages["shortage_usd_per_t"].notna().any())
-    stocked = base(result.stocks) if len(result.stocks) else None
+    stages = f.stages[node]
+    labelled = any(s.material != "" for s in stages)
+    priced = any(not math.isnan(s.shortage_usd_per_t) for s in stages)
+    stocked = {s.key: s for s in f.stocks[node]}
     rows = []
-    for stage, s in stages.iterrows():
-        p = parts.loc[stage] if stage in parts.index else None
-        purchase = float(p["purchases_usd"]) if p is not None else 0.0
-        made = float(processing.get(stage, 0.0))
-        short = float(s["shortage_t"])
-        lost = short * s["shortage_usd_per_t"] if short > 0 else 0.0
-        row = {"material": s["material"]} if labelled else {}
-        row |= {"stage": stage, "demand_t": _clean(s["demand_t"]),
-                "supply_t": _clean(supply[stage]), "used_t": _clean(used.get(stage, 0.0))}
+    for s in stages:
+        key = (*node, s.key)
+        purchase, duty, levy = f.purchase_costs.get(key, (0.0, 0.0, 0.0))
+        made = f.processing_costs.get(key, 0.0)
+        used = f.used.get(key, 0.0)
+        short = s.shortage_t
+        lost = short * s.shortage_usd_per_t if short > 0 else 0.0
+        row = {"material": s.material} if labelled else {}
+        row |= {"stage": s.key, "demand_t": _clean(s.demand_t),
+                "supply_t": _clean(f.supply[key]), "used_t": _clean(used)}
         into_stock = 0.0
-        if stocked is not None and stage in stocked.index:
-            put, released = stocked.loc[stage, "put_t"], stocked.loc[stage, "release_t"]
+        if s.key in stocked:
+            put, released = stocked[s.key].put_t, stocked[s.key].release_t
             into_stock = put - released
             row |= {"stock_put_t": _clean(put), "stock_release_t": _clean(released)}
-        row["surplus_t"] = _clean(supply[stage] - used.get(stage, 0.0) - s["demand_t"] + short
-                                  - into_stock, 6)
+        row["surplus_t"] = _clean(f.supply[key] - used - s.demand_t + short - into_stock, 6)
         if priced:
             row |= {"shortage_t": _clean(short), "shortage_usd": _clean(lost, 2)}
-        row |= {"purchases_usd": _clean(purchase, 2),
-                "of_which_duty_usd": _clean(p["duty_usd"] if p is not None else 0.0, 2),
-                "of_which_levy_usd": _clean(p["levy_usd"] if p is not None else 0.0, 2),
-                "processing_usd": _clean(made, 2),
+        row |= {"purchases_usd": _clean(purchase, 2), "of_which_duty_usd": _clean(duty, 2),
+                "of_which_levy_usd": _clean(levy, 2), "processing_usd": _clean(made, 2),
                 "total_usd": _clean(purchase + made + lost, 2)}
         rows.append(row)
     return rows
@@ -190,31 +357,28 @@ def totals(result: Result, stages: list[dict]) -> dict[str, float]:
 
 
 def shares(result: Result) -> list[dict]:
+    """Share of each stage's supply by every supplying country and every limited group
+    (``_shares``), of a one-period result or of one node's view."""
+    return _shares(_Frames.one(result), BASE_NODE)
+
+
+def _shares(f: _Frames, node: Node) -> list[dict]:
     """Share of each stage's supply by every supplying country and every limited group.
 
     Volume basis, direct scope for countries and limit groups; plus each limit's
     own basis and scope. Direct shares are computed from the plan, independently of
     the LP's rows; embedded shares of a limited group read the plan's origin split.
     """
-    data = result.data
-    countries = {c.country: c for c in data.countries}
-    offers, made = base(result.offers), _flows(result, "output")
-    flows = pd.concat([
-        pd.DataFrame({"stage": offers["stage"], "country": offers["country"],
-                      "volume": offers["tonnes"],
-                      "value": offers["tonnes"] * offers["landed_usd_per_t"]}),
-        pd.DataFrame({"stage": made["stage"], "country": data.buyer,
-                      "volume": made["tonnes"],
-                      "value": made["tonnes"] * made["value_usd_per_t"]})])
-    by_country = flows.groupby(["stage", "country"], sort=False)[["volume", "value"]].sum()
-    limits = base(result.limits)
+    countries = {c.country: c for c in f.nodes[node].countries}
+    member = cache(lambda group, country: in_group(group, country, countries))  # per pair
     wanted = [(row.group, row.stage, basis, Scope(row.scope))
-              for row in _records(limits) for basis in (Basis.VOLUME, Basis(row.basis))]
+              for row in f.limits[node] for basis in (Basis.VOLUME, Basis(row.basis))]
+    nobody = ([], np.zeros(0), np.zeros(0))
     rows, seen = [], set()
-    for stage in _stages_in_order(result).index:
-        stage_flows = (by_country.xs(stage, level="stage") if stage in
-                       by_country.index.get_level_values("stage") else by_country.iloc[:0])
-        suppliers = sorted(stage_flows.index[stage_flows["volume"] > TONNES_EPS])
+    for s in f.stages[node]:
+        stage = s.key
+        sellers, volume, value = f.country_supply[node].get(stage, nobody)
+        suppliers = sorted(c for c, t in zip(sellers, volume, strict=True) if t > TONNES_EPS)
         groups = [(c, stage, Basis.VOLUME, Scope.DIRECT) for c in suppliers]
         groups += [w for w in wanted if w[1] == stage]
         for key in groups:
@@ -223,11 +387,11 @@ def shares(result: Result) -> list[dict]:
             seen.add(key)
             group, _, basis, scope = key
             if scope is Scope.EMBEDDED:
-                share = segregated_share(result, group, stage, basis)
+                share = segregated_share(f.view(node), group, stage, basis)
             else:
-                column = stage_flows[basis.value]
+                column = volume if basis is Basis.VOLUME else value
                 total = column.sum()
-                members = [in_group(group, c, countries) for c in stage_flows.index]
+                members = np.array([member(group, c) for c in sellers], dtype=bool)
                 share = column[members].sum() / total if total > 0 else 0.0
             rows.append({"group": group, "stage": stage, "share": _clean(share),
                          "basis": basis.value, "scope": scope.value,
@@ -243,75 +407,43 @@ def direct_and_embedded(result: Result, share_table: list[dict]) -> list[dict]:
             for row in origin_shares(result, direct)]
 
 
-def _rates(result: Result, kind: str) -> pd.DataFrame:
-    rates = base(result.rates)
-    if rates.empty or kind not in rates.index.get_level_values("kind"):
-        return rates.iloc[:0].droplevel("kind")
-    return rates.xs(kind, level="kind")
-
-
-def demand_prices(result: Result) -> list[dict]:
+def _demand_prices(f: _Frames, node: Node) -> list[dict]:
     """USD per t of extra final demand at each stage, with its valid range in t."""
-    rates = _rates(result, "balance")
+    rates = f.rates[node]["balance"]
     rows = []
-    for stage, s in zip(*_in_order(result), strict=True):
-        if stage not in rates.index:
+    for s in f.stages[node]:
+        rate = rates.get(s.key)
+        if rate is None:
             continue   # no supply route and no demand: no row
-        rate = _Rate(*rates.loc[stage, list(_Rate._fields)])
-        rows.append({"stage": stage, "demand_t": _clean(s.demand_t),
+        rows.append({"stage": s.key, "demand_t": _clean(s.demand_t),
                      "usd_per_t": _bound(rate.rate_up), **_range_fields(rate),
                      "valid_from": _bound(max(rate.valid_from, 0.0))})   # demand ≥ 0
     return rows
 
 
-def _in_order(result: Result) -> tuple[list[str], list]:
-    stages = _stages_in_order(result)
-    return stages.index.tolist(), _records(stages)
-
-
-def capacity_prices(result: Result) -> list[dict]:
+def _capacity_prices(f: _Frames, node: Node) -> list[dict]:
     """USD saved per t of extra capacity, for offers and processes with a capacity."""
     rows = []
-    for kind, rate_kind, records in (("offer", "capacity", base(result.offers)),
-                                     ("process", "process_capacity",
-                                      base(result.processes))):
-        rates = _rates(result, rate_kind)
-        used = records.loc[rates.index, ["capacity_t", "tonnes"]]
-        for key, rate, capacity, tonnes in zip(rates.index, _rate_tuples(rates),
-                                               used["capacity_t"], used["tonnes"],
-                                               strict=True):
-            rows.append({kind: key, "kind": kind, "capacity_t": _capacity(capacity),
-                         "used_t": _clean(tonnes), "usd_per_t": _bound(-rate.rate_up),
+    for kind, rate_kind, records in (("offer", "capacity", f.offer_at[node]),
+                                     ("process", "process_capacity", f.process_at[node])):
+        for key, rate in f.rates[node][rate_kind].items():
+            used = records[key]
+            rows.append({kind: key, "kind": kind, "capacity_t": _capacity(used.capacity_t),
+                         "used_t": _clean(used.tonnes), "usd_per_t": _bound(-rate.rate_up),
                          **_range_fields(rate, flip=True)})
     return rows
 
 
-def minimum_prices(result: Result) -> list[dict]:
+def _minimum_prices(f: _Frames, node: Node) -> list[dict]:
     """Cost per t of each contracted minimum (0 where the plan buys more anyway)."""
-    rates = _rates(result, "minimum")
-    minimums = base(result.offers).loc[rates.index, "min_t"]
-    return [{"offer": key, "min_t": _clean(low), "usd_per_t": _bound(rate.rate_up),
+    offers = f.offer_at[node]
+    return [{"offer": key, "min_t": _clean(offers[key].min_t), "usd_per_t": _bound(rate.rate_up),
              **_range_fields(rate)}
-            for key, rate, low in zip(rates.index, _rate_tuples(rates), minimums,
-                                      strict=True)]
+            for key, rate in f.rates[node]["minimum"].items()]
 
 
-class _Rate(NamedTuple):
-    """One row of ``Result.rates``, as the report reads it."""
-
-    rate_down: float
-    rate_up: float
-    valid_from: float
-    valid_to: float
-    unique: bool | None
-
-
-def _rate_tuples(rates: pd.DataFrame) -> list[_Rate]:
-    columns = [rates[name].tolist() for name in _Rate._fields]
-    return [_Rate(*values) for values in zip(*columns, strict=True)]
-
-
-def _range_fields(rate: _Rate, flip: bool = False) -> dict:
+def _range_fields(rate, flip: bool = False) -> dict:
+    """A rate row's valid range, and at a degenerate optimum its one-sided rates."""
     sign = -1.0 if flip else 1.0
     unique = None if pd.isna(rate.unique) else bool(rate.unique)
     fields = {"valid_from": _bound(rate.valid_from), "valid_to": _bound(rate.valid_to),
@@ -323,9 +455,15 @@ def _range_fields(rate: _Rate, flip: bool = False) -> dict:
 
 
 def limit_prices(result: Result) -> list[dict]:
+    """Every share-limit row (``_limit_prices``) of a one-period result or of one node's
+    view."""
+    return _limit_prices(_Frames.one(result), BASE_NODE)
+
+
+def _limit_prices(f: _Frames, node: Node) -> list[dict]:
     """Every share-limit row: its current share, USD per pp of tightening, valid range."""
     rows = []
-    for limit in _records(base(result.limits)):
+    for limit in f.limits[node]:
         bound = Bound(limit.bound)
         actual = limit.group_value / limit.total if limit.total > 0 else 0.0
         record = {"group": limit.group, "stage": limit.stage, "bound": limit.bound,
@@ -376,59 +514,45 @@ def _whole_cost(limit) -> float | None:
     return None if math.isnan(limit.whole_cost_usd) else _clean(limit.whole_cost_usd, 2)
 
 
-def import_shares(result: Result) -> list[dict]:
+def _import_shares(f: _Frames, node: Node) -> list[dict]:
     """Dependence on each selling country by value of imports (SPEC §5a's calibration
     measure): its share of Σ landed cost × t over purchases from outside the buyer's
     country, per stage and per material (stages of one material together)."""
-    offers = base(result.offers)
-    imports = offers[offers["country"] != result.data.buyer]
-    stages = base(result.stages)
-    spend = pd.DataFrame({
-        "stage": imports["stage"], "country": imports["country"],
-        "material": stages.loc[imports["stage"], "material"].to_numpy(),
-        "usd": imports["tonnes"] * imports["landed_usd_per_t"]})
-    rows = []
-    for level, key in (("stage", "stage"), ("material", "material")):
-        by = spend.groupby([key, "country"], sort=False)["usd"].sum()
-        totals = spend.groupby(key, sort=False)["usd"].sum()
-        for (name, country), usd in by.items():
-            if usd > 0 and not (level == "material" and name == ""):
-                rows.append({"level": level, "name": name, "country": country,
-                             "imports_usd": _clean(usd, 2),
-                             "share_by_value": _clean(usd / totals[name])})
-    return rows
+    return [{"level": level, "name": name, "country": country,
+             "imports_usd": _clean(usd, 2), "share_by_value": _clean(usd / total)}
+            for level, name, country, usd, total in f.imports[node]
+            if usd > 0 and not (level == "material" and name == "")]
 
 
-def concentration(result: Result) -> list[dict]:
+def _concentration(f: _Frames, node: Node) -> list[dict]:
     """Per stage: Herfindahl–Hirschman index of country shares (0–10,000), top-3
     countries' share and China's share, for the least-cost plan without any share
     limit ("before") and for this plan ("after"). Volume basis, direct scope."""
-    after = _country_shares(result, "tonnes")
-    before = _country_shares(result, "tonnes_unconstrained")
+    after = _country_shares(f, node, "tonnes")
+    before = _country_shares(f, node, "tonnes_unconstrained")
     rows = []
-    for stage in _stages_in_order(result).index:
-        row = {"stage": stage}
+    for s in f.stages[node]:
+        row = {"stage": s.key}
         for label, shares_by_country in (("before", before), ("after", after)):
-            values = sorted(shares_by_country.get(stage, {}).values(), reverse=True)
+            values = sorted(shares_by_country.get(s.key, {}).values(), reverse=True)
             row |= {f"hhi_{label}": _clean(sum((100 * v) ** 2 for v in values), 2),
                     f"top3_{label}": _clean(sum(values[:3])),
-                    f"cn_{label}": _clean(shares_by_country.get(stage, {}).get("CN", 0.0))}
+                    f"cn_{label}": _clean(shares_by_country.get(s.key, {}).get("CN", 0.0))}
         rows.append(row)
     return rows
 
 
-def _country_shares(result: Result, column: str) -> dict[str, dict[str, float]]:
+def _country_shares(f: _Frames, node: Node, column: str) -> dict[str, dict[str, float]]:
     """Each stage's volume shares by seller country, reading tonnes from ``column`` of
     the offers and processes (domestic output: main output and co-products)."""
-    offers, processes = base(result.offers), base(result.processes)
-    made = _flows(result, "output")
-    made_t = made["t_per_t"].to_numpy() * processes.loc[made["process"], column].to_numpy()
+    buyer, processes = f.nodes[node].buyer, f.process_at[node]
     flows: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for stage, country, t in zip(offers["stage"].tolist(), offers["country"].tolist(),
-                                 offers[column].tolist(), strict=True):
-        flows[stage][country] += t
-    for stage, t in zip(made["stage"].tolist(), made_t.tolist(), strict=True):
-        flows[stage][result.data.buyer] += t
+    for o in f.offers[node]:
+        flows[o.stage][o.country] += getattr(o, column)
+    for flow in f.flows[node]:
+        if flow.role == "output":
+            process, stage = flow.key
+            flows[stage][buyer] += flow.t_per_t * getattr(processes[process], column)
     shares_by_stage = {}
     for stage, by_country in flows.items():
         total = sum(by_country.values())
@@ -445,44 +569,47 @@ def _one_sided_pp(bound: Bound, limit) -> dict:
     return {"usd_per_pp_tighter": _bound(up * PP), "usd_per_pp_looser": _bound(down * PP)}
 
 
-def reduced_costs(result: Result) -> list[dict]:
+def _reduced_costs(f: _Frames, node: Node) -> list[dict]:
     """Unused offers and processes: how much their cost must fall before the plan uses
     them. A members-only offer shut while the buyer is an observer opens only by joining
     the zone, not by a lower price: no reduced cost, a note instead."""
-    offers, processes = base(result.offers), base(result.processes)
     rows = [{"offer": o.key, "kind": "offer", "stage": o.stage, "country": o.country,
              "cost_usd_per_t": _clean(o.landed_usd_per_t),
              "reduced_cost_usd_per_t": None if o.closed else _clean(o.reduced_cost_usd_per_t),
              **({"note": "members only: open once the buyer joins the zone"} if o.closed
                 else {})}
-            for o in _records(offers) if o.tonnes <= TONNES_EPS]
+            for o in f.offers[node] if o.tonnes <= TONNES_EPS]
     rows += [{"offer": p.key, "kind": "process", "stage": p.to_stage,
-              "country": result.data.buyer, "cost_usd_per_t": _clean(p.cost_usd_per_t),
+              "country": f.nodes[node].buyer, "cost_usd_per_t": _clean(p.cost_usd_per_t),
               "reduced_cost_usd_per_t": _clean(p.reduced_cost_usd_per_t)}
-             for p in _records(processes) if p.tonnes <= TONNES_EPS]
+             for p in f.processes[node] if p.tonnes <= TONNES_EPS]
     return rows
+
+
+def _node_tables(f: _Frames, node: Node) -> dict[str, list[dict]]:
+    """Every one-period table of ``node``, by name (the CSV file / Excel sheet names)."""
+    share_table, capacities = _shares(f, node), _capacity_prices(f, node)
+    return {
+        "purchases": _purchases(f, node), "production": _production(f, node),
+        "process_flows": _process_flows(f, node), "cost_by_stage": _cost_by_stage(f, node),
+        "shares": share_table,
+        "direct_and_embedded": direct_and_embedded(f.view(node), share_table),
+        "demand_prices": _demand_prices(f, node),
+        "capacity_prices": [r for r in capacities if r["kind"] == "offer"],
+        "process_capacity_prices": [r for r in capacities if r["kind"] == "process"],
+        "minimum_prices": _minimum_prices(f, node), "limit_prices": _limit_prices(f, node),
+        "reduced_costs": _reduced_costs(f, node), "concentration": _concentration(f, node),
+        "import_shares": _import_shares(f, node)}
 
 
 def report_tables(result: Result) -> dict[str, list[dict]]:
     """All report tables by name (the CSV file / Excel sheet names)."""
     if result.optimal and len(result.periods):
         return path_tables(result)
-    tables = {"summary": summary(result)}
+    node = _node_tables(_Frames.one(result), BASE_NODE) if result.optimal else {}
+    tables = {"summary": summary(result, node.get("cost_by_stage"))}
     if result.optimal:
-        capacities = capacity_prices(result)
-        share_table = shares(result)
-        tables |= {
-            "purchases": purchases(result), "production": production(result),
-            "process_flows": process_flows(result) if result.data.process_flows else [],
-            "cost_by_stage": cost_by_stage(result), "shares": share_table,
-            "direct_and_embedded": direct_and_embedded(result, share_table),
-            "demand_prices": demand_prices(result),
-            "capacity_prices": [r for r in capacities if r["kind"] == "offer"],
-            "process_capacity_prices": [r for r in capacities if r["kind"] == "process"],
-            "minimum_prices": minimum_prices(result), "limit_prices": limit_prices(result),
-            "reduced_costs": reduced_costs(result),
-            "concentration": concentration(result),
-            "import_shares": import_shares(result)}
+        tables |= node if result.data.process_flows else node | {"process_flows": []}
     if result.diagnosis is not None:
         tables["conflicts"] = [vars(c) for c in result.diagnosis.conflicts]
         tables["tightest_feasible"] = [vars(t) for t in result.diagnosis.limits]
@@ -498,16 +625,18 @@ def summary_head(result: Result) -> list[dict]:
             {"key": "message", "value": result.message}]
 
 
-def summary(result: Result) -> list[dict]:
-    """Dataset, zone status, outcome and total cost."""
+def summary(result: Result, stages: list[dict] | None = None) -> list[dict]:
+    """Dataset, zone status, outcome and total cost; ``stages`` is the ``cost_by_stage``
+    table where the caller has it already."""
     rows = summary_head(result)
     if result.optimal and len(result.periods):   # over time: the path table has the rest
         return _path_summary(result, rows, path_totals(result))
     if result.optimal:
+        if stages is None:
+            stages = _cost_by_stage(_Frames.one(result), BASE_NODE)
         rows.append({"key": "objective_usd", "value": _clean(result.objective_usd, 2)})
         rows += [{"key": key, "value": value}
-                 for key, value in totals(result, cost_by_stage(result)).items()
-                 if key != "total_usd"]
+                 for key, value in totals(result, stages).items() if key != "total_usd"]
     return rows
 
 
@@ -518,24 +647,20 @@ def as_json(result: Result) -> dict:
     out: dict = {"status": result.status, "message": result.message,
                  "dataset": result.data.name, "zone": result.data.zone.value}
     if result.optimal:
-        capacities = capacity_prices(result)
-        stages = cost_by_stage(result)
-        share_table = shares(result)
+        t = _node_tables(_Frames.one(result), BASE_NODE)
         out |= {
             "objective_usd": _clean(result.objective_usd, 6),
-            "totals": totals(result, stages),
-            "purchases": purchases(result), "production": production(result),
-            **({"flows": process_flows(result)} if result.data.process_flows else {}),
-            "cost_by_stage": stages, "shares": share_table,
-            "direct_and_embedded": direct_and_embedded(result, share_table),
-            "concentration": concentration(result),
-            "import_shares": import_shares(result),
+            "totals": totals(result, t["cost_by_stage"]),
+            "purchases": t["purchases"], "production": t["production"],
+            **({"flows": t["process_flows"]} if result.data.process_flows else {}),
+            "cost_by_stage": t["cost_by_stage"], "shares": t["shares"],
+            "direct_and_embedded": t["direct_and_embedded"],
+            "concentration": t["concentration"], "import_shares": t["import_shares"],
             "shadow_prices": {
-                "demand": demand_prices(result),
-                "capacity": [r for r in capacities if r["kind"] == "offer"],
-                "process_capacity": [r for r in capacities if r["kind"] == "process"],
-                "minimum": minimum_prices(result), "limits": limit_prices(result),
-                "reduced_costs": reduced_costs(result)},
+                "demand": t["demand_prices"], "capacity": t["capacity_prices"],
+                "process_capacity": t["process_capacity_prices"],
+                "minimum": t["minimum_prices"], "limits": t["limit_prices"],
+                "reduced_costs": t["reduced_costs"]},
             "verification": dict(result.residuals)}
     else:   # SPEC §5's keys are always there: no plan buys, makes or prices nothing
         out |= {"objective_usd": None, "purchases": [], "production": [], "shares": [],
@@ -552,13 +677,6 @@ def _node_label(result: Result, period: str, branch: str) -> dict:
     return {"period": period, **({"branch": branch} if result.disrupted else {})}
 
 
-def _per_period(result: Result, table) -> list[dict]:
-    """``table`` of each node's own view (a period of a branch), each row tagged with its
-    period (and branch)."""
-    return [{**_node_label(result, period, branch), **row}
-            for period, branch in result.nodes() for row in table(result.at(period, branch))]
-
-
 def period_rows(result: Result) -> list[dict]:
     """One row per period: its zone status and cost — one year's (undiscounted, without
     holding), the period's, holding and expansions decided in it apart, and discounted
@@ -573,35 +691,38 @@ def period_rows(result: Result) -> list[dict]:
             for key, p in result.periods.iterrows()]
 
 
-def path_rows(result: Result) -> list[dict]:
+def _path_rows(f: _Frames, by_node: dict[Node, dict[str, list[dict]]]) -> list[dict]:
     """The path at a glance, one row per period: cost (USD M a year, and discounted with
     holding and expansions), China's share of imports by value per material (%), each
     stock's cover (days of that period's demand)."""
-    rows = []
+    result, rows = f.result, []
     for key, p in result.periods.iterrows():
-        seen = result.at(*key)
-        by_material = [r for r in import_shares(seen) if r["level"] == "material"]
+        by_material = [r for r in by_node[key]["import_shares"] if r["level"] == "material"]
         china = {r["name"]: r["share_by_value"] for r in by_material if r["country"] == "CN"}
-        row = {**_node_label(result, *key), "zone": seen.data.zone.value,
+        row = {**_node_label(result, *key), "zone": f.nodes[key].zone.value,
                "USD M/yr": _clean(p["cost_usd_per_yr"] / 1e6, 2),
                "discounted USD M": _clean(p["discounted_cost_usd"] / 1e6, 2)}
         row |= {f"CN % {m}": _clean(100 * china.get(m, 0.0), 1)
                 for m in dict.fromkeys(r["name"] for r in by_material)}
-        if len(seen.stocks):
-            row |= {f"days {stage}": _clean(s.days_of_cover, 1)
-                    for stage, s in base(seen.stocks).iterrows()
-                    if not math.isnan(s.days_of_cover)}
+        row |= {f"days {s.key}": _clean(s.days_of_cover, 1) for s in f.stocks[key]
+                if not math.isnan(s.days_of_cover)}
         rows.append(row)
     return rows
 
 
 def path_totals(result: Result) -> dict[str, float]:
+    """``totals`` over the whole path (``_path_totals``)."""
+    return _path_report(result)[1]
+
+
+def _path_totals(result: Result, by_node: dict[Node, dict[str, list[dict]]]
+                 ) -> dict[str, float]:
     """``totals`` over the whole path, discounted like the objective: each period's duty,
     levy and shortage cost × years × discount factor; the cost of joining (every period's
     zone status flipped) where all periods share one status."""
-    weights = result.periods["weight"] * result.periods["probability"]
-    per = {key: totals(result.at(*key), cost_by_stage(result.at(*key)))
-           for key in result.nodes()}
+    weights = (result.periods["weight"] * result.periods["probability"]).to_dict()
+    per = {key: totals(result.at(*key), tables["cost_by_stage"])
+           for key, tables in by_node.items()}
     out = {"total_usd": _clean(result.objective_usd, 2)}
     for key in ("duty_usd", "levy_usd", "shortage_usd"):
         if any(key in row for row in per.values()):
@@ -618,44 +739,45 @@ def path_totals(result: Result) -> dict[str, float]:
 
 def stock_rows(result: Result) -> list[dict]:
     """SPEC §5 ``stocks``: level (t), net put or release (t/yr), days of cover."""
-    return [{"stage": key[2], "period": key[0], "branch": key[1],
+    return [{"stage": s.key[2], "period": s.key[0], "branch": s.key[1],
              "level_t": _clean(s.level_t), "put_t": _clean(s.put_t),
              "release_t": _clean(s.release_t),
              "days_of_cover": None if math.isnan(s.days_of_cover) else _clean(s.days_of_cover, 2),
              "floor_t": _clean(s.floor_t), "capacity_t": _capacity(s.capacity_t),
              "holding_usd": _clean(s.holding_usd, 2)}
-            for key, s in result.stocks.iterrows()]
+            for s in _records(result.stocks, result.stocks.index.tolist())]
 
 
 def stock_prices(result: Result) -> list[dict]:
     """SPEC §5 ``shadow_prices.stocks``, in each period's own money."""
-    return [{"stage": key[2], "period": key[0], "branch": key[1],
+    return [{"stage": s.key[2], "period": s.key[0], "branch": s.key[1],
              "initial_usd_per_t": (None if math.isnan(s.initial_usd_per_t)
                                    else _clean(s.initial_usd_per_t)),
              "floor_usd_per_t": _clean(s.floor_usd_per_t),
              "capacity_usd_per_t": _clean(s.capacity_usd_per_t)}
-            for key, s in result.stocks.iterrows()]
+            for s in _records(result.stocks, result.stocks.index.tolist())]
 
 
 def expansion_rows(result: Result) -> list[dict]:
     """SPEC §5 ``expansions``: t/yr added by each decision, and from when it is usable."""
-    return [{"expansion": key[2], "target": e.target, "period": key[0], "branch": key[1],
+    return [{"expansion": e.key[2], "target": e.target, "period": e.key[0],
+             "branch": e.key[1],
              "added_t_yr": _clean(e.added_t_yr),
              "usable_from": e.usable_from if isinstance(e.usable_from, str) else None,
              "cost_usd": _clean(e.cost_usd, 2)}
-            for key, e in result.expansions.iterrows()]
+            for e in _records(result.expansions, result.expansions.index.tolist())]
 
 
 def expansion_prices(result: Result) -> list[dict]:
     """Per decision: how far its cost per t/yr must fall before the plan adds capacity
     then (0 where it does), the cost at which it breaks even, and the value of one more
     t/yr of its maximum (present value; 0 without a maximum or where it does not bind)."""
-    return [{"expansion": key[2], "period": key[0], "branch": key[1],
+    return [{"expansion": e.key[2], "period": e.key[0], "branch": e.key[1],
              "usd_per_t_yr": _clean(e.usd_per_t_yr, 2),
              "reduced_cost_usd_per_t_yr": _clean(e.reduced_cost_usd_per_t_yr),
              "break_even_usd_per_t_yr": _clean(e.break_even_usd_per_t_yr),
              "max_usd_per_t_yr": _clean(e.max_usd_per_t_yr)}
-            for key, e in result.expansions.iterrows()]
+            for e in _records(result.expansions, result.expansions.index.tolist())]
 
 
 def _path_summary(result: Result, rows: list[dict], whole: dict[str, float]) -> list[dict]:
@@ -667,50 +789,35 @@ def _path_summary(result: Result, rows: list[dict], whole: dict[str, float]) -> 
               if key != "total_usd")]
 
 
-def path_tables(result: Result, whole: dict[str, float] | None = None
-                ) -> dict[str, list[dict]]:
-    """The report tables of a plan over time (CSV files / Excel sheets); ``whole`` is
-    ``path_totals`` where the caller has it already."""
-    whole = path_totals(result) if whole is None else whole
+def path_tables(result: Result) -> dict[str, list[dict]]:
+    """The report tables of a plan over time (CSV files / Excel sheets)."""
+    return _path_report(result)[0]
+
+
+def _path_report(result: Result) -> tuple[dict[str, list[dict]], dict[str, float]]:
+    """The report tables of a plan over time and its ``path_totals``, from one reading
+    of its frames: every node's one-period tables, each row tagged with its period (and
+    branch), then the path's own tables."""
+    f = _Frames.path(result)
+    by_node = {node: _node_tables(f, node) for node in f.nodes}
+    whole = _path_totals(result, by_node)
     tables = {"summary": _path_summary(result, summary_head(result), whole),
-              "path": path_rows(result), "periods": period_rows(result)}
-    for name, table in _PERIOD_TABLES.items():
-        tables[name] = _per_period(result, table)
+              "path": _path_rows(f, by_node), "periods": period_rows(result)}
+    for node, named in by_node.items():
+        label = _node_label(result, *node)
+        for name, rows in named.items():
+            tables.setdefault(name, []).extend({**label, **row} for row in rows)
     tables |= {"stocks": stock_rows(result), "stock_prices": stock_prices(result),
                "expansions": expansion_rows(result),
                "expansion_prices": expansion_prices(result)}
-    return tables
-
-
-def _offer_capacity_prices(result: Result) -> list[dict]:
-    return [r for r in capacity_prices(result) if r["kind"] == "offer"]
-
-
-def _process_capacity_prices(result: Result) -> list[dict]:
-    return [r for r in capacity_prices(result) if r["kind"] == "process"]
-
-
-def _direct_and_embedded(result: Result) -> list[dict]:
-    return direct_and_embedded(result, shares(result))
-
-
-_PERIOD_TABLES = {
-    "purchases": purchases, "production": production, "process_flows": process_flows,
-    "cost_by_stage": cost_by_stage, "shares": shares,
-    "direct_and_embedded": _direct_and_embedded, "demand_prices": demand_prices,
-    "capacity_prices": _offer_capacity_prices,
-    "process_capacity_prices": _process_capacity_prices,
-    "minimum_prices": minimum_prices, "limit_prices": limit_prices,
-    "reduced_costs": reduced_costs, "concentration": concentration,
-    "import_shares": import_shares}
+    return tables, whole
 
 
 def path_json(result: Result) -> dict:
     """SPEC §5's JSON object for a plan over time: every row of the one-period keys
     carries its ``period``; ``periods``, ``stocks``, ``expansions`` and the stock and
     expansion prices describe the path."""
-    whole = path_totals(result)
-    tables = path_tables(result, whole)
+    tables, whole = _path_report(result)
     first = result.at(*result.nodes()[0])
     risk = ({"expected_cost_usd": _clean(result.expected_cost_usd, 6),
              "cvar_usd": _clean(result.cvar_usd, 6),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from planner.models.periods import ancestry, usable
@@ -105,11 +106,11 @@ def _initial_value(plan: PlanResult, h, stage: str) -> float:
 
 def _expansions(plan: PlanResult, h) -> pd.DataFrame:
     views = {(view.period, view.branch): view for view in plan.views}
+    before = {key: set(ancestry(h.nodes, key)) for key in views}   # a node and its past
     records = []
     for e, t, b in h.EXPANSION_DECISIONS:
         expansion, var, view = h.expansion[e], h.expand[e, t, b], views[t, b]
-        later = [other for other in plan.views
-                 if (t, b) in ancestry(h.nodes, (other.period, other.branch))]
+        later = [other for other in plan.views if (t, b) in before[other.period, other.branch]]
         first_use = next((other.period for other in later
                           if usable(expansion, h.nodes[t, b].position,
                                     h.nodes[other.period, other.branch].position)), None)
@@ -160,12 +161,20 @@ def _periods(plan: PlanResult, stocks: pd.DataFrame, expansions: pd.DataFrame
 def _branches(plan: PlanResult, h, periods: pd.DataFrame) -> pd.DataFrame:
     """Each branch: its probability, its cost (the discounted cost of every node along
     it), the demand it leaves unmet over the horizon (t) and its value (discounted)."""
+    node = {column: periods[column].to_dict()
+            for column in ("discounted_cost_usd", "shortage_t", "shortage_usd")}
     records = [{"branch": b.branch, "probability": b.probability,
-                "cost_usd": float(periods.loc[list(b.nodes), "discounted_cost_usd"].sum()),
-                "shortage_t": float(periods.loc[list(b.nodes), "shortage_t"].sum()),
-                "shortage_usd": float(periods.loc[list(b.nodes), "shortage_usd"].sum())}
+                "cost_usd": _along(node["discounted_cost_usd"], b.nodes),
+                "shortage_t": _along(node["shortage_t"], b.nodes),
+                "shortage_usd": _along(node["shortage_usd"], b.nodes)}
                for b in h.branches]
     return pd.DataFrame(records).set_index("branch")
+
+
+def _along(values: dict, nodes) -> float:
+    """Σ ``values`` (by node) over a branch's nodes, as pandas sums those rows of the
+    column (numpy's pairwise sum, NaN as 0): the same float, to the last bit."""
+    return float(np.nansum([values[node] for node in nodes]))
 
 
 def _indexed(records: list[dict], key: str) -> pd.DataFrame:

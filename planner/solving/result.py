@@ -59,6 +59,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from planner.models.data import Basis, Dataset
@@ -103,6 +104,8 @@ class Result:
     cvar_usd: float = math.nan
     _views: dict[tuple[str, str], Result] = field(default_factory=dict, repr=False,
                                                   compare=False)
+    _split: dict[str, tuple[pd.DataFrame, dict]] = field(default_factory=dict, repr=False,
+                                                         compare=False)
 
     @property
     def over_time(self) -> bool:
@@ -128,12 +131,23 @@ class Result:
         return self._views[key]
 
     def _view(self, key: tuple[str, str]) -> Result:
-        frames = {name: _one_node(getattr(self, name), key) for name in PERIOD_FRAMES}
+        frames = {name: self._rows_at(name, key) for name in PERIOD_FRAMES}
         yearly = (float(self.periods.loc[key, "cost_usd_per_yr"]) if len(self.periods)
                   else self.objective_usd)
         return replace(self, data=self.period_data.get(key, self.data), **frames,
                        objective_usd=yearly, penalty_usd=0.0, other_zone_objective_usd=None,
-                       _views={})
+                       _views={}, _split={})
+
+    def _rows_at(self, name: str, key: tuple[str, str]) -> pd.DataFrame:
+        """The rows of frame ``name`` at node ``key``, relabelled as the base period and
+        branch; each frame is split by node once, not searched once per node."""
+        frame = getattr(self, name)
+        if frame.empty:
+            return frame
+        if name not in self._split:
+            self._split[name] = _split_by_node(frame)
+        relabelled, rows = self._split[name]
+        return relabelled.iloc[rows.get(key, [])]
 
     @property
     def optimal(self) -> bool:
@@ -171,24 +185,29 @@ def labelled(plan: PlanResult) -> Result:
     result.objective_usd = float(plan.cost_usd)
     result.other_zone_objective_usd = plan.other_zone_objective
     result.period_data = {(view.period, view.branch): view.data for view in views}
-    readers = {"offers": _offers, "processes": _processes, "flows": _flows,
-               "stages": _stages, "rates": _rates, "limits": _limits, "embedded": _embedded}
-    for name, read in readers.items():
-        setattr(result, name, pd.concat([read(view) for view in views]) if len(views) > 1
-                else read(views[0]))
+    for name, (read, key, columns) in READERS.items():
+        setattr(result, name, _frame(views, read, key, columns))
     if plan.linked:
         path.read_links(plan, result)
     return result
 
 
-def _one_node(frame: pd.DataFrame, key: tuple[str, str]) -> pd.DataFrame:
-    if frame.empty:
-        return frame
-    period, branch = key
-    rows = frame[(frame.index.get_level_values("period") == period)
-                 & (frame.index.get_level_values("branch") == branch)]
-    return rows.rename(index={period: BASE}, level="period").rename(
-        index={branch: BASE}, level="branch")
+def _split_by_node(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """``frame`` with every row relabelled as the base period and branch, and each
+    node's (period, branch) rows in it, in the frame's order: a slice where they are
+    consecutive (as ``labelled`` writes them; a view, not a copy), else their positions."""
+    index = frame.index
+    at_base = np.zeros(len(frame), dtype=np.int8)
+    relabelled = frame.set_axis(pd.MultiIndex(
+        levels=[[BASE], [BASE], *index.levels[2:]], codes=[at_base, at_base, *index.codes[2:]],
+        names=index.names, verify_integrity=False))
+    nodes = frame.groupby(level=list(LEVELS), sort=False).indices
+    return relabelled, {key: _run(rows) for key, rows in nodes.items()}
+
+
+def _run(rows: np.ndarray) -> slice | np.ndarray:
+    """Ascending row positions as a slice where they are consecutive."""
+    return slice(rows[0], rows[-1] + 1) if rows[-1] - rows[0] + 1 == len(rows) else rows
 
 
 def _json_status(plan: PlanResult) -> str:
@@ -197,17 +216,29 @@ def _json_status(plan: PlanResult) -> str:
     return "infeasible" if plan.diagnosis is not None else "error"
 
 
-def _frame(records: list[dict], key: str | list[str], columns: list[str],
-           period: str = BASE, branch: str = BASE) -> pd.DataFrame:
-    """Records → a frame indexed by (period, branch, *key)."""
-    keys = [key] if isinstance(key, str) else key
-    frame = pd.DataFrame(records, columns=[*keys, *columns])
-    frame.insert(0, "branch", branch)
-    frame.insert(0, "period", period)
-    return frame.set_index([*LEVELS, *keys])
+def _frame(views: list[PlanResult], read, key: list[str], columns: list[str]
+           ) -> pd.DataFrame:
+    """Every view's records (``read``), node after node → one frame indexed by
+    (period, branch, *key), built once rather than once per node and concatenated."""
+    records, periods, branches = [], [], []
+    for view in views:
+        rows = read(view)
+        records += rows
+        periods += [view.period] * len(rows)
+        branches += [view.branch] * len(rows)
+    frame = pd.DataFrame(records, columns=[*key, *columns])
+    frame.insert(0, "branch", pd.array(branches, dtype="str"))
+    frame.insert(0, "period", pd.array(periods, dtype="str"))
+    return frame.set_index([*LEVELS, *key])
 
 
-def _offers(plan: PlanResult) -> pd.DataFrame:
+OFFER_COLUMNS = [
+    "stage", "supplier", "country", "capacity_t", "min_t", "members_only", "closed", "tonnes",
+    "landed_usd_per_t", "price_usd_per_t", "freight_usd_per_t", "duty_rate", "duty_usd_per_t",
+    "levy_usd_per_t", "reduced_cost_usd_per_t", "tonnes_unconstrained"]
+
+
+def _offers(plan: PlanResult) -> list[dict]:
     landed = plan.built.landed
     closed = closed_offers(plan.data)
     before = plan.unconstrained[0] if plan.unconstrained else plan.bought
@@ -225,25 +256,28 @@ def _offers(plan: PlanResult) -> pd.DataFrame:
             "duty_usd_per_t": cost.duty, "levy_usd_per_t": cost.levy,
             "reduced_cost_usd_per_t": float(reduced) / plan.price_scale,
             "tonnes_unconstrained": float(free)})
-    return _frame(records, "offer", [c for c in records[0] if c != "offer"] if records else [],
-                  plan.period, plan.branch)
+    return records
 
 
-def _processes(plan: PlanResult) -> pd.DataFrame:
+PROCESS_COLUMNS = ["from_stage", "to_stage", "yield_t_per_t", "cost_usd_per_t", "capacity_t",
+                   "tonnes", "reduced_cost_usd_per_t", "tonnes_unconstrained"]
+
+
+def _processes(plan: PlanResult) -> list[dict]:
     before = plan.unconstrained[1] if plan.unconstrained else plan.made
-    columns = ["from_stage", "to_stage", "yield_t_per_t", "cost_usd_per_t", "capacity_t", "tonnes",
-               "reduced_cost_usd_per_t", "tonnes_unconstrained"]
-    records = [{"process": p.process, "from_stage": p.from_stage, "to_stage": p.to_stage,
-                "yield_t_per_t": p.yield_t_per_t, "cost_usd_per_t": p.cost_usd_per_t,
-                "capacity_t": math.nan if p.capacity_t is None else p.capacity_t,
-                "tonnes": float(t), "reduced_cost_usd_per_t": float(r) / plan.price_scale,
-                "tonnes_unconstrained": float(f)}
-               for p, t, r, f in zip(plan.data.processes, plan.made,
-                                     plan.process_reduced_costs, before, strict=True)]
-    return _frame(records, "process", columns, plan.period, plan.branch)
+    return [{"process": p.process, "from_stage": p.from_stage, "to_stage": p.to_stage,
+             "yield_t_per_t": p.yield_t_per_t, "cost_usd_per_t": p.cost_usd_per_t,
+             "capacity_t": math.nan if p.capacity_t is None else p.capacity_t,
+             "tonnes": float(t), "reduced_cost_usd_per_t": float(r) / plan.price_scale,
+             "tonnes_unconstrained": float(f)}
+            for p, t, r, f in zip(plan.data.processes, plan.made,
+                                  plan.process_reduced_costs, before, strict=True)]
 
 
-def _rates(plan: PlanResult) -> pd.DataFrame:
+RATE_COLUMNS = ["dual", "rate_down", "rate_up", "valid_from", "valid_to", "unique"]
+
+
+def _rates(plan: PlanResult) -> list[dict]:
     m = plan.built.model
     records = []
     for kind, component in (("balance", m.balance), ("capacity", m.capacity),
@@ -257,9 +291,7 @@ def _rates(plan: PlanResult) -> pd.DataFrame:
                             "rate_up": rate.rate_up / plan.price_scale,
                             "valid_from": rate.valid_from, "valid_to": rate.valid_to,
                             "unique": rate.unique})
-    return _frame(records, ["kind", "key"],
-                  ["dual", "rate_down", "rate_up", "valid_from", "valid_to", "unique"],
-                  plan.period, plan.branch)
+    return records
 
 
 LIMIT_COLUMNS = [
@@ -269,7 +301,7 @@ LIMIT_COLUMNS = [
     "max_cost_usd_per_pp", "excess", "penalty_per_unit"]
 
 
-def _limits(plan: PlanResult) -> pd.DataFrame:
+def _limits(plan: PlanResult) -> list[dict]:
     """Each share-limit row: the share value σ, the plan's group and stage totals, and
     d(cost)/dσ with where it holds (``binding`` false: slack, no rate measured)."""
     m = plan.built.model
@@ -298,14 +330,17 @@ def _limits(plan: PlanResult) -> pd.DataFrame:
             "max_cost_usd_per_pp": row.penalty_usd_per_pp if soft else math.nan,
             "excess": plan.value(m.excess[i]) if soft else 0.0,
             "penalty_per_unit": m.penalty[i] if soft else 0.0})
-    return _frame(records, "limit_row", LIMIT_COLUMNS, plan.period, plan.branch)
+    return records
 
 
 def _none_nan(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
-def _flows(plan: PlanResult) -> pd.DataFrame:
+FLOW_COLUMNS = ["role", "main", "t_per_t", "tonnes", "value_usd_per_t"]
+
+
+def _flows(plan: PlanResult) -> list[dict]:
     """Every process's inputs and outputs (main and ``process_flows``): t per t of main
     output, tonnes in the plan, and per t of output the value weight of value-basis
     shares (NaN for an input)."""
@@ -322,25 +357,24 @@ def _flows(plan: PlanResult) -> pd.DataFrame:
                     "t_per_t": coef, "tonnes": coef * made[process],
                     "value_usd_per_t": idx.output_weight.get(
                         (Basis.VALUE.value, process, stage), math.nan)})
-    return _frame(records, ["process", "stage"],
-                  ["role", "main", "t_per_t", "tonnes", "value_usd_per_t"], plan.period,
-                  plan.branch)
+    return records
 
 
-def _stages(plan: PlanResult) -> pd.DataFrame:
+STAGE_COLUMNS = ["order", "material", "demand_t", "shortage_usd_per_t", "shortage_t"]
+
+
+def _stages(plan: PlanResult) -> list[dict]:
     m = plan.built.model
-    records = [{"stage": s.stage, "order": s.order, "material": s.material,
-                "demand_t": s.demand_t,
-                "shortage_usd_per_t": (math.nan if s.shortage_usd_per_t is None
-                                       else s.shortage_usd_per_t),
-                "shortage_t": plan.value(m.short[s.stage]) if s.stage in m.SHORT_STAGES
-                else 0.0}
-               for s in plan.data.stages]
-    return _frame(records, "stage", ["order", "material", "demand_t", "shortage_usd_per_t",
-                                     "shortage_t"], plan.period, plan.branch)
+    return [{"stage": s.stage, "order": s.order, "material": s.material,
+             "demand_t": s.demand_t,
+             "shortage_usd_per_t": (math.nan if s.shortage_usd_per_t is None
+                                    else s.shortage_usd_per_t),
+             "shortage_t": plan.value(m.short[s.stage]) if s.stage in m.SHORT_STAGES
+             else 0.0}
+            for s in plan.data.stages]
 
 
-def _embedded(plan: PlanResult) -> pd.DataFrame:
+def _embedded(plan: PlanResult) -> list[dict]:
     """Share of each stage's supply by upstream origin, in the plan's own chain of
     custody (the split by origin country exists where a limit has embedded scope): every
     origin country, and every group with an embedded limit, both bases.
@@ -351,7 +385,7 @@ def _embedded(plan: PlanResult) -> pd.DataFrame:
     """
     m, idx = plan.built.model, plan.built.index
     if not idx.origins_at:
-        return _frame([], ["group", "stage", "basis"], ["share"], plan.period, plan.branch)
+        return []
     draws = {key: plan.value(var) for key, var in m.origin_draw.items()}
     made = dict(zip((p.process for p in plan.data.processes), plan.made.tolist(), strict=True))
     bought = dict(zip((o.offer for o in plan.data.offers), plan.bought.tolist(), strict=True))
@@ -372,11 +406,23 @@ def _embedded(plan: PlanResult) -> pd.DataFrame:
                            * made[p] for p in idx.processes_into.get(stage, [])))
             records.append({"group": group, "stage": stage, "basis": basis,
                             "share": part / total if total > 0 else 0.0})
-    return _frame(records, ["group", "stage", "basis"], ["share"], plan.period, plan.branch)
+    return records
+
+
+READERS = {   # frame: (reader of one view, its own key, its columns)
+    "offers": (_offers, ["offer"], OFFER_COLUMNS),
+    "processes": (_processes, ["process"], PROCESS_COLUMNS),
+    "flows": (_flows, ["process", "stage"], FLOW_COLUMNS),
+    "stages": (_stages, ["stage"], STAGE_COLUMNS),
+    "rates": (_rates, ["kind", "key"], RATE_COLUMNS),
+    "limits": (_limits, ["limit_row"], LIMIT_COLUMNS),
+    "embedded": (_embedded, ["group", "stage", "basis"], ["share"])}
 
 
 def base(frame: pd.DataFrame) -> pd.DataFrame:
     """The rows of the base period and branch, indexed by the frame's own key."""
     if frame.empty:
         return frame.reset_index(list(LEVELS), drop=True)
+    if all(len(level) == 1 and level[0] == BASE for level in frame.index.levels[:2]):
+        return frame.droplevel(list(LEVELS))   # one node's rows (a view's): all of them
     return frame.xs((BASE, BASE), level=list(LEVELS))
