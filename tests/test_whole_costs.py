@@ -79,3 +79,37 @@ def test_the_count_is_a_usage_error_when_not_a_count(four_sellers):
                                        "--whole-costs", "-1"])
     assert result.exit_code == 2
     assert "--whole-costs" in result.output
+
+
+def plan_json(folder, *args: str) -> dict:
+    result = CliRunner().invoke(main, ["solve", "--inputs", str(folder), "--format", "json",
+                                       *args])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_the_report_says_how_many_were_left_out(four_sellers):
+    assert plan_json(four_sellers, "--whole-costs", "1")["whole_costs"] == {
+        "measured": 1, "binding_limits": 3, "not_measured": 2,
+        "measure_all": "--whole-costs all"}
+    assert "whole_costs" not in plan_json(four_sellers, "--whole-costs", "3")
+    table = CliRunner().invoke(main, ["solve", "--inputs", str(four_sellers),
+                                      "--whole-costs", "2"]).stdout
+    assert "2 of 3 binding limits measured" in table
+    assert "binding limits measured" not in CliRunner().invoke(
+        main, ["solve", "--inputs", str(four_sellers)]).stdout
+
+
+def test_the_api_takes_a_count_or_all(four_sellers):
+    import planner
+
+    data = planner.load(four_sellers)
+    some = planner.solve(data, whole_costs=1).to_json()
+    every = planner.solve(data, whole_costs="all").to_json()
+    assert some["whole_costs"]["measured"] == 1
+    assert "whole_costs" not in every
+    measured = {r["group"]: r["whole_cost_usd"] for r in every["shadow_prices"]["limits"]
+                if r["binding"]}
+    assert measured == pytest.approx(WHOLE)
+    with pytest.raises(planner.InputError):
+        planner.solve(data, whole_costs=-2)

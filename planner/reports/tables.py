@@ -637,13 +637,33 @@ def summary(result: Result, stages: list[dict] | None = None) -> list[dict]:
         rows.append({"key": "objective_usd", "value": _clean(result.objective_usd, 2)})
         rows += [{"key": key, "value": value}
                  for key, value in totals(result, stages).items() if key != "total_usd"]
-    return rows
+    return rows + _whole_costs_row(result)
+
+
+def _whole_costs_row(result: Result) -> list[dict]:
+    """The summary's row saying how many binding limits have their whole cost, when
+    not all."""
+    unmeasured = whole_costs_left(result)
+    if not unmeasured:
+        return []
+    return [{"key": "whole_costs", "value": (
+        f"{unmeasured['measured']} of {unmeasured['binding_limits']} binding limits "
+        f"measured, largest USD/pp first; {unmeasured['measure_all']} for every one")}]
+
+
+def whole_costs_left(result: Result) -> dict | None:
+    """How many binding share limits have no whole cost (``--whole-costs``), when any."""
+    measured, binding = result.whole_costs_measured
+    if measured >= binding:
+        return None
+    return {"measured": measured, "binding_limits": binding, "not_measured": binding - measured,
+            "measure_all": "--whole-costs all"}
 
 
 def as_json(result: Result) -> dict:
     """The SPEC §5 JSON object (with extra keys beside the required ones)."""
     if result.optimal and len(result.periods):
-        return path_json(result)
+        return _with_whole_costs_left(path_json(result), result)
     out: dict = {"status": result.status, "message": result.message,
                  "dataset": result.data.name, "zone": result.data.zone.value}
     if result.optimal:
@@ -667,7 +687,13 @@ def as_json(result: Result) -> dict:
                 "shadow_prices": {"demand": [], "capacity": [], "limits": []}}
     if result.diagnosis is not None:
         out["diagnosis"] = result.diagnosis.as_dict()
-    return out
+    return _with_whole_costs_left(out, result)
+
+
+def _with_whole_costs_left(out: dict, result: Result) -> dict:
+    """``out`` with the ``whole_costs`` key where some binding limit was not measured."""
+    unmeasured = whole_costs_left(result)
+    return {**out, "whole_costs": unmeasured} if unmeasured else out
 
 
 # -- a plan over time (SPEC §3a): the one-period tables per period, and the path -----
@@ -786,7 +812,7 @@ def _path_summary(result: Result, rows: list[dict], whole: dict[str, float]) -> 
             {"key": "periods", "value": ", ".join(dict.fromkeys(
                 period for period, _ in result.nodes()))},
             *({"key": key, "value": value} for key, value in whole.items()
-              if key != "total_usd")]
+              if key != "total_usd"), *_whole_costs_row(result)]
 
 
 def path_tables(result: Result) -> dict[str, list[dict]]:

@@ -86,6 +86,7 @@ class Result:
     penalty_usd: float = 0.0         # soft-limit penalties in the objective, not paid
     has_soft_limits: bool = False
     other_zone_objective_usd: float | None = None  # optimum under the other zone status
+    whole_costs_measured: tuple[int, int] = (0, 0)  # (whole costs measured, binding limits)
     residuals: dict[str, float] = field(default_factory=dict)
     diagnosis: Diagnosis | None = None
     offers: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -184,6 +185,7 @@ def labelled(plan: PlanResult) -> Result:
     result.penalty_usd = float(plan.penalty_usd)
     result.objective_usd = float(plan.cost_usd)
     result.other_zone_objective_usd = plan.other_zone_objective
+    result.whole_costs_measured = plan.whole_costs_measured
     result.period_data = {(view.period, view.branch): view.data for view in views}
     for name, (read, key, columns) in READERS.items():
         setattr(result, name, _frame(views, read, key, columns))
