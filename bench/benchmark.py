@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 
 STAGES = ("ore", "oxide", "metal", "magnet")
+WIDE_OFFERS = 17_000   # offers of the wide, easy set (``generate_wide``)
 
 
 def generate(folder: Path, offers_per_stage: int, countries: int = 60, seed: int = 7,
@@ -82,7 +83,7 @@ def generate(folder: Path, offers_per_stage: int, countries: int = 60, seed: int
         write_periods(write, periods, demand_t=1_000 * offers_per_stage // 20)
 
 
-def generate_wide(folder: Path, materials: int = 17, offers: int = 17_000,
+def generate_wide(folder: Path, materials: int = 17, offers: int = WIDE_OFFERS,
                   countries: int = 60, seed: int = 11) -> None:
     """A wide, easy national model (issue 13): ``materials`` materials × 4 levels as
     stages with unique orders, ``offers`` offers spread evenly over them from
@@ -285,13 +286,14 @@ def main() -> None:
           "report | planner total | raw highspy | time ratio | solve-only ratio | "
           "RSS planner / raw (MB) | RSS ratio |")
     print("|" + "---|" * 17)
-    for n in [17_000 // 4] if args.wide else args.offers:
+    datasets = ([(WIDE_OFFERS, generate_wide)]
+                if args.wide else
+                [(4 * n, lambda folder, n=n: generate(folder, n, periods=args.periods))
+                 for n in args.offers])   # (offers in all, writes the dataset's CSV files)
+    for offers, write_dataset in datasets:
         with tempfile.TemporaryDirectory() as tmp:
             folder, export = Path(tmp) / "data", Path(tmp) / "lp.npz"
-            if args.wide:
-                generate_wide(folder)
-            else:
-                generate(folder, n, periods=args.periods)
+            write_dataset(folder)
             for _ in range(args.repeat):
                 planner = _child("planner", str(folder), str(export))
                 raw = _child("raw", str(export), str(folder))
@@ -301,7 +303,7 @@ def main() -> None:
                 core = sum(pt[k] for k in ("load", "build", "compile", "solve", "report"))
                 total = sum(pt.values())
                 raw_total = sum(rt.values())
-                print(f"| {4 * n:,} | {args.periods or 1} | {planner['rows']:,} | "
+                print(f"| {offers:,} | {args.periods or 1} | {planner['rows']:,} | "
                       f"{planner['cols']:,} | {planner['nnz']:,} | "
                       + " | ".join(f"{pt[k]:.2f}" for k in (
                           "load", "build", "compile", "solve", "verify_sensitivity",

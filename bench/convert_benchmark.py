@@ -30,22 +30,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from probe import SAME_CHECKOUT
+
 HERE = Path(__file__).resolve().parent
 
-PROBE = r"""
-import importlib.util, sys
-from pathlib import Path
-
-import planner
-root = Path(planner.__file__).resolve().parent.parent
-if (root / "models" / "__init__.py").exists():  # planner.models from the same checkout
-    spec = importlib.util.spec_from_file_location(
-        "planner.models", root / "models" / "__init__.py",
-        submodule_search_locations=[str(root / "models")])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["planner.models"] = module
-    spec.loader.exec_module(module)
-    planner.models = module
+PROBE = SAME_CHECKOUT + r"""
 print(root, file=sys.stderr)
 from planner.cli import main
 main(["convert", "--inputs", sys.argv[1], "--output", sys.argv[2]])

@@ -45,7 +45,7 @@ from planner.reports.compare_tables import comparison, comparison_rows
 from planner.reports.manifest import build_manifest, input_digests
 from planner.reports.sweep_tables import sweep_json
 from planner.reports.tables import as_json, report_tables, stress_json
-from planner.solving import WHOLE_COST_LIMIT
+from planner.solving import WHOLE_COST_LIMIT, whole_cost_count
 from planner.solving.engine import solve_plan
 from planner.solving.result import Result, labelled
 
@@ -265,12 +265,11 @@ class Plan:
 
 def _whole_cost_count(whole_costs: int | str) -> int | None:
     """``whole_costs`` as the engine takes it (None: all); an input error otherwise."""
-    if whole_costs == "all":
-        return None
-    if isinstance(whole_costs, int) and not isinstance(whole_costs, bool) and whole_costs >= 0:
-        return whole_costs
-    raise InputError([Problem("whole_costs", "a count (0, 1, 2, ...) or 'all'",
-                              value=str(whole_costs))])
+    try:
+        return whole_cost_count(whole_costs)
+    except ValueError:
+        raise InputError([Problem("whole_costs", "a count (0, 1, 2, ...) or 'all'",
+                                  value=str(whole_costs))]) from None
 
 
 def solve(data: Inputs | Dataset | str | Path | Mapping, scenario: str | None = None,

@@ -22,7 +22,7 @@ from planner.io.problems import InputError, Problem, Severity, errors
 from planner.io.shipped import default_inputs
 from planner.models.data import Basis, Dataset, Scope, ZoneStatus
 from planner.reports.sweep_tables import closing_line, sweep_json, sweep_tables
-from planner.solving import WHOLE_COST_LIMIT
+from planner.solving import WHOLE_COST_LIMIT, whole_cost_count
 
 if TYPE_CHECKING:
     from planner.analysis.scenarios import CapOverride
@@ -51,11 +51,10 @@ class WholeCosts(click.ParamType):
 
     def convert(self, value, param, ctx):
         """A count, or None for ``all``; a usage error otherwise."""
-        if value is None or isinstance(value, int) or value == "all":
-            return None if value == "all" else value
-        if str(value).isdigit():
-            return int(value)
-        self.fail(f"{value!r} is not a count (0, 1, 2, ...) or 'all'", param, ctx)
+        try:
+            return whole_cost_count(int(value) if str(value).isdigit() else value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 WHOLE_COSTS_OPTION = click.option(
